@@ -1,0 +1,8 @@
+// Original file: hitless/v1/ca_admin.proto
+
+
+export interface GetRootRotationStatusRequest {
+}
+
+export interface GetRootRotationStatusRequest__Output {
+}

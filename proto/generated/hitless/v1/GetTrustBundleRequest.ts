@@ -1,0 +1,8 @@
+// Original file: hitless/v1/node_ca.proto
+
+
+export interface GetTrustBundleRequest {
+}
+
+export interface GetTrustBundleRequest__Output {
+}

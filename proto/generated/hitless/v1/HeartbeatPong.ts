@@ -1,0 +1,15 @@
+// Original file: hitless/v1/node.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface HeartbeatPong {
+  'seq'?: (number | string | Long);
+  'sent_at_ms'?: (string);
+  'caller_serial'?: (string);
+}
+
+export interface HeartbeatPong__Output {
+  'seq': (string);
+  'sent_at_ms': (string);
+  'caller_serial': (string);
+}

@@ -1,0 +1,48 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { GetTrustBundleRequest as _hitless_v1_GetTrustBundleRequest, GetTrustBundleRequest__Output as _hitless_v1_GetTrustBundleRequest__Output } from './hitless/v1/GetTrustBundleRequest.js';
+import type { GetTrustBundleResponse as _hitless_v1_GetTrustBundleResponse, GetTrustBundleResponse__Output as _hitless_v1_GetTrustBundleResponse__Output } from './hitless/v1/GetTrustBundleResponse.js';
+import type { HeartbeatPing as _hitless_v1_HeartbeatPing, HeartbeatPing__Output as _hitless_v1_HeartbeatPing__Output } from './hitless/v1/HeartbeatPing.js';
+import type { HeartbeatPong as _hitless_v1_HeartbeatPong, HeartbeatPong__Output as _hitless_v1_HeartbeatPong__Output } from './hitless/v1/HeartbeatPong.js';
+import type { IssueNodeCertificateRequest as _hitless_v1_IssueNodeCertificateRequest, IssueNodeCertificateRequest__Output as _hitless_v1_IssueNodeCertificateRequest__Output } from './hitless/v1/IssueNodeCertificateRequest.js';
+import type { IssueNodeCertificateResponse as _hitless_v1_IssueNodeCertificateResponse, IssueNodeCertificateResponse__Output as _hitless_v1_IssueNodeCertificateResponse__Output } from './hitless/v1/IssueNodeCertificateResponse.js';
+import type { IssuedCertificate as _hitless_v1_IssuedCertificate, IssuedCertificate__Output as _hitless_v1_IssuedCertificate__Output } from './hitless/v1/IssuedCertificate.js';
+import type { NodeCaServiceClient as _hitless_v1_NodeCaServiceClient, NodeCaServiceDefinition as _hitless_v1_NodeCaServiceDefinition } from './hitless/v1/NodeCaService.js';
+import type { NodeServiceClient as _hitless_v1_NodeServiceClient, NodeServiceDefinition as _hitless_v1_NodeServiceDefinition } from './hitless/v1/NodeService.js';
+import type { RenewNodeCertificateRequest as _hitless_v1_RenewNodeCertificateRequest, RenewNodeCertificateRequest__Output as _hitless_v1_RenewNodeCertificateRequest__Output } from './hitless/v1/RenewNodeCertificateRequest.js';
+import type { RenewNodeCertificateResponse as _hitless_v1_RenewNodeCertificateResponse, RenewNodeCertificateResponse__Output as _hitless_v1_RenewNodeCertificateResponse__Output } from './hitless/v1/RenewNodeCertificateResponse.js';
+import type { TrustBundle as _hitless_v1_TrustBundle, TrustBundle__Output as _hitless_v1_TrustBundle__Output } from './hitless/v1/TrustBundle.js';
+import type { WatchTrustBundleEvent as _hitless_v1_WatchTrustBundleEvent, WatchTrustBundleEvent__Output as _hitless_v1_WatchTrustBundleEvent__Output } from './hitless/v1/WatchTrustBundleEvent.js';
+import type { WatchTrustBundleRequest as _hitless_v1_WatchTrustBundleRequest, WatchTrustBundleRequest__Output as _hitless_v1_WatchTrustBundleRequest__Output } from './hitless/v1/WatchTrustBundleRequest.js';
+import type { WhoAmIRequest as _hitless_v1_WhoAmIRequest, WhoAmIRequest__Output as _hitless_v1_WhoAmIRequest__Output } from './hitless/v1/WhoAmIRequest.js';
+import type { WhoAmIResponse as _hitless_v1_WhoAmIResponse, WhoAmIResponse__Output as _hitless_v1_WhoAmIResponse__Output } from './hitless/v1/WhoAmIResponse.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  hitless: {
+    v1: {
+      GetTrustBundleRequest: MessageTypeDefinition<_hitless_v1_GetTrustBundleRequest, _hitless_v1_GetTrustBundleRequest__Output>
+      GetTrustBundleResponse: MessageTypeDefinition<_hitless_v1_GetTrustBundleResponse, _hitless_v1_GetTrustBundleResponse__Output>
+      HeartbeatPing: MessageTypeDefinition<_hitless_v1_HeartbeatPing, _hitless_v1_HeartbeatPing__Output>
+      HeartbeatPong: MessageTypeDefinition<_hitless_v1_HeartbeatPong, _hitless_v1_HeartbeatPong__Output>
+      IssueNodeCertificateRequest: MessageTypeDefinition<_hitless_v1_IssueNodeCertificateRequest, _hitless_v1_IssueNodeCertificateRequest__Output>
+      IssueNodeCertificateResponse: MessageTypeDefinition<_hitless_v1_IssueNodeCertificateResponse, _hitless_v1_IssueNodeCertificateResponse__Output>
+      IssuedCertificate: MessageTypeDefinition<_hitless_v1_IssuedCertificate, _hitless_v1_IssuedCertificate__Output>
+      NodeCaService: SubtypeConstructor<typeof grpc.Client, _hitless_v1_NodeCaServiceClient> & { service: _hitless_v1_NodeCaServiceDefinition }
+      NodeRole: EnumTypeDefinition
+      NodeService: SubtypeConstructor<typeof grpc.Client, _hitless_v1_NodeServiceClient> & { service: _hitless_v1_NodeServiceDefinition }
+      RenewNodeCertificateRequest: MessageTypeDefinition<_hitless_v1_RenewNodeCertificateRequest, _hitless_v1_RenewNodeCertificateRequest__Output>
+      RenewNodeCertificateResponse: MessageTypeDefinition<_hitless_v1_RenewNodeCertificateResponse, _hitless_v1_RenewNodeCertificateResponse__Output>
+      TrustBundle: MessageTypeDefinition<_hitless_v1_TrustBundle, _hitless_v1_TrustBundle__Output>
+      WatchTrustBundleEvent: MessageTypeDefinition<_hitless_v1_WatchTrustBundleEvent, _hitless_v1_WatchTrustBundleEvent__Output>
+      WatchTrustBundleRequest: MessageTypeDefinition<_hitless_v1_WatchTrustBundleRequest, _hitless_v1_WatchTrustBundleRequest__Output>
+      WhoAmIRequest: MessageTypeDefinition<_hitless_v1_WhoAmIRequest, _hitless_v1_WhoAmIRequest__Output>
+      WhoAmIResponse: MessageTypeDefinition<_hitless_v1_WhoAmIResponse, _hitless_v1_WhoAmIResponse__Output>
+    }
+  }
+}
+

@@ -1,0 +1,5 @@
+// Names every party agrees on. Node certificates: CN=<node id>, OU=<role>, O=<cluster id>, DNS SAN <node id>.
+// The CA's server certificate alone carries the DNS SAN `hitless-ca` (and OU=ca), and clients dial the CA by
+// that name, so no node certificate of the cluster can pose as the CA.
+export const CA_SERVER_NAME = 'hitless-ca';
+export const CA_SERVER_OU = 'ca';

@@ -1,0 +1,58 @@
+// Join tokens: `HTLS-1-<root digest>-<secret>`.
+//   - root digest: SHA-256 of the root certificate's DER, base 36, left-padded to 50 characters. A joining
+//     node refuses a trust bundle whose root does not hash to it, so a man in the middle cannot hand it
+//     another root.
+//   - secret: 16 random bytes, base 36, left-padded to 25 characters. Worker and manager tokens share the
+//     digest and differ in the secret; which secret matches decides the role.
+// The format is versioned ("1") so that a later format can be told apart and refused clearly.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { HitlessError } from './errors.js';
+
+export const TOKEN_PREFIX = 'HTLS';
+export const TOKEN_VERSION = '1';
+const DIGEST_LEN = 50;
+const SECRET_LEN = 25;
+
+export interface JoinToken {
+  rootDigest: string;
+  secret: string;
+}
+
+function base36(bytes: Uint8Array, width: number): string {
+  return BigInt('0x' + Buffer.from(bytes).toString('hex')).toString(36).padStart(width, '0');
+}
+
+export function rootDigest(rootDer: Uint8Array): string {
+  return base36(createHash('sha256').update(rootDer).digest(), DIGEST_LEN);
+}
+
+export function generateSecret(): string {
+  return base36(randomBytes(16), SECRET_LEN);
+}
+
+export function formatJoinToken(token: JoinToken): string {
+  return `${TOKEN_PREFIX}-${TOKEN_VERSION}-${token.rootDigest}-${token.secret}`;
+}
+
+const invalid = (why: string) =>
+  new HitlessError('INVALID_JOIN_TOKEN', `malformed join token: ${why}`, {
+    hint: "get a current token on the CA host with 'ca join-token worker' (or manager)",
+  });
+
+/** Parses the token's shape only; whether it is *valid* is for the CA to say. */
+export function parseJoinToken(text: string): JoinToken {
+  const parts = text.trim().split('-');
+  if (parts.length !== 4 || parts[0] !== TOKEN_PREFIX) throw invalid(`expected ${TOKEN_PREFIX}-1-<digest>-<secret>`);
+  if (parts[1] !== TOKEN_VERSION) throw invalid(`unsupported token version "${parts[1]}" (this build knows ${TOKEN_VERSION})`);
+  const [, , digest, secret] = parts as [string, string, string, string];
+  if (!/^[0-9a-z]+$/.test(digest) || digest.length !== DIGEST_LEN) throw invalid(`root digest must be ${DIGEST_LEN} base-36 characters`);
+  if (!/^[0-9a-z]+$/.test(secret) || secret.length !== SECRET_LEN) throw invalid(`secret must be ${SECRET_LEN} base-36 characters`);
+  return { rootDigest: digest, secret };
+}
+
+/** Constant-time comparison of two secrets of any length (both are hashed to a fixed width first). */
+export function secretsEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
