@@ -1,0 +1,362 @@
+// The certificate authority's domain logic: who may join, who may renew, what they get. It knows nothing of
+// gRPC: transports hand it DER bytes and a source address, and map its HitlessErrors to their own statuses.
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../shared/clock.js';
+import { HitlessError, isHitlessError } from '../shared/errors.js';
+import type { Logger } from '../shared/log.js';
+import { randomId } from '../shared/ids.js';
+import { KeyedMutex } from '../shared/keyed-mutex.js';
+import { formatJoinToken, generateSecret, parseJoinToken, rootDigest, secretsEqual } from '../shared/join-token.js';
+import { verifyChain } from '../shared/pki/chain.js';
+import { parseCertificate } from '../shared/pki/certs.js';
+import { ChainCache } from './chain-cache.js';
+import { pemToDer } from '../shared/pki/pem.js';
+import { issueLeaf, validateCsr, type Signer } from './issuer.js';
+import { CA_SERVER_OU } from '../shared/identity.js';
+import type { CaStore, NodeRecord, Role } from './store.js';
+import type { ClusterConfig } from './config.js';
+import type { FailureRateLimiter } from './rate-limiter.js';
+
+/** What a node may trust, and the key that currently signs. */
+export interface TrustState {
+  /** Trust anchors, PEM. One root normally; {old, new} during a root rotation. */
+  rootsPem: string[];
+  /** Cross-signed certificates linking a newer root to an older one. */
+  crossSignedPem: string[];
+  version: number;
+  signer: Signer;
+  /** The root whose digest join tokens carry. */
+  tokenRootPem: string;
+  /**
+   * Roots retired by a finished rotation, kept for one node-certificate lifetime and accepted only to
+   * *renew* (and watch): a node that slept through the rotation proves its key and is moved to the new root.
+   * `crossSignedPem` links the current root to the retired one, so such a node can verify the CA.
+   */
+  retired: { rootPem: string; crossSignedPem: string; until: string }[];
+}
+
+export interface Bundle {
+  rootsPem: string[];
+  crossSignedPem: string[];
+  version: number;
+}
+
+export interface IssuedNodeCert {
+  nodeId: string;
+  role: Role;
+  clusterId: string;
+  chainPem: string[];
+  serial: string;
+  issuedAt: Date;
+  notAfter: Date;
+  bundle: Bundle;
+}
+
+export interface NodeIdentity {
+  nodeId: string;
+  role: Role;
+  serial: string;
+  notAfter: Date;
+}
+
+export interface JoinTokens {
+  worker: string;
+  manager: string;
+  rootDigest: string;
+}
+
+export interface AuthorityDeps {
+  store: CaStore;
+  clock: Clock;
+  log: Logger;
+  config: ClusterConfig;
+  trust: TrustState;
+  limiter: FailureRateLimiter;
+}
+
+const REJOIN_HINT = "re-join the node with a current join token ('ca join-token worker' on the CA host)";
+
+export class Authority extends EventEmitter {
+  readonly #store: CaStore;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #config: ClusterConfig;
+  readonly #limiter: FailureRateLimiter;
+  readonly #nodeLocks = new KeyedMutex();
+  #trust: TrustState;
+
+  constructor(deps: AuthorityDeps) {
+    super();
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#log = deps.log;
+    this.#config = deps.config;
+    this.#limiter = deps.limiter;
+    this.#trust = deps.trust;
+  }
+
+  get clusterId(): string {
+    return this.#config.clusterId;
+  }
+
+  get nodeCertTtlMs(): number {
+    return this.#config.nodeCertTtlMs;
+  }
+
+  get trust(): TrustState {
+    return this.#trust;
+  }
+
+  bundle(): Bundle {
+    const { rootsPem, crossSignedPem, version } = this.#trust;
+    return { rootsPem, crossSignedPem, version };
+  }
+
+  /** Replaces the trust state (root rotation) and tells listeners (watch streams, the CA's own TLS identity). */
+  /** Chains verified under the current trust (see ca/chain-cache.ts). */
+  readonly #chains = new ChainCache();
+
+  setTrust(trust: TrustState): void {
+    this.#trust = trust;
+    this.emit('trust', trust);
+  }
+
+  readonly #watching = new Map<string, number>();
+
+  /** A node opened (+1) or closed (-1) its WatchTrustBundle stream: how the CA reaches it, and how it knows it is up. */
+  watching(nodeId: string, delta: 1 | -1): void {
+    const n = (this.#watching.get(nodeId) ?? 0) + delta;
+    if (n > 0) this.#watching.set(nodeId, n);
+    else this.#watching.delete(nodeId);
+  }
+
+  isWatching(nodeId: string): boolean {
+    return this.#watching.has(nodeId);
+  }
+
+  /** A node reported holding bundle `version` (watch stream start): its acknowledgement during a rotation. */
+  async acknowledgeBundle(nodeId: string, version: number): Promise<void> {
+    await this.#nodeLocks.run(nodeId, async () => {
+      const node = await this.#store.getNode(nodeId);
+      if (!node || node.removedAt || (node.bundleVersion ?? 0) >= version) return;
+      await this.#store.putNode({ ...node, bundleVersion: version, lastSeen: this.#clock.now().toISOString() });
+      this.emit('node-acknowledged', nodeId);
+    });
+  }
+
+  currentRootDigest(): string {
+    return rootDigest(pemToDer(this.#trust.tokenRootPem));
+  }
+
+  async joinTokens(rotate: { worker?: boolean; manager?: boolean } = {}): Promise<JoinTokens> {
+    let secrets = await this.#store.getJoinSecrets();
+    if (!secrets) throw new HitlessError('CA_NOT_READY', 'the store holds no join tokens (was it created by ca init?)');
+    if (rotate.worker || rotate.manager) {
+      secrets = {
+        worker: rotate.worker ? generateSecret() : secrets.worker,
+        manager: rotate.manager ? generateSecret() : secrets.manager,
+      };
+      await this.#store.putJoinSecrets(secrets);
+      this.#log.info('join_token.rotated', { worker: !!rotate.worker, manager: !!rotate.manager });
+    }
+    const digest = this.currentRootDigest();
+    return {
+      worker: formatJoinToken({ rootDigest: digest, secret: secrets.worker }),
+      manager: formatJoinToken({ rootDigest: digest, secret: secrets.manager }),
+      rootDigest: digest,
+    };
+  }
+
+  /** First certificate for a new node, authorized by a join token. */
+  async join(req: { joinToken: string; csrDer: Uint8Array; source: string }): Promise<IssuedNodeCert> {
+    this.#limiter.check(req.source);
+    let role: Role;
+    try {
+      role = await this.#roleForToken(req.joinToken);
+    } catch (err) {
+      this.#limiter.recordFailure(req.source);
+      this.#log.warn('join.refused', { source: req.source, code: (err as HitlessError).code, reason: (err as Error).message });
+      throw err;
+    }
+    const { spkiDer } = await validateCsr(req.csrDer);
+    const nodeId = randomId();
+    const issued = await this.#issue({ nodeId, role, spkiDer, joinedAt: undefined });
+    this.#log.info('node.joined', { nodeId, role, serial: issued.serial, notAfter: issued.notAfter, source: req.source });
+    return issued;
+  }
+
+  /** A fresh certificate for an authenticated node, for the key in `csrDer`. Role comes from our records. */
+  async renew(req: { peerDer: Uint8Array | undefined; csrDer: Uint8Array; bundleVersion?: number }): Promise<IssuedNodeCert> {
+    const identity = await this.authenticate(req.peerDer, { allowRetired: true });
+    const { spkiDer } = await validateCsr(req.csrDer);
+    // Serialized per node so that a concurrent removal cannot be overwritten by this renewal's write.
+    return this.#nodeLocks.run(identity.nodeId, async () => {
+      const node = await this.#liveNode(identity.nodeId);
+      const issued = await this.#issue({
+        nodeId: node.nodeId,
+        role: node.role,
+        spkiDer,
+        joinedAt: node.joinedAt,
+        bundleVersion: Math.max(node.bundleVersion ?? 0, req.bundleVersion ?? 0),
+      });
+      this.#log.info('node.renewed', {
+        nodeId: node.nodeId,
+        role: node.role,
+        serial: issued.serial,
+        previousSerial: identity.serial,
+        notAfter: issued.notAfter,
+      });
+      this.emit('node-renewed', node.nodeId);
+      return issued;
+    });
+  }
+
+  /**
+   * Who is calling, from the certificate TLS accepted. Fails closed: the chain is re-verified against the
+   * *current* trust (connections outlive certificates and root changes), the node must exist and not be
+   * removed, and the serial must be one we issued to it. The role is read from our records.
+   */
+  async authenticate(peerDer: Uint8Array | undefined, opts: { allowRetired?: boolean } = {}): Promise<NodeIdentity> {
+    if (!peerDer) {
+      throw new HitlessError(
+        'UNTRUSTED_PEER',
+        'this call needs the node certificate over mTLS; none was presented, or it is expired or not issued by this cluster',
+        { hint: REJOIN_HINT },
+      );
+    }
+    const now = this.#clock.now();
+    const trust = this.#trust;
+    let leaf = this.#chains.get(peerDer, trust, now);
+    if (!leaf) {
+      const live = trust.retired.filter((r) => opts.allowRetired && Date.parse(r.until) > now.getTime());
+      const chain = await verifyChain({
+        leaf: peerDer,
+        intermediates: [...trust.crossSignedPem, ...live.map((r) => r.crossSignedPem)],
+        roots: [...trust.rootsPem, ...live.map((r) => r.rootPem)],
+        at: now,
+      });
+      if (!chain.ok) {
+        const code = chain.reason === 'EXPIRED' ? 'CERT_EXPIRED' : 'UNTRUSTED_PEER';
+        throw new HitlessError(code, `client certificate rejected: ${chain.detail}`, { hint: REJOIN_HINT });
+      }
+      leaf = chain.leaf;
+      const throughRetired = live.some((r) => parseCertificate(r.rootPem).fingerprint === chain.root.fingerprint);
+      if (!throughRetired) this.#chains.set(peerDer, trust, leaf);
+    }
+    const nodeId = leaf.subject.commonName;
+    if (leaf.subject.organization !== this.clusterId || !nodeId || leaf.subject.organizationalUnits.includes(CA_SERVER_OU)) {
+      throw new HitlessError('UNTRUSTED_PEER', `client certificate "${leaf.subjectName}" is not a node certificate of cluster ${this.clusterId}`);
+    }
+    const node = await this.#liveNode(nodeId).catch((err: unknown) => {
+      // A verified certificate for a node we have no record of: not a lookup miss but an untrusted caller.
+      throw isHitlessError(err, 'NOT_FOUND') ? new HitlessError('UNTRUSTED_PEER', `no node ${nodeId} in this cluster's records`, { cause: err }) : err;
+    });
+    const cert = await this.#store.getCert(leaf.serial);
+    if (!cert || cert.nodeId !== nodeId) {
+      throw new HitlessError('UNTRUSTED_PEER', `certificate serial ${leaf.serial} was not issued to node ${nodeId}`);
+    }
+    return { nodeId, role: node.role, serial: leaf.serial, notAfter: leaf.notAfter };
+  }
+
+  /** Removed nodes whose certificates may still be valid: peers must refuse them until then. */
+  async removedNodeIds(): Promise<string[]> {
+    const now = this.#clock.now().getTime();
+    return (await this.#store.listNodes()).filter((n) => n.removedAt && Date.parse(n.notAfter) > now).map((n) => n.nodeId);
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return (await this.#store.listNodes()).filter((n) => !n.removedAt);
+  }
+
+  /** Removes a node: it can no longer renew or authenticate. The record stays as a tombstone until its certs expire. */
+  async removeNode(nodeId: string): Promise<NodeRecord> {
+    return this.#nodeLocks.run(nodeId, async () => {
+      const node = await this.#liveNode(nodeId);
+      const removed: NodeRecord = { ...node, removedAt: this.#clock.now().toISOString() };
+      await this.#store.putNode(removed);
+      this.#log.info('node.removed', { nodeId, serial: node.serial });
+      this.emit('node-removed', nodeId);
+      return removed;
+    });
+  }
+
+  async #liveNode(nodeId: string): Promise<NodeRecord> {
+    const node = await this.#store.getNode(nodeId);
+    if (!node) throw new HitlessError('NOT_FOUND', `no node ${nodeId} in this cluster`, { hint: "list nodes with 'ca nodes'" });
+    if (node.removedAt) {
+      throw new HitlessError('NODE_REMOVED', `node ${nodeId} was removed at ${node.removedAt}`, { hint: REJOIN_HINT });
+    }
+    return node;
+  }
+
+  async #roleForToken(text: string): Promise<Role> {
+    const token = parseJoinToken(text);
+    if (!secretsEqual(token.rootDigest, this.currentRootDigest())) {
+      if (this.#trust.retired.some((r) => rootDigest(pemToDer(r.rootPem)) === token.rootDigest)) {
+        throw new HitlessError('INVALID_JOIN_TOKEN', 'join token predates the last root rotation: tokens carry the current root digest', {
+          hint: "get a current token with 'ca join-token worker' (or manager)",
+        });
+      }
+      throw new HitlessError('INVALID_JOIN_TOKEN', "join token belongs to another cluster: its root digest does not match this CA's root", {
+        hint: "get a token from this CA with 'ca join-token worker'",
+      });
+    }
+    const secrets = await this.#store.getJoinSecrets();
+    // Compare against both secrets every time, so timing says nothing about which (if any) matched.
+    const isWorker = !!secrets && secretsEqual(token.secret, secrets.worker);
+    const isManager = !!secrets && secretsEqual(token.secret, secrets.manager);
+    if (isManager) return 'manager';
+    if (isWorker) return 'worker';
+    throw new HitlessError('INVALID_JOIN_TOKEN', 'join token is not valid for this cluster (wrong or rotated secret)', {
+      hint: "get a current token with 'ca join-token worker' (or manager)",
+    });
+  }
+
+  async #issue(req: {
+    nodeId: string;
+    role: Role;
+    spkiDer: Uint8Array;
+    joinedAt: string | undefined;
+    bundleVersion?: number;
+  }): Promise<IssuedNodeCert> {
+    const now = this.#clock.now();
+    const signer = this.#trust.signer;
+    const notBefore = new Date(now.getTime() - this.#config.backdateMs);
+    // A leaf never outlives the key that signed it.
+    const notAfter = new Date(Math.min(now.getTime() + this.#config.nodeCertTtlMs, signer.info.notAfter.getTime()));
+    const leaf = await issueLeaf(signer, {
+      spkiDer: req.spkiDer,
+      nodeId: req.nodeId,
+      role: req.role,
+      clusterId: this.clusterId,
+      notBefore,
+      notAfter,
+    });
+    const iso = now.toISOString();
+    const expires = leaf.info.notAfter.toISOString(); // as encoded: X.509 times have whole seconds
+    await this.#store.recordIssued(
+      {
+        nodeId: req.nodeId,
+        role: req.role,
+        joinedAt: req.joinedAt ?? iso,
+        serial: leaf.info.serial,
+        issuedAt: iso,
+        notAfter: expires,
+        issuerRoot: signer.rootFingerprint,
+        lastSeen: iso,
+        bundleVersion: req.bundleVersion ?? this.#trust.version,
+      },
+      { serial: leaf.info.serial, nodeId: req.nodeId, issuedAt: iso, notAfter: expires, issuerRoot: signer.rootFingerprint },
+    );
+    return {
+      nodeId: req.nodeId,
+      role: req.role,
+      clusterId: this.clusterId,
+      chainPem: leaf.chainPem,
+      serial: leaf.info.serial,
+      issuedAt: now,
+      notAfter: leaf.info.notAfter,
+      bundle: this.bundle(),
+    };
+  }
+}

@@ -1,0 +1,120 @@
+// `ca init`: create a cluster in a fresh state directory.
+import { access, mkdir } from 'node:fs/promises';
+import { HitlessError } from '../../shared/errors.js';
+import { ensurePrivateDir, writeFileAtomic } from '../../shared/fs-atomic.js';
+import { generateKeyPairPem } from '../../shared/pki/keys.js';
+import { createRootCertificate, parseCertificate } from '../../shared/pki/certs.js';
+import { pemToDer } from '../../shared/pki/pem.js';
+import { formatJoinToken, generateSecret, rootDigest } from '../../shared/join-token.js';
+import { randomId } from '../../shared/ids.js';
+import { formatDuration } from '../../shared/duration.js';
+import type { Clock } from '../../shared/clock.js';
+import { CaStore } from '../store.js';
+import { sealPrivateKey, generatePassphrase } from '../root-key.js';
+import { checkBackdate, checkNodeCertTtl, statePaths, PASSPHRASE_ENV, type ClusterConfig } from '../config.js';
+
+export interface InitOptions {
+  stateDir: string;
+  rootSubject: string;
+  rootTtlMs: number;
+  nodeCertTtlMs: number;
+  backdateMs: number;
+  /** From --passphrase-file or the environment; generated (and returned) when absent. */
+  passphrase: string | undefined;
+}
+
+export interface InitResult {
+  clusterId: string;
+  rootFingerprint: string;
+  rootDigest: string;
+  tokens: { worker: string; manager: string };
+  paths: ReturnType<typeof statePaths>;
+  nodeCertTtl: string;
+  /** Only when generated: shown once, stored nowhere. */
+  generatedPassphrase?: string;
+  warnings: string[];
+}
+
+export async function initCluster(opts: InitOptions, clock: Clock): Promise<InitResult> {
+  const warnings: string[] = [];
+  const ttlWarning = checkNodeCertTtl(opts.nodeCertTtlMs);
+  if (ttlWarning) warnings.push(ttlWarning);
+  checkBackdate(opts.backdateMs);
+  const paths = statePaths(opts.stateDir);
+  const exists = await access(paths.config).then(() => true, () => false);
+  if (exists) {
+    throw new HitlessError('ALREADY_EXISTS', `a cluster already exists in ${opts.stateDir}; refusing to overwrite it`, {
+      hint: `serve it with 'ca serve --state-dir ${opts.stateDir}', or pick another --state-dir`,
+    });
+  }
+  const passphrase = opts.passphrase ?? generatePassphrase();
+  await ensurePrivateDir(opts.stateDir);
+
+  const now = clock.now();
+  const { privateKeyPem } = generateKeyPairPem();
+  const rootPem = await createRootCertificate({
+    privateKeyPem,
+    subject: opts.rootSubject,
+    notBefore: new Date(now.getTime() - 5 * 60_000),
+    notAfter: new Date(now.getTime() + opts.rootTtlMs),
+  });
+  const sealed = await sealPrivateKey(privateKeyPem, passphrase);
+  const secrets = { worker: generateSecret(), manager: generateSecret() };
+
+  const store = await CaStore.open(paths.store);
+  try {
+    await store.putJoinSecrets(secrets);
+  } finally {
+    await store.close();
+  }
+  await mkdir(opts.stateDir, { recursive: true });
+  await writeFileAtomic(paths.rootCert, rootPem, 0o644);
+  await writeFileAtomic(paths.rootKey, JSON.stringify(sealed, null, 2) + '\n', 0o600);
+  const config: ClusterConfig = {
+    version: 1,
+    clusterId: randomId(),
+    nodeCertTtlMs: opts.nodeCertTtlMs,
+    backdateMs: opts.backdateMs,
+    createdAt: now.toISOString(),
+  };
+  // Written last: its presence is what "a cluster exists here" means, so an interrupted init can be re-run.
+  await writeFileAtomic(paths.config, JSON.stringify(config, null, 2) + '\n', 0o600);
+
+  const digest = rootDigest(pemToDer(rootPem));
+  return {
+    clusterId: config.clusterId,
+    rootFingerprint: parseCertificate(rootPem).fingerprint,
+    rootDigest: digest,
+    tokens: {
+      worker: formatJoinToken({ rootDigest: digest, secret: secrets.worker }),
+      manager: formatJoinToken({ rootDigest: digest, secret: secrets.manager }),
+    },
+    paths,
+    nodeCertTtl: formatDuration(opts.nodeCertTtlMs),
+    generatedPassphrase: opts.passphrase ? undefined : passphrase,
+    warnings,
+  };
+}
+
+export function formatInitResult(r: InitResult): string {
+  const lines = [
+    `Cluster ${r.clusterId} created in ${r.paths.dir}`,
+    `  root certificate  ${r.paths.rootCert}`,
+    `  root fingerprint  sha256:${r.rootFingerprint}`,
+    `  node cert TTL     ${r.nodeCertTtl}`,
+    '',
+    'Join a worker:   agent run --ca <ca-host:port> --token ' + r.tokens.worker + ' --state-dir <dir>',
+    'Join a manager:  agent run --ca <ca-host:port> --token ' + r.tokens.manager + ' --state-dir <dir>',
+  ];
+  if (r.generatedPassphrase) {
+    lines.push(
+      '',
+      'The root key is encrypted with this generated passphrase. It is shown ONCE and stored nowhere:',
+      '',
+      `    ${r.generatedPassphrase}`,
+      '',
+      `Give it to 'ca serve' with --passphrase-file <file> (first line) or the ${PASSPHRASE_ENV} environment variable.`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,119 @@
+// `ca serve`: open the store, unseal the root key, serve NodeCaService + CaAdminService on the TLS port and
+// CaAdminService on the local admin socket, until SIGINT/SIGTERM.
+import { chmod, unlink } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/log.js';
+import { HitlessError } from '../../shared/errors.js';
+import { formatDuration } from '../../shared/duration.js';
+import { protos } from '../../proto/load.js';
+import { bindServer, shutdownServer } from '../../shared/grpc/server.js';
+import { CaStore } from '../store.js';
+import { readClusterConfig, statePaths, PASSPHRASE_ENV } from '../config.js';
+import { maxConnectionAgeMs } from '../../shared/connection-age.js';
+import { Authority } from '../authority.js';
+import { RotationManager, loadTrust, type RotationOptions } from '../rotation-manager.js';
+import { FailureRateLimiter } from '../rate-limiter.js';
+import { CaServerIdentity } from '../server-identity.js';
+import { nodeCaHandlers } from '../node-ca-service.js';
+import { adminHandlers, localOperator, managerCertificate } from '../admin-service.js';
+
+export interface ServeOptions {
+  stateDir: string;
+  listen: string;
+  passphrase: string | undefined;
+  /** Overrides the default of a quarter of the node certificate TTL (capped at 30m). */
+  maxConnectionAgeMs?: number;
+  rotation?: RotationOptions;
+}
+
+export interface RunningCa {
+  port: number;
+  authority: Authority;
+  stop(): Promise<void>;
+}
+
+const PRUNE_AFTER_EXPIRY_MS = 7 * 24 * 3_600_000;
+
+export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Logger }): Promise<RunningCa> {
+  const { clock, log } = deps;
+  const paths = statePaths(opts.stateDir);
+  const config = await readClusterConfig(paths);
+  if (!opts.passphrase) {
+    throw new HitlessError('INVALID_ARGUMENT', 'the root key passphrase is required', {
+      hint: `pass --passphrase-file <file> or set ${PASSPHRASE_ENV} (ca init printed it, or used the one you gave it)`,
+    });
+  }
+  // The store first: its lock is what makes a second `ca serve` on this directory fail fast and cleanly.
+  const store = await CaStore.open(paths.store);
+  const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
+  const unwind = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => log.warn('ca.stop_step_failed', { err }));
+  };
+  try {
+    const rotationDeps = {
+      store,
+      clock,
+      log,
+      paths,
+      passphrase: opts.passphrase,
+      nodeCertTtlMs: config.nodeCertTtlMs,
+      backdateMs: config.backdateMs,
+    };
+    const trust = await loadTrust(rotationDeps);
+
+    const pruned = await store.prune(new Date(clock.now().getTime() - PRUNE_AFTER_EXPIRY_MS));
+    if (pruned.certs || pruned.nodes) log.info('store.pruned', pruned);
+
+    const limiter = new FailureRateLimiter(clock);
+    const authority = new Authority({ store, clock, log, config, trust, limiter });
+    const identity = new CaServerIdentity({ authority, clock, log, backdateMs: config.backdateMs });
+    await identity.start();
+    cleanups.push(() => identity.stop());
+
+    const maxAgeMs = opts.maxConnectionAgeMs ?? maxConnectionAgeMs(config.nodeCertTtlMs);
+    // The rotation must outwait every connection made with an old-root certificate: ours (maxAgeMs) and the
+    // agents' among themselves (the default age for the node cert TTL, which agents never exceed).
+    const cycleAgeMs = Math.max(maxAgeMs, maxConnectionAgeMs(config.nodeCertTtlMs));
+    const rotation = new RotationManager({ ...rotationDeps, authority, maxConnectionAgeMs: cycleAgeMs }, opts.rotation);
+    rotation.start();
+    cleanups.push(() => rotation.stop());
+
+    const { nodeCa, caAdmin } = protos();
+    // No max_connection_age_grace: streams opened before the GOAWAY may run as long as they like.
+    const server = new grpc.Server({ 'grpc.max_connection_age_ms': maxAgeMs });
+    server.addService(nodeCa.hitless.v1.NodeCaService.service, nodeCaHandlers(authority, log));
+    server.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers(authority, rotation, log, managerCertificate(authority)));
+    // requireClientCert=false: joins come without a certificate on the same port. A certificate that does
+    // not verify is then indistinguishable from none (see shared/grpc/peer.ts).
+    const port = await bindServer(server, opts.listen, identity.provider.serverCredentials(false));
+    cleanups.push(() => {
+      authority.emit('closing');
+      return shutdownServer(server, 5_000);
+    });
+
+    // Only now that we hold the store lock is any admin.sock here stale and safe to replace.
+    await unlink(paths.adminSocket).catch(() => {});
+    const admin = new grpc.Server();
+    admin.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers(authority, rotation, log, localOperator));
+    await bindServer(admin, `unix:${paths.adminSocket}`, grpc.ServerCredentials.createInsecure());
+    await chmod(paths.adminSocket, 0o600);
+    cleanups.push(async () => {
+      await shutdownServer(admin, 1_000);
+      await unlink(paths.adminSocket).catch(() => {});
+    });
+
+    log.info('ca.listening', {
+      address: opts.listen,
+      port,
+      adminSocket: paths.adminSocket,
+      clusterId: config.clusterId,
+      nodeCertTtl: formatDuration(config.nodeCertTtlMs),
+      maxConnectionAge: formatDuration(maxAgeMs),
+    });
+    return { port, authority, stop: unwind };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

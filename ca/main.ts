@@ -1,0 +1,160 @@
+// `ca`: the command line of the hitless certificate authority. The only file in ca/ that reads argv and the
+// environment or sets the exit code.
+import { Command, Option } from 'commander';
+import { systemClock } from '../shared/clock.js';
+import { createLogger, type Level } from '../shared/log.js';
+import { parseDuration, formatDuration } from '../shared/duration.js';
+import { runDaemon } from '../shared/daemon.js';
+import { runCli } from '../shared/cli.js';
+import { HitlessError } from '../shared/errors.js';
+import { NODE_CERT_TTL, BACKDATE, ROOT_SUBJECT_DEFAULT, ROOT_TTL_DEFAULT_MS, PASSPHRASE_ENV } from './config.js';
+import { readPassphrase } from './root-key.js';
+import { initCluster, formatInitResult } from './commands/init.js';
+import { serveCa } from './commands/serve.js';
+import { adminClient, call } from './admin-client.js';
+import { rotateRoot, type RotateOptions } from './commands/rotate-root.js';
+import type { NodeInfo__Output } from '../proto/load.js';
+import type { ListNodesResponse__Output } from '../proto/generated/hitless/v1/ListNodesResponse.js';
+import type { RemoveNodeResponse__Output } from '../proto/generated/hitless/v1/RemoveNodeResponse.js';
+import type { GetJoinTokensResponse__Output } from '../proto/generated/hitless/v1/GetJoinTokensResponse.js';
+
+const DEFAULT_STATE_DIR = './hitless-ca';
+const DEFAULT_LISTEN = '127.0.0.1:7468';
+
+const duration = (flag: string) => (v: string) => parseDuration(v, flag);
+const stateDirOption = () => new Option('--state-dir <dir>', 'CA state directory').default(DEFAULT_STATE_DIR);
+const passphraseOption = () =>
+  new Option('--passphrase-file <file>', `file whose first line is the root key passphrase (or set ${PASSPHRASE_ENV})`);
+
+const program = new Command('ca')
+  .description('hitless certificate authority: short-lived node certificates, rotated without dropping a connection')
+  .option('--debug', 'print stack traces on errors')
+  .showHelpAfterError(false);
+
+program
+  .command('init')
+  .description('create a cluster: an encrypted ECDSA P-256 root, a cluster id and join tokens')
+  .addOption(stateDirOption())
+  .option('--root-subject <dn>', 'subject of the root certificate', ROOT_SUBJECT_DEFAULT)
+  .option('--root-ttl <duration>', 'lifetime of the root certificate', duration('--root-ttl'), ROOT_TTL_DEFAULT_MS)
+  .option(
+    '--node-cert-ttl <duration>',
+    `lifetime of node certificates (${formatDuration(NODE_CERT_TTL.minMs)}..${formatDuration(NODE_CERT_TTL.maxMs)})`,
+    duration('--node-cert-ttl'),
+    NODE_CERT_TTL.defaultMs,
+  )
+  .option('--backdate <duration>', 'how far notBefore is set in the past, for clock skew', duration('--backdate'), BACKDATE.defaultMs)
+  .addOption(passphraseOption())
+  .option('--json', 'print the result as JSON (tokens, fingerprint, paths)')
+  .addHelpText('after', `\nWithout --passphrase-file or ${PASSPHRASE_ENV}, a passphrase is generated and printed once.`)
+  .action(async (o: { stateDir: string; rootSubject: string; rootTtl: number; nodeCertTtl: number; backdate: number; passphraseFile?: string; json?: boolean }) => {
+    const passphrase = await readPassphrase({ file: o.passphraseFile, env: process.env[PASSPHRASE_ENV] });
+    const result = await initCluster(
+      { stateDir: o.stateDir, rootSubject: o.rootSubject, rootTtlMs: o.rootTtl, nodeCertTtlMs: o.nodeCertTtl, backdateMs: o.backdate, passphrase },
+      systemClock,
+    );
+    for (const w of result.warnings) process.stderr.write(`ca: warning: ${w}\n`);
+    process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatInitResult(result));
+  });
+
+program
+  .command('serve')
+  .description('run the CA: node certificate API and admin API on --listen, admin socket in the state dir')
+  .addOption(stateDirOption())
+  .option('--listen <host:port>', 'address for agents and remote admins (port 0 picks a free port)', DEFAULT_LISTEN)
+  .addOption(passphraseOption())
+  .option('--max-connection-age <duration>', 'close connections gracefully after this age (default: node cert TTL / 4, at most 30m)', duration('--max-connection-age'))
+  .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+  .action(async (o: { stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; logLevel: Level }) => {
+    const log = createLogger({ level: o.logLevel, base: { component: 'ca' } });
+    const passphrase = await readPassphrase({ file: o.passphraseFile, env: process.env[PASSPHRASE_ENV] });
+    await runDaemon('ca', log, async () => {
+      const ca = await serveCa(
+        { stateDir: o.stateDir, listen: o.listen, passphrase, maxConnectionAgeMs: o.maxConnectionAge },
+        { clock: systemClock, log },
+      );
+      return () => ca.stop();
+    });
+  });
+
+function printNodes(nodes: NodeInfo__Output[]): void {
+  const rows = [['NODE ID', 'ROLE', 'SERIAL', 'NOT AFTER', 'LAST SEEN']];
+  for (const n of nodes) {
+    rows.push([n.node_id, n.role.replace('NODE_ROLE_', '').toLowerCase(), n.serial, n.not_after, n.last_seen]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+}
+
+program
+  .command('nodes')
+  .description('list the nodes of the running CA (over its admin socket)')
+  .addOption(stateDirOption())
+  .option('--json', 'print JSON')
+  .action(async (o: { stateDir: string; json?: boolean }) => {
+    const client = await adminClient(o.stateDir);
+    const res = await call<ListNodesResponse__Output>((o, cb) => client.ListNodes({}, o, cb));
+    if (o.json) process.stdout.write(JSON.stringify(res.nodes, null, 2) + '\n');
+    else printNodes(res.nodes);
+    client.close();
+  });
+
+program
+  .command('remove-node')
+  .description('remove a node: it can no longer renew, and its live connections are refused')
+  .argument('<node-id>', 'the node to remove (see ca nodes)')
+  .addOption(stateDirOption())
+  .action(async (nodeId: string, o: { stateDir: string }) => {
+    const client = await adminClient(o.stateDir);
+    const res = await call<RemoveNodeResponse__Output>((opts, cb) => client.RemoveNode({ node_id: nodeId }, opts, cb));
+    process.stdout.write(`removed node ${res.node?.node_id ?? nodeId}\n`);
+    client.close();
+  });
+
+program
+  .command('join-token')
+  .description('print the join token of a role; --rotate replaces it (the old token stops working)')
+  .argument('<role>', 'worker or manager')
+  .addOption(stateDirOption())
+  .option('--rotate', 'replace the token with a new secret')
+  .option('-q, --quiet', 'print only the token')
+  .action(async (role: string, o: { stateDir: string; rotate?: boolean; quiet?: boolean }) => {
+    if (role !== 'worker' && role !== 'manager') {
+      throw new HitlessError('INVALID_ARGUMENT', `unknown role "${role}"`, { hint: 'use worker or manager' });
+    }
+    const client = await adminClient(o.stateDir);
+    const res = await call<GetJoinTokensResponse__Output>((opts, cb) =>
+      client.GetJoinTokens({ rotate_worker: !!o.rotate && role === 'worker', rotate_manager: !!o.rotate && role === 'manager' }, opts, cb),
+    );
+    const token = role === 'worker' ? res.worker : res.manager;
+    if (o.quiet) process.stdout.write(token + '\n');
+    else {
+      if (o.rotate) process.stdout.write(`Rotated the ${role} join token; the previous one no longer works.\n`);
+      process.stdout.write(`To add a ${role} to this cluster, run:\n\n    agent run --ca <ca-host:port> --token ${token} --state-dir <dir>\n\n`);
+    }
+    client.close();
+  });
+
+program
+  .command('rotate-root')
+  .description('move the fleet to a new root (cross-signed by the current one) while traffic flows')
+  .addOption(stateDirOption())
+  .option('--status', 'show the rotation in progress: phase, progress, nodes that block completion')
+  .option('--abort', 'move the fleet back to the current root')
+  .option('--force [node-ids...]', 'finish without these nodes (default: every node that blocks now); waits for the finish unless --detach')
+  .option('--detach', 'start (or abort) and return at once')
+  .option('--cert <file>', 'operator-supplied new root certificate (PEM, self-signed ECDSA P-256 CA)')
+  .option('--key <file>', 'its PKCS#8 private key (PEM)')
+  .option('--root-subject <dn>', 'subject of the generated root (default: the current one)')
+  .option('--json', 'print status as JSON')
+  .addHelpText('after', '\nPhases: rotating (bundle {old,new}, CA signs with new + cross-sign) -> converged -> finished (bundle {new}).\nA CA restart mid-rotation resumes it.')
+  .action(async (o: RotateOptions & { stateDir: string }) => {
+    const client = await adminClient(o.stateDir);
+    try {
+      await rotateRoot(client, o);
+    } finally {
+      client.close();
+    }
+  });
+
+await runCli('ca', program);

@@ -1,0 +1,371 @@
+// Root rotation, the I/O half: loads the CA's trust (current root, a rotation in progress, retired roots) from
+// files and store, starts/aborts/forces rotations, and runs the reconciler that asks nodes to renew in
+// rate-limited batches and finishes the rotation once the fleet has converged. The decisions themselves are
+// the pure functions of ca/root-rotation.ts.
+import { readFile } from 'node:fs/promises';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/log.js';
+import { HitlessError } from '../shared/errors.js';
+import { randomId } from '../shared/ids.js';
+import { writeFileAtomic } from '../shared/fs-atomic.js';
+import { generateKeyPairPem, keyMatchesSpki } from '../shared/pki/keys.js';
+import { createRootCertificate, crossSignRoot, parseCertificate } from '../shared/pki/certs.js';
+import { verifyChain } from '../shared/pki/chain.js';
+import { x509 } from '../shared/pki/crypto-provider.js';
+import type { CaStore } from './store.js';
+import type { StatePaths } from './config.js';
+import type { Authority, TrustState } from './authority.js';
+import { createSigner } from './issuer.js';
+import { sealPrivateKey, unsealPrivateKey, type SealedKey } from './root-key.js';
+import { assertNoRotation, blockingReason, connectionCycleMs, readyToFinish, rotationTrust, transition, type BlockReason, type RotationRecord } from './root-rotation.js';
+
+const META = { rotation: 'rotation', version: 'bundleVersion', retired: 'retiredRoots', lastFinished: 'lastRotationFinished' } as const;
+const ROOT_MIN_REMAINING_MS = 30 * 24 * 3_600_000;
+
+export interface RotationOptions {
+  /**
+   * Renewal requests outstanding at once. A request is outstanding until the node renews (then the next
+   * node is asked at once) or `reaskMs` passes: the CA paces the fleet by its own throughput, never flooded.
+   * @default 256
+   */
+  window?: number;
+  /** Reconciler period. @default 1000 */
+  tickMs?: number;
+  /** A node asked to renew is asked again after this long without converging. @default 10000 */
+  reaskMs?: number;
+}
+
+export interface RotationStatusView {
+  phase: 'idle' | RotationRecord['phase'];
+  rotationId?: string;
+  startedAt?: string;
+  fromRootFingerprint?: string;
+  toRootFingerprint?: string;
+  nodesTotal: number;
+  nodesReissued: number;
+  bundlesAcknowledged: number;
+  blocking: { nodeId: string; reason: BlockReason; lastSeen: string; connected: boolean }[];
+  excluded: string[];
+  convergedAt?: string;
+  finishesAt?: string;
+  currentRootFingerprint: string;
+  lastFinishedAt?: string;
+}
+
+interface Deps {
+  store: CaStore;
+  clock: Clock;
+  log: Logger;
+  paths: StatePaths;
+  passphrase: string;
+  nodeCertTtlMs: number;
+  backdateMs: number;
+  maxConnectionAgeMs: number;
+}
+
+/** Reads the CA's trust from disk and store, completing a finish that a crash interrupted. */
+export async function loadTrust(d: Omit<Deps, 'log' | 'maxConnectionAgeMs'> & { log: Logger }): Promise<TrustState> {
+  const { store, paths, passphrase, clock } = d;
+  let rootPem = await readFile(paths.rootCert, 'utf8');
+  const rootKeyPem = await unsealPrivateKey(JSON.parse(await readFile(paths.rootKey, 'utf8')) as SealedKey, passphrase);
+  const rotation = await store.getMeta<RotationRecord & Record<string, unknown>>(META.rotation);
+  if (!keyMatchesSpki(rootKeyPem, publicKeyDer(rootPem))) {
+    // finish() writes the key, then the certificate: a crash in between leaves the new key beside the old cert.
+    if (rotation && keyMatchesSpki(rootKeyPem, publicKeyDer(rotation.toRootPem))) {
+      d.log.warn('root_rotation.finish_recovered', { rotationId: rotation.id });
+      await writeFileAtomic(paths.rootCert, rotation.toRootPem, 0o644);
+      rootPem = rotation.toRootPem;
+      await store.putMetaBatch({ [META.rotation]: undefined });
+      return loadTrust(d);
+    }
+    throw new HitlessError('INVALID_ARGUMENT', `${paths.rootKey} does not hold the key of ${paths.rootCert}`);
+  }
+  const version = (await store.getMeta<{ v: number }>(META.version))?.v ?? 1;
+  const now = clock.now().getTime();
+  const retired = ((await store.getMeta<{ list: TrustState['retired'] }>(META.retired))?.list ?? []).filter((r) => Date.parse(r.until) > now);
+  if (!rotation) {
+    return { rootsPem: [rootPem], crossSignedPem: [], version, signer: await createSigner(rootPem, rootKeyPem), tokenRootPem: rootPem, retired };
+  }
+  const trust = rotationTrust(rotation);
+  // Rotating: sign with the new key and send the cross-sign. Aborting: sign with the current root again.
+  const signer =
+    trust.chainTail === 'cross-signed'
+      ? await createSigner(rotation.toRootPem, await unsealPrivateKey(rotation.newKeySealed as SealedKey, passphrase), [rotation.crossSignedPem])
+      : await createSigner(rootPem, rootKeyPem);
+  return { rootsPem: trust.rootsPem, crossSignedPem: trust.crossSignedPem, version, signer, tokenRootPem: rootPem, retired };
+}
+
+function publicKeyDer(certPem: string): Uint8Array {
+  return new Uint8Array(new x509.X509Certificate(certPem).publicKey.rawData);
+}
+
+export class RotationManager {
+  readonly #asked = new Map<string, number>();
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+  #busy: Promise<unknown> = Promise.resolve();
+  readonly #window: number;
+  /** Connected nodes that still need a renewal and have not been asked recently, next one last (refreshed every tick). */
+  #queue: string[] = [];
+  readonly #tickMs: number;
+  readonly #reaskMs: number;
+
+  constructor(
+    private readonly d: Deps & { authority: Authority },
+    options: RotationOptions = {},
+  ) {
+    this.#window = options.window ?? 256;
+    this.#tickMs = options.tickMs ?? 1000;
+    this.#reaskMs = options.reaskMs ?? 10_000;
+  }
+
+  start(): void {
+    this.d.authority.on('node-renewed', this.#onRenewed);
+    this.#loop = this.#run();
+  }
+
+  /** A renewal frees its slot in the window: ask the next node now rather than at the next tick. */
+  readonly #onRenewed = (nodeId: string): void => {
+    if (this.#asked.delete(nodeId)) this.#pump(this.d.clock.now());
+  };
+
+  #pump(now: Date): number {
+    const cutoff = now.getTime() - this.#reaskMs;
+    for (const [id, at] of this.#asked) if (at <= cutoff) this.#asked.delete(id);
+    let asked = 0;
+    while (this.#asked.size < this.#window && this.#queue.length) {
+      const nodeId = this.#queue.pop()!;
+      this.#asked.set(nodeId, now.getTime());
+      this.d.authority.emit('renew-requested', nodeId);
+      asked++;
+    }
+    return asked;
+  }
+
+  async stop(): Promise<void> {
+    this.d.authority.off('node-renewed', this.#onRenewed);
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  /** Serializes operator commands and reconciler ticks: one change to the rotation at a time. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#busy.then(fn, fn);
+    this.#busy = next.catch(() => {});
+    return next;
+  }
+
+  async #record(): Promise<RotationRecord | undefined> {
+    return this.d.store.getMeta<RotationRecord & Record<string, unknown>>(META.rotation);
+  }
+
+  begin(req: { certPem?: string; keyPem?: string; subject?: string }): Promise<RotationStatusView> {
+    return this.#exclusive(async () => {
+      const { store, clock, log, passphrase, authority } = this.d;
+      assertNoRotation(await this.#record());
+      const current = authority.trust;
+      const fromRootPem = current.tokenRootPem;
+      const now = clock.now();
+      let toRootPem: string;
+      let toKeyPem: string;
+      if (req.certPem || req.keyPem) {
+        if (!req.certPem || !req.keyPem) throw new HitlessError('INVALID_ARGUMENT', 'an operator-supplied root needs both --cert and --key');
+        await checkSuppliedRoot(req.certPem, req.keyPem, now);
+        [toRootPem, toKeyPem] = [req.certPem, req.keyPem];
+      } else {
+        toKeyPem = generateKeyPairPem().privateKeyPem;
+        const old = parseCertificate(fromRootPem);
+        toRootPem = await createRootCertificate({
+          privateKeyPem: toKeyPem,
+          subject: req.subject || old.subjectName,
+          notBefore: new Date(now.getTime() - 5 * 60_000),
+          notAfter: new Date(now.getTime() + (old.notAfter.getTime() - old.notBefore.getTime())),
+        });
+      }
+      const crossSignedPem = await crossSignRoot(toRootPem, fromRootPem, current.signer.keyPem);
+      const version = current.version + 1;
+      const record = transition(undefined, {
+        type: 'start',
+        id: randomId().slice(0, 12),
+        at: now,
+        fromRootPem,
+        fromFingerprint: parseCertificate(fromRootPem).fingerprint,
+        toRootPem,
+        toFingerprint: parseCertificate(toRootPem).fingerprint,
+        newKeySealed: await sealPrivateKey(toKeyPem, passphrase),
+        crossSignedPem,
+        bundleVersion: version,
+      });
+      await store.putMetaBatch({ [META.rotation]: record as unknown as Record<string, unknown>, [META.version]: { v: version } });
+      const trust = rotationTrust(record);
+      authority.setTrust({
+        ...current,
+        rootsPem: trust.rootsPem,
+        crossSignedPem: trust.crossSignedPem,
+        version,
+        signer: await createSigner(toRootPem, toKeyPem, [crossSignedPem]),
+      });
+      this.#asked.clear();
+      this.#queue = [];
+      log.info('root_rotation.started', { rotationId: record.id, from: record.fromFingerprint, to: record.toFingerprint, bundleVersion: version });
+      return this.#statusOf(record);
+    });
+  }
+
+  abort(): Promise<RotationStatusView> {
+    return this.#exclusive(async () => {
+      const { store, log, authority } = this.d;
+      const record = transition(await this.#record(), { type: 'abort' });
+      const version = authority.trust.version + 1;
+      const next = { ...record, bundleVersion: version };
+      await store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown>, [META.version]: { v: version } });
+      const rootKeyPem = await unsealPrivateKey(JSON.parse(await readFile(this.d.paths.rootKey, 'utf8')) as SealedKey, this.d.passphrase);
+      authority.setTrust({ ...authority.trust, version, signer: await createSigner(next.toRootPem, rootKeyPem) });
+      this.#asked.clear();
+      this.#queue = [];
+      log.info('root_rotation.aborting', { rotationId: next.id, backTo: next.toFingerprint });
+      return this.#statusOf(next);
+    });
+  }
+
+  force(nodeIds: string[]): Promise<RotationStatusView> {
+    return this.#exclusive(async () => {
+      const record = await this.#record();
+      const exclude = nodeIds.length || !record ? nodeIds : (await this.#statusOf(record)).blocking.map((b) => b.nodeId);
+      const next = transition(record, { type: 'force', exclude });
+      await this.d.store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown> });
+      this.d.log.warn('root_rotation.forced', { rotationId: next.id, excluded: exclude });
+      return this.#statusOf(next);
+    });
+  }
+
+  async status(): Promise<RotationStatusView> {
+    return this.#statusOf(await this.#record());
+  }
+
+  async #statusOf(record: RotationRecord | undefined): Promise<RotationStatusView> {
+    const { authority, store } = this.d;
+    const current = parseCertificate(authority.trust.tokenRootPem).fingerprint;
+    const lastFinishedAt = (await store.getMeta<{ at: string }>(META.lastFinished))?.at;
+    const nodes = (await store.listNodes()).filter((n) => !n.removedAt);
+    if (!record) {
+      return { phase: 'idle', nodesTotal: nodes.length, nodesReissued: nodes.length, bundlesAcknowledged: nodes.length, blocking: [], excluded: [], currentRootFingerprint: current, lastFinishedAt };
+    }
+    const blocking = nodes.flatMap((n) => {
+      const reason = blockingReason(n, record);
+      return reason ? [{ nodeId: n.nodeId, reason, lastSeen: n.lastSeen, connected: authority.isWatching(n.nodeId) }] : [];
+    });
+    return {
+      phase: record.phase,
+      rotationId: record.id,
+      startedAt: record.startedAt,
+      fromRootFingerprint: record.fromFingerprint,
+      toRootFingerprint: record.toFingerprint,
+      nodesTotal: nodes.length,
+      nodesReissued: nodes.filter((n) => n.issuerRoot === record.toFingerprint).length,
+      bundlesAcknowledged: nodes.filter((n) => (n.bundleVersion ?? 0) >= record.bundleVersion).length,
+      blocking,
+      excluded: record.excluded,
+      convergedAt: record.convergedAt,
+      finishesAt: record.convergedAt ? new Date(Date.parse(record.convergedAt) + connectionCycleMs(this.d.maxConnectionAgeMs)).toISOString() : undefined,
+      currentRootFingerprint: current,
+      lastFinishedAt,
+    };
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      await this.#exclusive(() => this.#tick()).catch((err: unknown) => this.d.log.error('root_rotation.tick_failed', { err }));
+      await this.d.clock.sleep(this.#tickMs, signal).catch(() => {});
+    }
+  }
+
+  async #tick(): Promise<void> {
+    const record = await this.#record();
+    if (!record) return;
+    const { store, clock, authority, log } = this.d;
+    const now = clock.now();
+    const view = await this.#statusOf(record);
+    if (view.blocking.length > 0) {
+      if (record.convergedAt) await store.putMetaBatch({ [META.rotation]: transition(record, { type: 'diverged' }) as unknown as Record<string, unknown> });
+      // Ask connected, unconverged nodes to renew, at most `window` outstanding (see RotationOptions).
+      this.#queue = view.blocking.filter((b) => b.connected && !this.#asked.has(b.nodeId)).map((b) => b.nodeId).reverse();
+      const asked = this.#pump(now);
+      if (asked) log.info('root_rotation.renewals_requested', { count: asked, blocking: view.blocking.length });
+      return;
+    }
+    if (!record.convergedAt) {
+      const next = transition(record, { type: 'converged', at: now });
+      await store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown> });
+      log.info('root_rotation.converged', { rotationId: record.id, finishesAt: new Date(now.getTime() + connectionCycleMs(this.d.maxConnectionAgeMs)) });
+      return;
+    }
+    if (readyToFinish(record, now, this.d.maxConnectionAgeMs)) await this.#finish(record);
+  }
+
+  async #finish(record: RotationRecord): Promise<void> {
+    const { store, clock, log, authority, paths, passphrase } = this.d;
+    const now = clock.now();
+    const until = new Date(now.getTime() + this.d.nodeCertTtlMs + this.d.backdateMs).toISOString();
+    const version = authority.trust.version + 1;
+    const targetKeyPem =
+      record.phase === 'rotating'
+        ? await unsealPrivateKey(record.newKeySealed as SealedKey, passphrase)
+        : await unsealPrivateKey(JSON.parse(await readFile(paths.rootKey, 'utf8')) as SealedKey, passphrase);
+    if (record.phase === 'rotating') {
+      // Key first, then certificate; loadTrust() completes a finish interrupted between the two.
+      await writeFileAtomic(paths.rootKey, JSON.stringify(record.newKeySealed, null, 2) + '\n', 0o600);
+      await writeFileAtomic(paths.rootCert, record.toRootPem, 0o644);
+    }
+    const retired = [
+      ...authority.trust.retired.filter((r) => Date.parse(r.until) > now.getTime()),
+      { rootPem: record.fromRootPem, crossSignedPem: record.crossSignedPem, until },
+    ];
+    await store.putMetaBatch({
+      [META.rotation]: undefined,
+      [META.version]: { v: version },
+      [META.retired]: { list: retired },
+      [META.lastFinished]: { at: now.toISOString(), id: record.id, phase: record.phase },
+    });
+    authority.setTrust({
+      rootsPem: [record.toRootPem],
+      crossSignedPem: [],
+      version,
+      signer: await createSigner(record.toRootPem, targetKeyPem),
+      tokenRootPem: record.toRootPem,
+      retired,
+    });
+    log.info(record.phase === 'rotating' ? 'root_rotation.finished' : 'root_rotation.aborted', {
+      rotationId: record.id,
+      root: record.toFingerprint,
+      bundleVersion: version,
+      excluded: record.excluded,
+    });
+  }
+}
+
+/** An operator-supplied root must be a currently valid, self-signed P-256 CA whose key we were given. */
+async function checkSuppliedRoot(certPem: string, keyPem: string, now: Date): Promise<void> {
+  let info;
+  try {
+    info = parseCertificate(certPem);
+  } catch (cause) {
+    throw new HitlessError('INVALID_ARGUMENT', 'the supplied root certificate does not parse as PEM X.509', { cause });
+  }
+  if (!info.isCa) throw new HitlessError('INVALID_ARGUMENT', 'the supplied root certificate is not a CA (basicConstraints CA:false)');
+  const self = await verifyChain({ leaf: certPem, roots: [certPem], at: now });
+  if (!self.ok) throw new HitlessError('INVALID_ARGUMENT', `the supplied root is not a valid self-signed root: ${self.detail}`);
+  if (info.notAfter.getTime() - now.getTime() < ROOT_MIN_REMAINING_MS) {
+    throw new HitlessError('INVALID_ARGUMENT', `the supplied root expires at ${info.notAfter.toISOString()}; a new root must be valid for at least 30 days`);
+  }
+  const alg = new x509.X509Certificate(certPem).publicKey.algorithm as { name?: string; namedCurve?: string };
+  if (alg.name !== 'ECDSA' || alg.namedCurve !== 'P-256') throw new HitlessError('INVALID_ARGUMENT', 'the supplied root key must be ECDSA P-256');
+  let matches = false;
+  try {
+    matches = keyMatchesSpki(keyPem, publicKeyDer(certPem));
+  } catch (cause) {
+    throw new HitlessError('INVALID_ARGUMENT', 'the supplied root key does not parse as a PKCS#8 PEM private key', { cause });
+  }
+  if (!matches) throw new HitlessError('INVALID_ARGUMENT', 'the supplied key does not belong to the supplied root certificate');
+}
