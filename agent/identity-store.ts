@@ -1,0 +1,79 @@
+// The node's identity on disk: the only writer of the node key. Everything lives in one file,
+// <state-dir>/identity.json (mode 0600), replaced atomically (write temp, fsync, rename, fsync dir), so a crash
+// at any instant leaves either the old or the new consistent key/cert/bundle — never a key without its
+// certificate. Leftover temp files from a crash are removed on start.
+import { readFile, readdir, unlink, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HitlessError } from '../shared/errors.js';
+import { TEMP_PREFIX, ensurePrivateDir, fsyncDir, writeTempFile } from '../shared/fs-atomic.js';
+import { keyMatchesSpki } from '../shared/pki/keys.js';
+import { x509 } from '../shared/pki/crypto-provider.js';
+
+export type Role = 'worker' | 'manager';
+
+export interface StoredIdentity {
+  version: 1;
+  nodeId: string;
+  role: Role;
+  clusterId: string;
+  serial: string;
+  issuedAt: string;
+  notAfter: string;
+  keyPem: string;
+  chainPem: string[];
+  bundle: { rootsPem: string[]; crossSignedPem: string[]; version: number };
+  /** Node ids the CA reported removed (refused on our node service). */
+  removedNodeIds?: string[];
+}
+
+/** The steps of a save, in order; tests inject a crash after any of them. */
+export type SaveStep = 'temp-written' | 'renamed' | 'dir-synced';
+
+export class IdentityStore {
+  readonly file: string;
+
+  constructor(
+    readonly dir: string,
+    private readonly hooks: { afterStep?: (step: SaveStep) => void } = {},
+  ) {
+    this.file = join(dir, 'identity.json');
+  }
+
+  /** Removes temp files a crash may have left behind. */
+  async recover(): Promise<string[]> {
+    await ensurePrivateDir(this.dir);
+    const leftovers = (await readdir(this.dir)).filter((f) => f.startsWith(`${TEMP_PREFIX}identity.json`));
+    for (const f of leftovers) await unlink(join(this.dir, f));
+    return leftovers;
+  }
+
+  async load(): Promise<StoredIdentity | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const id = JSON.parse(text) as StoredIdentity;
+    if (id.version !== 1) throw new HitlessError('INVALID_ARGUMENT', `${this.file}: unsupported identity version`);
+    const leaf = new x509.X509Certificate(id.chainPem[0]!);
+    if (!keyMatchesSpki(id.keyPem, new Uint8Array(leaf.publicKey.rawData))) {
+      // Cannot happen with atomic saves; refuse loudly rather than serve a broken pair.
+      throw new HitlessError('INVALID_ARGUMENT', `${this.file}: key does not match certificate`, {
+        hint: 'remove the state dir and re-join with a token',
+      });
+    }
+    return id;
+  }
+
+  async save(identity: StoredIdentity): Promise<void> {
+    await ensurePrivateDir(this.dir);
+    const tmp = await writeTempFile(this.file, JSON.stringify(identity, null, 2) + '\n', 0o600);
+    this.hooks.afterStep?.('temp-written');
+    await rename(tmp, this.file);
+    this.hooks.afterStep?.('renamed');
+    await fsyncDir(this.dir);
+    this.hooks.afterStep?.('dir-synced');
+  }
+}

@@ -1,0 +1,70 @@
+// `agent`: the hitless node agent command line. The only file in agent/ that reads argv and the environment.
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { systemClock } from '../shared/clock.js';
+import { createLogger, type Level } from '../shared/log.js';
+import { parseDuration } from '../shared/duration.js';
+import { runDaemon } from '../shared/daemon.js';
+import { runCli } from '../shared/cli.js';
+import { HitlessError } from '../shared/errors.js';
+import { NodeAgent, type AgentStatus } from './node-agent.js';
+import { fetchStatus } from './status-server.js';
+import { formatStatus } from './status-format.js';
+
+const TOKEN_ENV = 'HITLESS_JOIN_TOKEN';
+const DEFAULT_STATE_DIR = './hitless-agent';
+const duration = (flag: string) => (v: string) => parseDuration(v, flag);
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+const program = new Command('agent')
+  .description('hitless node agent: joins once, renews before expiry, rotates credentials on live connections')
+  .option('--debug', 'print stack traces on errors');
+
+program
+  .command('run')
+  .description('run the agent: join (first start) or load the stored identity, serve the node service, renew forever')
+  .requiredOption('--ca <host:port>', 'address of ca serve')
+  .option('--token <token>', `join token, needed on the first start only (or ${TOKEN_ENV}, or --token-file)`)
+  .option('--token-file <file>', 'file whose first line is the join token (keeps it out of ps)')
+  .option('--state-dir <dir>', 'where the node keeps its key and certificate', DEFAULT_STATE_DIR)
+  .option('--listen <host:port>', 'address of this node service (port 0 picks a free port)', '127.0.0.1:7469')
+  .option('--peer <host:port>', 'a peer agent to hold a heartbeat stream with (repeatable)', collect, [] as string[])
+  .option('--cert-out <dir>', 'also write node.crt, node.key, ca-bundle.crt here after every rotation')
+  .option('--on-rotate <command>', 'shell command to run after each rotation (with --cert-out), e.g. "nginx -s reload"')
+  .option('--heartbeat-interval <duration>', 'interval between heartbeats on peer streams', duration('--heartbeat-interval'), 1000)
+  .option('--probe-interval <duration>', 'interval between WhoAmI probes to peers', duration('--probe-interval'), 1000)
+  .option('--max-connection-age <duration>', 'GOAWAY connections after this age; can only shorten the default (cert lifetime / 4, at most 30m)', duration('--max-connection-age'))
+  .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+  .action(async (o: {
+    ca: string; token?: string; tokenFile?: string; stateDir: string; listen: string; peer: string[]; certOut?: string;
+    onRotate?: string; heartbeatInterval: number; probeInterval: number; maxConnectionAge?: number; logLevel: Level;
+  }) => {
+    if (o.onRotate && !o.certOut) {
+      throw new HitlessError('INVALID_ARGUMENT', '--on-rotate needs --cert-out', { hint: 'the command is run after the files in --cert-out are replaced' });
+    }
+    const token = o.token ?? (o.tokenFile ? (await readFile(o.tokenFile, 'utf8')).split(/\r?\n/)[0] : undefined) ?? process.env[TOKEN_ENV];
+    const log = createLogger({ level: o.logLevel, base: { component: 'agent' } });
+    const agent = new NodeAgent(
+      {
+        caAddress: o.ca, token, stateDir: o.stateDir, listen: o.listen, peers: o.peer, certOut: o.certOut, onRotate: o.onRotate,
+        heartbeatIntervalMs: o.heartbeatInterval, probeIntervalMs: o.probeInterval, maxConnectionAgeMs: o.maxConnectionAge,
+      },
+      { clock: systemClock, log },
+    );
+    await runDaemon('agent', log, async () => {
+      await agent.start();
+      return () => agent.stop();
+    });
+  });
+
+program
+  .command('status')
+  .description('show the running agent: identity, next renewal, trust bundle, per-peer stream counters')
+  .option('--state-dir <dir>', 'the agent state directory', DEFAULT_STATE_DIR)
+  .option('--json', 'print JSON')
+  .action(async (o: { stateDir: string; json?: boolean }) => {
+    const status = await fetchStatus<AgentStatus>(o.stateDir);
+    process.stdout.write(o.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
+  });
+
+await runCli('agent', program);

@@ -1,0 +1,305 @@
+// The agent's lifecycle: obtain an identity (stored, or join with a token), feed it to the process's single
+// certificate provider, serve the node service, keep peer links and the CA watch open, and renew before
+// expiry. Every credential change goes through #install: validate → persist → publish → export.
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/log.js';
+import { HitlessError } from '../shared/errors.js';
+import { MemoryCertificateProvider } from '../shared/grpc/certificate-provider.js';
+import { maxConnectionAgeMs } from '../shared/connection-age.js';
+import { generateKeyPairPem } from '../shared/pki/keys.js';
+import { createCsrDer, parseCertificate } from '../shared/pki/certs.js';
+import { bindServer, shutdownServer } from '../shared/grpc/server.js';
+import { verifyChain } from '../shared/pki/chain.js';
+import { protos, type WatchTrustBundleEvent__Output } from '../proto/load.js';
+import { IdentityStore, type StoredIdentity } from './identity-store.js';
+import { joinCluster } from './bootstrap.js';
+import { CaClient, providerConnection } from './ca-client.js';
+import { identityFromIssued } from './issued.js';
+import { Renewer } from './renewer.js';
+import { isExpired } from './renewal-schedule.js';
+import { CaWatch } from './ca-watch.js';
+import { PeerLink, type PeerCounters } from './peer-link.js';
+import { NodeServiceRegistry, nodeServiceHandlers } from './node-service.js';
+import { startStatusServer } from './status-server.js';
+import { writeCertOut, runOnRotate } from './cert-out.js';
+
+export interface AgentOptions {
+  caAddress: string;
+  token?: string;
+  stateDir: string;
+  listen: string;
+  peers: string[];
+  certOut?: string;
+  onRotate?: string;
+  /** @default 1000 */
+  heartbeatIntervalMs: number;
+  /** @default 1000 */
+  probeIntervalMs: number;
+  /** Node service GOAWAY age. @default a quarter of the certificate lifetime, at most 30m */
+  maxConnectionAgeMs?: number;
+}
+
+export interface AgentStatus {
+  nodeId: string;
+  role: string;
+  clusterId: string;
+  serial: string;
+  issuedAt: string;
+  notAfter: string;
+  nextRenewalAt?: string;
+  renewer: string;
+  renewals: number;
+  failedAttempts: number;
+  trustBundle: { version: number; roots: string[] };
+  caWatchConnected: boolean;
+  removedNodeIds: string[];
+  listen: { port: number };
+  peers: PeerCounters[];
+}
+
+export class NodeAgent extends EventEmitter {
+  readonly provider = new MemoryCertificateProvider();
+  readonly #store: IdentityStore;
+  readonly #registry = new NodeServiceRegistry();
+  #identity!: StoredIdentity;
+  #removed = new Set<string>();
+  #ca!: CaClient;
+  #server: grpc.Server | undefined;
+  #port = 0;
+  #renewer!: Renewer;
+  #watch!: CaWatch;
+  #peers: PeerLink[] = [];
+  #status: { close(): Promise<void> } | undefined;
+  #renewals = 0;
+
+  constructor(
+    private readonly options: AgentOptions,
+    private readonly deps: { clock: Clock; log: Logger; random?: () => number },
+  ) {
+    super();
+    this.#store = new IdentityStore(options.stateDir);
+  }
+
+  get identity(): StoredIdentity {
+    return this.#identity;
+  }
+
+  async start(): Promise<void> {
+    const { clock, log } = this.deps;
+    const leftovers = await this.#store.recover();
+    if (leftovers.length) log.warn('identity.recovered', { removedTempFiles: leftovers });
+    let id = await this.#store.load();
+    if (id && isExpired({ notAfter: new Date(id.notAfter) }, clock.now())) {
+      if (!this.options.token) {
+        throw new HitlessError('CERT_EXPIRED', `the node certificate in ${this.#store.file} expired at ${id.notAfter}; it cannot be renewed`, {
+          hint: "re-join: run the agent again with --token <join token> ('ca join-token worker' on the CA host); the node gets a new id",
+        });
+      }
+      log.warn('identity.expired_rejoining', { nodeId: id.nodeId, notAfter: id.notAfter });
+      id = undefined;
+    }
+    if (!id) {
+      if (!this.options.token) {
+        throw new HitlessError('INVALID_ARGUMENT', `no node identity in ${this.options.stateDir} and no --token to join with`, {
+          hint: "pass --token <join token> ('ca join-token worker' on the CA host) for the first start",
+        });
+      }
+      id = await joinCluster(this.options.caAddress, this.options.token, this.deps);
+    } else {
+      log.info('identity.loaded', { nodeId: id.nodeId, serial: id.serial, notAfter: id.notAfter });
+    }
+    this.#removed = new Set(id.removedNodeIds ?? []);
+    await this.#install(id, 'start');
+
+    this.#ca = new CaClient(this.options.caAddress, providerConnection(this.provider));
+    await this.#startServer();
+    this.#status = await startStatusServer(this.options.stateDir, () => this.status());
+
+    this.#renewer = new Renewer({
+      clock,
+      log,
+      random: this.deps.random,
+      current: () => ({ issuedAt: new Date(this.#identity.issuedAt), notAfter: new Date(this.#identity.notAfter) }),
+      renew: () => this.renewOnce(),
+    });
+    this.#renewer.on('expired', () => this.emit('expired'));
+    this.#renewer.start();
+    log.info('renewal.scheduled', { at: this.#renewer.nextRenewalAt });
+
+    this.#watch = new CaWatch({
+      client: () => this.#ca,
+      knownVersion: () => this.#identity.bundle.version,
+      onEvent: (e) => this.#onWatchEvent(e),
+      clock,
+      log,
+    });
+    this.#watch.start();
+
+    this.#peers = this.options.peers.map(
+      (address) =>
+        new PeerLink({
+          address,
+          provider: this.provider,
+          clusterId: () => this.#identity.clusterId,
+          clock,
+          log,
+          heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+          probeIntervalMs: this.options.probeIntervalMs,
+        }),
+    );
+    for (const p of this.#peers) p.start();
+  }
+
+  async #startServer(): Promise<void> {
+    const lifetime = Date.parse(this.#identity.notAfter) - Date.parse(this.#identity.issuedAt);
+    // An override may shorten the age, never lengthen it: the CA's root rotation waits for connections to
+    // cycle at the default age (ttl/4), so a longer one could outlive the old root on a live connection.
+    const maxAge = Math.min(this.options.maxConnectionAgeMs ?? Infinity, maxConnectionAgeMs(lifetime));
+    const server = new grpc.Server({ 'grpc.max_connection_age_ms': maxAge });
+    server.addService(
+      protos().node.hitless.v1.NodeService.service,
+      nodeServiceHandlers({
+        trust: () => ({
+          clusterId: this.#identity.clusterId,
+          rootsPem: this.#identity.bundle.rootsPem,
+          crossSignedPem: this.#identity.bundle.crossSignedPem,
+          removedNodeIds: this.#removed,
+        }),
+        self: () => this.#identity,
+        clock: this.deps.clock,
+        log: this.deps.log,
+        registry: this.#registry,
+      }),
+    );
+    this.#port = await bindServer(server, this.options.listen, this.provider.serverCredentials(true));
+    this.#server = server;
+    this.deps.log.info('agent.listening', { port: this.#port, nodeId: this.#identity.nodeId, maxConnectionAgeMs: maxAge });
+  }
+
+  /** One renewal: fresh key on this node, CSR, mTLS call with the current certificate, install. */
+  async renewOnce(): Promise<void> {
+    const { privateKeyPem } = generateKeyPairPem();
+    const issued = await this.#ca.renew(await createCsrDer(privateKeyPem), this.#identity.bundle.version);
+    const now = this.deps.clock.now();
+    let next: StoredIdentity;
+    try {
+      next = await identityFromIssued(issued, privateKeyPem, this.#identity.bundle, now, this.#identity);
+    } catch (err) {
+      // A node that slept through a root rotation gets a certificate of a root it does not know yet. The
+      // response arrived over TLS that verified the CA against our current roots, so its bundle is the CA's
+      // word: adopt it if, and only if, the new certificate verifies against it.
+      const b = issued.bundle;
+      if (!b) throw err;
+      const offered = { rootsPem: b.roots_pem, crossSignedPem: b.cross_signed_pem, version: Number(b.version) };
+      next = await identityFromIssued(issued, privateKeyPem, offered, now, this.#identity);
+      this.deps.log.warn('trust_bundle.adopted_from_renewal', { version: offered.version });
+    }
+    await this.#install(next, 'renewal');
+    if (this.#pendingBundle && this.#pendingBundle.version > next.bundle.version) {
+      const pending = this.#pendingBundle;
+      this.#pendingBundle = undefined;
+      await this.#applyBundle(pending);
+    }
+  }
+
+  /** Validate, persist, publish to every server and channel of this process, export for workloads. */
+  async #install(next: StoredIdentity, reason: string): Promise<void> {
+    const previous = this.#identity as StoredIdentity | undefined;
+    // Throws before anything changes if key/cert/bundle do not form a usable TLS context.
+    this.provider.validate({ chainPem: next.chainPem, keyPem: next.keyPem, trustPem: next.bundle.rootsPem });
+    next.removedNodeIds = [...this.#removed];
+    await this.#store.save(next);
+    this.provider.update({ chainPem: next.chainPem, keyPem: next.keyPem, trustPem: next.bundle.rootsPem });
+    this.#identity = next;
+    if (reason === 'renewal') this.#renewals++;
+    if (previous?.serial !== next.serial) {
+      this.deps.log.info(reason === 'start' ? 'identity.ready' : 'identity.renewed', {
+        nodeId: next.nodeId,
+        role: next.role,
+        serial: next.serial,
+        previousSerial: previous?.serial,
+        notAfter: next.notAfter,
+        renewals: this.#renewals,
+      });
+    }
+    if (this.options.certOut) {
+      await writeCertOut(this.options.certOut, next);
+      if (this.options.onRotate && reason !== 'start') {
+        void runOnRotate(this.options.onRotate, { HITLESS_CERT_DIR: this.options.certOut, HITLESS_SERIAL: next.serial }, this.deps.log);
+      }
+    }
+    this.emit('identity', next);
+  }
+
+  async #onWatchEvent(e: WatchTrustBundleEvent__Output): Promise<void> {
+    const { log, clock } = this.deps;
+    const removed = new Set(e.removed_node_ids);
+    const removedChanged = removed.size !== this.#removed.size || [...removed].some((id) => !this.#removed.has(id));
+    if (removedChanged) {
+      this.#removed = removed;
+      const evicted = this.#registry.evict(removed, log);
+      log.info('removed_nodes.updated', { removed: [...removed], evictedStreams: evicted });
+    }
+    const b = e.bundle;
+    const version = Number(b?.version ?? 0);
+    if (b && version !== this.#identity.bundle.version) {
+      await this.#applyBundle({ rootsPem: b.roots_pem, crossSignedPem: b.cross_signed_pem, version });
+    } else if (removedChanged) {
+      await this.#store.save({ ...this.#identity, removedNodeIds: [...removed] });
+    }
+    if (e.renew_requested) this.#renewer.renewNow('ca-request');
+  }
+
+  #pendingBundle: StoredIdentity['bundle'] | undefined;
+
+  /**
+   * Adopts a bundle pushed by the CA — unless our own certificate does not verify against it (we would lock
+   * ourselves out): then we renew first and apply it after the renewal.
+   */
+  async #applyBundle(bundle: StoredIdentity['bundle']): Promise<void> {
+    const { log, clock } = this.deps;
+    const [leaf, ...tail] = this.#identity.chainPem;
+    const verdict = await verifyChain({ leaf: leaf!, intermediates: [...tail, ...bundle.crossSignedPem], roots: bundle.rootsPem, at: clock.now() });
+    if (!verdict.ok) {
+      log.warn('trust_bundle.deferred', { version: bundle.version, reason: verdict.detail, action: 'renewing first' });
+      this.#pendingBundle = bundle;
+      this.#renewer.renewNow('bundle-deferred');
+      return;
+    }
+    this.#pendingBundle = undefined;
+    await this.#install({ ...this.#identity, bundle }, 'trust-bundle');
+    log.info('trust_bundle.updated', { version: bundle.version, roots: bundle.rootsPem.length });
+  }
+
+  status(): AgentStatus {
+    const id = this.#identity;
+    return {
+      nodeId: id.nodeId,
+      role: id.role,
+      clusterId: id.clusterId,
+      serial: id.serial,
+      issuedAt: id.issuedAt,
+      notAfter: id.notAfter,
+      nextRenewalAt: this.#renewer?.nextRenewalAt?.toISOString(),
+      renewer: this.#renewer?.state ?? 'stopped',
+      renewals: this.#renewals,
+      failedAttempts: this.#renewer?.failedAttempts ?? 0,
+      trustBundle: { version: id.bundle.version, roots: id.bundle.rootsPem.map((p) => `sha256:${parseCertificate(p).fingerprint}`) },
+      caWatchConnected: this.#watch?.connected ?? false,
+      removedNodeIds: [...this.#removed],
+      listen: { port: this.#port },
+      peers: this.#peers.map((p) => ({ ...p.counters })),
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.#renewer?.stop();
+    await this.#watch?.stop();
+    await Promise.allSettled(this.#peers.map((p) => p.stop()));
+    await this.#status?.close();
+    if (this.#server) await shutdownServer(this.#server, 2_000);
+    this.#ca?.close();
+  }
+}

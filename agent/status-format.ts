@@ -1,0 +1,24 @@
+import type { AgentStatus } from './node-agent.js';
+
+/** Human-readable `agent status`. */
+export function formatStatus(s: AgentStatus): string {
+  const lines = [
+    `node        ${s.nodeId} (${s.role}) in cluster ${s.clusterId}`,
+    `serial      ${s.serial}`,
+    `issued      ${s.issuedAt}`,
+    `not after   ${s.notAfter}`,
+    `next renew  ${s.nextRenewalAt ?? '-'} (${s.renewer}${s.failedAttempts ? `, ${s.failedAttempts} failed attempts` : ''}; ${s.renewals} renewals so far)`,
+    `trust       v${s.trustBundle.version}: ${s.trustBundle.roots.join(', ')}`,
+    `ca watch    ${s.caWatchConnected ? 'connected' : 'disconnected'}`,
+    `listening   port ${s.listen.port}`,
+  ];
+  if (s.peers.length) {
+    const rows = [['PEER', 'NODE', 'STREAM STARTS', 'ERRORS', 'MAX GAP', 'SERIAL (STREAM)', 'SERIAL (NEW CONN)']];
+    for (const p of s.peers) {
+      rows.push([p.address, (p.peerNodeId ?? '-').slice(0, 10), String(p.streamStarts), String(p.streamErrors), `${p.maxGapMs}ms`, p.streamPeerSerial ?? '-', p.probePeerSerial ?? '-']);
+    }
+    const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    lines.push('', ...rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()));
+  }
+  return lines.join('\n') + '\n';
+}
