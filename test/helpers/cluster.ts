@@ -1,0 +1,56 @@
+// Starting a real CA for a test: `ca init` then `ca serve` on 127.0.0.1 with a free port.
+import { join } from 'node:path';
+import { runJson, spawnDaemon, type Daemon } from './proc.js';
+import { writePassphrase } from './tmp.js';
+
+export interface InitJson {
+  clusterId: string;
+  rootFingerprint: string;
+  rootDigest: string;
+  tokens: { worker: string; manager: string };
+  paths: { dir: string; rootCert: string; adminSocket: string; store: string };
+}
+
+export interface TestCa {
+  init: InitJson;
+  stateDir: string;
+  passphraseFile: string;
+  daemon: Daemon;
+  address: string;
+  restart(): Promise<void>;
+}
+
+export async function initCa(dir: string, opts: { nodeCertTtl?: string } = {}): Promise<{ init: InitJson; stateDir: string; passphraseFile: string }> {
+  const stateDir = join(dir, 'ca');
+  const passphraseFile = await writePassphrase(dir);
+  const init = await runJson<InitJson>('ca', [
+    'init', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--json',
+    '--node-cert-ttl', opts.nodeCertTtl ?? '1h',
+  ]);
+  return { init, stateDir, passphraseFile };
+}
+
+export async function serveCa(stateDir: string, passphraseFile: string, extra: string[] = [], listen = '127.0.0.1:0'): Promise<{ daemon: Daemon; port: number }> {
+  const daemon = spawnDaemon('ca', ['serve', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--listen', listen, ...extra]);
+  const ev = await daemon.waitFor('ca.listening');
+  return { daemon, port: ev.port as number };
+}
+
+export async function startCa(dir: string, opts: { nodeCertTtl?: string; serveArgs?: string[] } = {}): Promise<TestCa> {
+  const { init, stateDir, passphraseFile } = await initCa(dir, opts);
+  const first = await serveCa(stateDir, passphraseFile, opts.serveArgs);
+  const ca: TestCa = {
+    init,
+    stateDir,
+    passphraseFile,
+    daemon: first.daemon,
+    address: `127.0.0.1:${first.port}`,
+    async restart() {
+      await ca.daemon.stop();
+      // Same port, so clients' targets stay valid.
+      const next = await serveCa(stateDir, passphraseFile, opts.serveArgs, ca.address);
+      ca.daemon = next.daemon;
+    },
+  };
+  return ca;
+}
