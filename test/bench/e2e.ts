@@ -1,0 +1,89 @@
+// Figure 2: end-to-end issuance. The real `ca serve` process (its own level store, fsync'd writes, JSON logs)
+// and N concurrent nodes, each on its own mTLS connection, renewing over gRPC with a CSR for a fresh key as
+// fast as the CA answers. A certificate counts once the CA returned it — after its record was durably written.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { CaClient, staticConnection } from '../../agent/ca-client.js';
+import { initCa } from '../helpers/cluster.js';
+import { BIN, ROOT } from '../helpers/proc.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { fetchRoots, joinNode } from '../helpers/node-identity.js';
+
+export interface E2eCa {
+  address: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** `ca init` + `ca serve` in a temp dir; resolves once it listens. Its log is read, then drained unparsed. */
+export async function startBenchCa(nodeCertTtl = '6h'): Promise<E2eCa & { token: string }> {
+  const dir = await tmpDir();
+  const { init, stateDir, passphraseFile } = await initCa(dir.path, { nodeCertTtl });
+  // HITLESS_BENCH_CA_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the CA (how the notes' profiles were made).
+  const nodeArgs = process.env.HITLESS_BENCH_CA_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, BIN.ca, 'serve', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--listen', '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines = createInterface({ input: child.stderr! });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`ca serve exited (${code}) before listening`)));
+    lines.on('line', (line) => {
+      const m = /"event":"ca\.listening".*"port":(\d+)/.exec(line);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  lines.close();
+  child.stderr!.resume();
+  return {
+    address: `127.0.0.1:${port}`,
+    token: init.tokens.worker,
+    child,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      await dir.cleanup();
+    },
+  };
+}
+
+export interface E2eRun { certs: number; seconds: number; perSec: number }
+
+/** `concurrency` nodes join, then renew in closed loops for `durationMs`; several runs on one CA. */
+export async function benchE2e(opts: { concurrency: number; durationMs: number; runs: number; csrs: Uint8Array[] }): Promise<E2eRun[]> {
+  const ca = await startBenchCa();
+  const clients: CaClient[] = [];
+  try {
+    const roots = await fetchRoots(ca.address);
+    for (let i = 0; i < opts.concurrency; i++) {
+      const node = await joinNode(ca.address, ca.token, roots);
+      clients.push(new CaClient(ca.address, staticConnection(roots, { keyPem: node.keyPem, chainPem: node.cert.chain_pem })));
+    }
+    // Warm-up: connections up, JIT warm.
+    await loops(clients, opts.csrs, 500);
+    const runs: E2eRun[] = [];
+    for (let r = 0; r < opts.runs; r++) {
+      const start = performance.now();
+      const certs = await loops(clients, opts.csrs, opts.durationMs);
+      const seconds = (performance.now() - start) / 1000;
+      runs.push({ certs, seconds, perSec: certs / seconds });
+    }
+    return runs;
+  } finally {
+    for (const c of clients) c.close();
+    await ca.stop();
+  }
+}
+
+async function loops(clients: CaClient[], csrs: Uint8Array[], durationMs: number): Promise<number> {
+  const end = performance.now() + durationMs;
+  let n = 0;
+  await Promise.all(
+    clients.map(async (c, i) => {
+      for (let k = i; performance.now() < end; k += clients.length) {
+        const cert = await c.renew(csrs[k % csrs.length]!);
+        if (!cert.chain_pem.length) throw new Error('renewal returned no certificate');
+        n++;
+      }
+    }),
+  );
+  return n;
+}

@@ -1,0 +1,409 @@
+// The "hitless soak": N agents in one process hold 1,000 long-lived Heartbeat streams to each other while every
+// agent's leaf is rotated 10 times and the cluster root once (A → B through the cross-signed X). Hitless means:
+// no stream errors or ends, no heartbeat stalls, and fresh handshakes after every step that present and see the
+// new certificates. It is built from the product's own pieces — one MemoryCertificateProvider per agent feeding
+// its server and its channels, the real NodeService handlers (with their per-stream authorization), PeerLink's
+// channel options — so what it measures is the product, not a model of it.
+//
+// Deliberately: a broken stream is counted, never reopened (a reopened stream would hide the hit); conditions
+// are polled against deadlines, never slept for; only the pacing between rotations is fixed (it is a soak).
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import type { PeerCertificate } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { MemoryCertificateProvider } from '../../shared/grpc/certificate-provider.js';
+import { bindServer, shutdownServer } from '../../shared/grpc/server.js';
+import { unaryCall } from '../../shared/grpc/call.js';
+import { systemClock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/log.js';
+import { generateKeyPairPem } from '../../shared/pki/keys.js';
+import { createCsrDer, createRootCertificate, crossSignRoot, normalizeSerial } from '../../shared/pki/certs.js';
+import { createSigner, issueLeaf, validateCsr, type Signer } from '../../ca/issuer.js';
+import { connectionCycleMs } from '../../ca/root-rotation.js';
+import { NodeServiceRegistry, nodeServiceHandlers } from '../../agent/node-service.js';
+import type { TrustView } from '../../agent/peer-auth.js';
+import { NODE_SERVER_NAME } from '../../agent/peer-link.js';
+import { RECONNECT_OPTIONS } from '../../agent/ca-client.js';
+import { protos, type HeartbeatPing, type HeartbeatPong__Output, type NodeServiceClient } from '../../proto/load.js';
+import type { WhoAmIResponse__Output } from '../../proto/generated/hitless/v1/WhoAmIResponse.js';
+
+export interface SoakResult {
+  agents: number; streams: number; leafRotations: number; rootRotation: boolean;
+  /** Pongs received; streams that errored or ended (targets: 0); pooled-channel reconnects. */
+  heartbeats: number; streamErrors: number; streamEnds: number; reconnects: number;
+  /** WhoAmI over a new connection after every step; failed or saw an old certificate (target: 0). */
+  freshHandshakes: number; freshHandshakeFailures: number;
+  /** Largest and 99th-percentile interval between consecutive pongs of a stream, measured after warm-up. */
+  maxGapMs: number; p99GapMs: number;
+  seconds: number;
+  // Beyond the brief, to read the numbers above:
+  /** The ping cadence: a gap is about this long when nothing stalls at all. */
+  heartbeatMs: number;
+  /** Pooled-channel reconnects whose handshake failed (TRANSIENT_FAILURE): new calls would have failed. */
+  reconnectFailures: number;
+  /** Worst event-loop delay while measuring: how much of a gap is this process stalling, not the network. */
+  eventLoopMaxDelayMs: number;
+}
+
+/** Defaults: 4 agents, 1000 streams, 10 leaf rotations, a root rotation, 100 ms pings, 2 s connection age. */
+export interface SoakOptions {
+  agents?: number; streams?: number; leafRotations?: number; rootRotation?: boolean;
+  heartbeatMs?: number; maxConnectionAgeMs?: number; log?: (line: string) => void;
+}
+
+const CLUSTER = 'soak-cluster';
+const HOUR_MS = 3_600_000;
+const GAP_BUCKETS = 60_000; // gap histogram in 1 ms buckets (for p99); longer gaps land in the last one
+
+interface Creds {
+  chainPem: string[];
+  keyPem: string;
+  serial: string;
+}
+
+interface Agent {
+  nodeId: string;
+  provider: MemoryCertificateProvider;
+  /** What the NodeService handlers authorize callers against; changed with the provider's trust. */
+  trust: TrustView;
+  serial: string;
+  server: grpc.Server;
+  address: string;
+}
+
+interface Stream {
+  call: grpc.ClientDuplexStream<HeartbeatPing, HeartbeatPong__Output>;
+  timers: { start?: NodeJS.Timeout; every?: NodeJS.Timeout };
+  lastPong?: number;
+  up: boolean;
+  failed: boolean;
+  firstServerSerial?: string;
+  settled: Promise<void>;
+}
+
+/** The agent's half of a renewal (fresh key, CSR) and the CA's (CSR check, issueLeaf), as in production. */
+async function issue(signer: Signer, nodeId: string): Promise<Creds> {
+  const { privateKeyPem } = generateKeyPairPem();
+  const { spkiDer } = await validateCsr(await createCsrDer(privateKeyPem));
+  const now = Date.now();
+  const leaf = await issueLeaf(signer, { spkiDer, nodeId, role: 'worker', clusterId: CLUSTER, notBefore: new Date(now - 60_000), notAfter: new Date(now + HOUR_MS) });
+  return { chainPem: leaf.chainPem, keyPem: privateKeyPem, serial: leaf.info.serial };
+}
+
+async function newRoot(subject: string): Promise<{ certPem: string; keyPem: string }> {
+  const keyPem = generateKeyPairPem().privateKeyPem;
+  const now = Date.now();
+  return { keyPem, certPem: await createRootCertificate({ privateKeyPem: keyPem, subject, notBefore: new Date(now - HOUR_MS), notAfter: new Date(now + 24 * HOUR_MS) }) };
+}
+
+/** Polls `cond` until it holds; throws after `timeoutMs` (a deadline, not a sleep). */
+async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`soak: timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+// As PeerLink: nodes are checked by cluster (O=) and chain, not by hostname.
+const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined =>
+  ([] as string[]).concat(cert.subject?.O ?? []).includes(CLUSTER) ? undefined : new Error(`peer is not a node of cluster ${CLUSTER}`);
+const serialOf = (cert: PeerCertificate | undefined) => (cert?.serialNumber ? normalizeSerial(cert.serialNumber) : undefined);
+
+export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
+  const nAgents = Math.max(2, opts.agents ?? 4);
+  const nStreams = opts.streams ?? 1000;
+  const leafRotations = opts.leafRotations ?? 10;
+  const rootRotation = opts.rootRotation ?? true;
+  const heartbeatMs = opts.heartbeatMs ?? 100;
+  const maxAgeMs = opts.maxConnectionAgeMs ?? 2000;
+  // Three quarters of a connection age between steps: pooled connections cycle (GOAWAY, then a reconnect with
+  // the provider's latest certificate) between most rotations, so rotations and reconnects interleave.
+  const rotateEveryMs = Math.round(0.75 * maxAgeMs);
+  const t0 = performance.now();
+  const write = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const say = (line: string) => write(`[soak +${((performance.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+  // Product code logs through a Logger; its warnings and errors (a refused stream, say) belong in our output.
+  const productLog: Logger = {
+    debug() {},
+    info() {},
+    warn: (event, fields) => say(`product warn ${event} ${JSON.stringify(fields ?? {})}`),
+    error: (event, fields) => say(`product error ${event} ${JSON.stringify(fields ?? {})}`),
+    child: () => productLog,
+  };
+  const { NodeService } = protos().node.hitless.v1;
+
+  let closing = false;
+  let measuring = false;
+  let [heartbeats, streamErrors, streamEnds, reconnects, reconnectFailures, freshHandshakes, freshHandshakeFailures] = [0, 0, 0, 0, 0, 0, 0];
+  let maxGapMs = 0;
+  const gapHist = new Uint32Array(GAP_BUCKETS + 1);
+
+  // Per phase: worst gap, worst event-loop delay and loop utilization. When a gap is over target this says
+  // *when* it happened (rotation instant, connection cycle, CA work...) and whether the process itself stalled.
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  let phase = 'warm-up';
+  let phaseGap = 0;
+  let loopMaxMs = 0;
+  let elu = performance.eventLoopUtilization();
+  const setPhase = (next?: string) => {
+    const delay = loop.max / 1e6;
+    if (measuring) loopMaxMs = Math.max(loopMaxMs, delay);
+    const busy = performance.eventLoopUtilization(elu).utilization;
+    say(`phase ${phase}: max heartbeat gap ${phaseGap.toFixed(1)} ms, event-loop delay max ${delay.toFixed(1)} ms, loop ${(busy * 100).toFixed(0)}% busy`);
+    [elu, phaseGap, phase] = [performance.eventLoopUtilization(), 0, next ?? phase];
+    loop.reset();
+  };
+
+  const agents: Agent[] = [];
+  const pairs: { from: Agent; to: Agent; client: NodeServiceClient }[] = [];
+  const streams: Stream[] = [];
+  try {
+    // --- root A and the agents ------------------------------------------------------------------------------
+    const rootA = await newRoot('CN=soak root A');
+    const signerA = await createSigner(rootA.certPem, rootA.keyPem);
+    for (let i = 0; i < nAgents; i++) {
+      const nodeId = `soak-node-${i}`;
+      const creds = await issue(signerA, nodeId);
+      const provider = new MemoryCertificateProvider();
+      provider.update({ chainPem: creds.chainPem, keyPem: creds.keyPem, trustPem: [rootA.certPem] });
+      // No max_connection_age_grace_ms: after the GOAWAY, open streams finish on the old connection.
+      const server = new grpc.Server({ 'grpc.max_connection_age_ms': maxAgeMs });
+      const trust: TrustView = { clusterId: CLUSTER, rootsPem: [rootA.certPem], crossSignedPem: [], removedNodeIds: new Set() };
+      const agent: Agent = { nodeId, provider, trust, serial: creds.serial, server, address: '' };
+      server.addService(
+        NodeService.service,
+        nodeServiceHandlers({
+          trust: () => agent.trust,
+          self: () => ({ nodeId, role: 'worker', serial: agent.serial, clusterId: CLUSTER }),
+          clock: systemClock,
+          log: productLog,
+          registry: new NodeServiceRegistry(),
+        }),
+      );
+      agents.push(agent);
+      agent.address = `127.0.0.1:${await bindServer(server, '127.0.0.1:0', provider.serverCredentials(true))}`;
+    }
+
+    // In production every agent is its own process, so CA signing and each agent's TLS context rebuild land
+    // on different event loops. Here all share one: work is done agent by agent with a loop turn in between,
+    // so no single callback holds the loop longer than one agent's share would.
+    const prepare = async (signer: Signer) => {
+      const out: Creds[] = [];
+      for (const a of agents) {
+        out.push(await issue(signer, a.nodeId));
+        await nextTurn();
+      }
+      return out;
+    };
+    const eachAgent = async (step: (a: Agent, i: number) => void) => {
+      for (const [i, a] of agents.entries()) {
+        step(a, i);
+        await nextTurn();
+      }
+    };
+    /** New identity and trust: the provider (TLS) and the handlers' trust view change in the same tick. */
+    const install = (a: Agent, c: Creds, rootsPem: string[], crossSignedPem: string[] = []) => {
+      a.provider.update({ chainPem: c.chainPem, keyPem: c.keyPem, trustPem: rootsPem });
+      [a.trust, a.serial] = [{ ...a.trust, rootsPem, crossSignedPem }, c.serial];
+    };
+
+    // --- one pooled channel per ordered pair, built as PeerLink builds its channel ---------------------------
+    const channelOptions = { 'grpc.ssl_target_name_override': NODE_SERVER_NAME, 'grpc.use_local_subchannel_pool': 1, ...RECONNECT_OPTIONS };
+    for (const from of agents) {
+      for (const to of agents) {
+        if (from === to) continue;
+        const client = new NodeService(to.address, from.provider.channelCredentials(checkServerIdentity), channelOptions) as NodeServiceClient;
+        pairs.push({ from, to, client });
+        watchReconnects(client.getChannel());
+      }
+    }
+    // Reconnects = a pooled channel becoming READY again after its first connection. After the GOAWAY the
+    // channel goes IDLE; asking for its state with tryToConnect reconnects it at once (as PeerLink's probes
+    // would), so every connection cycle is a real TLS handshake with the provider's latest identity and trust.
+    function watchReconnects(ch: ReturnType<grpc.Client['getChannel']>): void {
+      let wasReady = false;
+      const watch = (prev: grpc.connectivityState) =>
+        ch.watchConnectivityState(prev, Infinity, () => {
+          if (closing) return;
+          const s = ch.getConnectivityState(true);
+          if (s === grpc.connectivityState.READY) {
+            if (wasReady) reconnects++;
+            wasReady = true;
+          } else if (s === grpc.connectivityState.TRANSIENT_FAILURE) {
+            reconnectFailures++;
+            say(`pooled channel to ${ch.getTarget()} failed to connect in phase ${phase}`);
+          }
+          watch(s);
+        });
+      watch(ch.getConnectivityState(true));
+    }
+
+    // --- the streams: spread over the pairs, so ~83 share each pooled connection as they would in production -
+    for (let k = 0; k < nStreams; k++) {
+      const pair = pairs[k % pairs.length]!;
+      const what = `stream ${k} (${pair.from.nodeId} -> ${pair.to.nodeId})`;
+      const call = pair.client.Heartbeat();
+      const s: Stream = { call, timers: {}, up: false, failed: false, settled: new Promise((resolve) => call.on('status', () => resolve())) };
+      let seq = 0;
+      const ping = () => {
+        if (call.writable) call.write({ seq: String(++seq), sent_at_ms: String(Date.now()) });
+      };
+      call.on('data', () => {
+        const now = performance.now();
+        heartbeats++;
+        if (!s.up) [s.up, s.firstServerSerial] = [true, serialOf(call.getAuthContext()?.sslPeerCertificate)];
+        if (measuring && s.lastPong !== undefined) {
+          const gap = now - s.lastPong;
+          gapHist[Math.min(GAP_BUCKETS, Math.round(gap))]!++;
+          [maxGapMs, phaseGap] = [Math.max(maxGapMs, gap), Math.max(phaseGap, gap)];
+        }
+        s.lastPong = now;
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        if (closing) return;
+        s.failed = true;
+        streamErrors++;
+        say(`${what} failed in phase ${phase}: ${grpc.status[err.code]} ${err.details}`);
+      });
+      call.on('end', () => {
+        if (closing || s.failed) return;
+        streamEnds++;
+        say(`${what} ended in phase ${phase}`);
+      });
+      // Staggered: 1,000 streams pinging in lockstep would measure burst queueing, not rotations.
+      ping();
+      s.timers.start = setTimeout(() => {
+        ping();
+        s.timers.every = setInterval(ping, heartbeatMs);
+      }, Math.random() * heartbeatMs);
+      streams.push(s);
+    }
+    await until(() => streams.every((s) => s.up) || streamErrors + streamEnds > 0, 60_000, `${nStreams} streams to deliver a first pong`);
+    say(`${nStreams} streams up over ${pairs.length} pooled channels between ${nAgents} agents`);
+
+    // Warm-up is not measured: 1,000 stream starts (each authorized by a chain check) and their garbage and
+    // first connection cycles spill over; a settle period absorbs that. Then a rotation-free 'steady' phase
+    // gives the baseline that every rotation phase is compared with.
+    loop.enable();
+    setPhase('settle');
+    await sleep(rotateEveryMs);
+    for (const s of streams) s.lastPong = undefined;
+    setPhase('steady');
+    measuring = true;
+    await sleep(rotateEveryMs);
+
+    // --- fresh handshakes: a NEW channel (own subchannel pool + a unique option) per ordered pair ------------
+    let probeSeq = 0;
+    const freshHandshake = async (from: Agent, to: Agent): Promise<boolean> => {
+      const options = { ...channelOptions, 'hitless.soak.fresh_handshake': ++probeSeq };
+      const client = new NodeService(to.address, from.provider.channelCredentials(checkServerIdentity), options) as NodeServiceClient;
+      try {
+        let call: grpc.ClientUnaryCall | undefined;
+        const res = await unaryCall<WhoAmIResponse__Output>((o, cb) => (call = client.WhoAmI({}, o, cb)), 5_000);
+        const serverSerial = serialOf(call?.getAuthContext()?.sslPeerCertificate);
+        // Both directions must be new: the certificate the server saw for us, and the one it presented.
+        if (res.serial === from.serial && serverSerial === to.serial) return true;
+        say(`fresh handshake ${from.nodeId} -> ${to.nodeId} saw caller ${res.serial} (want ${from.serial}), server ${serverSerial} (want ${to.serial})`);
+      } catch (err) {
+        say(`fresh handshake ${from.nodeId} -> ${to.nodeId} failed in phase ${phase}: ${(err as Error).message}`);
+      } finally {
+        client.close();
+      }
+      return false;
+    };
+    // One at a time, for the same reason as prepare(): twelve concurrent handshakes + authorizations on one
+    // loop are a burst that no single agent sees.
+    const handshakeAll = async () => {
+      for (const p of pairs) {
+        freshHandshakes++;
+        if (!(await freshHandshake(p.from, p.to))) freshHandshakeFailures++;
+      }
+    };
+
+    // Fixed pacing: each step rotateEveryMs after the previous one.
+    let nextStepAt = performance.now();
+    const pace = async (name: string) => {
+      nextStepAt = Math.max(nextStepAt + rotateEveryMs, performance.now());
+      await sleep(nextStepAt - performance.now());
+      setPhase(name);
+    };
+
+    // --- leaf rotations under A -------------------------------------------------------------------------------
+    for (let r = 1; r <= leafRotations; r++) {
+      // Keys and certificates are made before the rotation instant: in production the CA signs elsewhere.
+      const next = await prepare(signerA);
+      await pace(`leaf-rotation-${r}`);
+      await eachAgent((a, i) => install(a, next[i]!, [rootA.certPem]));
+      await handshakeAll();
+    }
+
+    // --- root rotation A → B, the phases of ca/root-rotation.ts ----------------------------------------------
+    if (rootRotation) {
+      const rootB = await newRoot('CN=soak root B');
+      const crossX = await crossSignRoot(rootB.certPem, rootA.certPem, rootA.keyPem);
+      const both = [rootA.certPem, rootB.certPem];
+      // 1: everyone trusts {A, B}; identities unchanged (leaf(A)).
+      await pace('root-1-trust-A+B');
+      await eachAgent((a) => {
+        a.provider.updateTrust(both);
+        a.trust = { ...a.trust, rootsPem: both, crossSignedPem: [crossX] };
+      });
+      await handshakeAll();
+      // 2: leaves re-issued under B and presented as [leaf(B), X], which an A-only peer would accept too.
+      const underBX = await prepare(await createSigner(rootB.certPem, rootB.keyPem, [crossX]));
+      await pace('root-2-leaf(B)+X');
+      await eachAgent((a, i) => install(a, underBX[i]!, both, [crossX]));
+      await handshakeAll();
+      // Connections made with leaf(A) cycle before A is dropped: 1.5 connection ages, as the CA waits.
+      const underB = await prepare(await createSigner(rootB.certPem, rootB.keyPem));
+      nextStepAt += connectionCycleMs(maxAgeMs) - rotateEveryMs;
+      // 3: trust {B} only; leaves under B with chain [leaf].
+      await pace('root-3-trust-B');
+      await eachAgent((a, i) => install(a, underB[i]!, [rootB.certPem]));
+      await handshakeAll();
+    }
+
+    // One more connection age of plain soaking: a failure on the connection cycle after the last step counts.
+    await pace('tail');
+    await sleep(maxAgeMs);
+    setPhase();
+    measuring = false;
+
+    // The long-lived streams never moved: they are still on the connections of the warm-up handshakes.
+    const original = streams.filter((s) => s.firstServerSerial && s.firstServerSerial === serialOf(s.call.getAuthContext()?.sslPeerCertificate)).length;
+    say(`${original}/${nStreams} streams are still on their warm-up connection (first handshake's certificates, root A)`);
+  } finally {
+    // --- clean stop: half-close every stream (the server ends its side), then channels, then servers ----------
+    closing = true;
+    loop.disable();
+    for (const s of streams) {
+      clearTimeout(s.timers.start);
+      clearInterval(s.timers.every);
+      s.call.end();
+    }
+    let settled = false;
+    void Promise.all(streams.map((s) => s.settled)).then(() => (settled = true));
+    await until(() => settled, 10_000, 'streams to close').catch((err: Error) => {
+      say(`${err.message}; cancelling the rest`);
+      for (const s of streams) s.call.cancel();
+    });
+    for (const p of pairs) p.client.close();
+    await Promise.all(agents.map((a) => shutdownServer(a.server, 5_000)));
+  }
+
+  const gapQuantile = (q: number) => {
+    const rank = Math.ceil(q * gapHist.reduce((n, c) => n + c, 0));
+    for (let ms = 0, seen = 0; ms <= GAP_BUCKETS && rank > 0; ms++) if ((seen += gapHist[ms]!) >= rank) return ms;
+    return 0;
+  };
+  const p99GapMs = gapQuantile(0.99);
+  say(`heartbeat gaps (ms, cadence ${heartbeatMs}): p50 ${gapQuantile(0.5)}, p90 ${gapQuantile(0.9)}, p99 ${p99GapMs}, p99.9 ${gapQuantile(0.999)}, max ${maxGapMs.toFixed(1)}`);
+  const round1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    agents: nAgents, streams: nStreams, leafRotations, rootRotation,
+    heartbeats, streamErrors, streamEnds, reconnects, freshHandshakes, freshHandshakeFailures,
+    maxGapMs: round1(maxGapMs), p99GapMs, seconds: round1((performance.now() - t0) / 1000),
+    heartbeatMs, reconnectFailures, eventLoopMaxDelayMs: round1(loopMaxMs),
+  };
+}
