@@ -1,4 +1,7 @@
-// Agent lifecycle with real processes (20 s certificates, so an outage fits inside a lifetime):
+// Agent lifecycle with real processes. Certificates live 60 s: an agent's first failed renewal comes at
+// 50-80 % of its lifetime, so the outage below (a CA restart: ~2 s idle, ~4 s on a busy 2-core CI box, plus up
+// to 2 s of channel reconnect backoff) must fit in the remaining 20 %. With 20 s certificates it did not
+// always, and the agents' certificates expired mid-test (the node then rightly has to re-join).
 //  - the CA stopped across the agents' renewal points: the agents keep serving their streams, retry with
 //    backoff, and renew once the CA is back, with no stream cut;
 //  - an agent restart reuses its stored identity (same node id, no token needed) and keeps renewing;
@@ -20,7 +23,7 @@ const agents: TestAgent[] = [];
 
 before(async () => {
   dir = await tmpDir();
-  ca = await startCa(dir.path, { nodeCertTtl: '20s' });
+  ca = await startCa(dir.path, { nodeCertTtl: '60s' });
   const [p0, p1] = [await freePort(), await freePort()];
   agents.push(
     startAgent(dir.path, 'a0', { ca: ca.address, token: ca.init.tokens.worker, port: p0, peers: [p1] }),
@@ -41,10 +44,10 @@ after(async () => {
 test('CA down across the renewal point: agents keep serving, back off, renew when it returns', async () => {
   const marks = agents.map((a) => a.daemon.events.length);
   await ca.daemon.stop();
-  await Promise.all(agents.map((a, i) => a.daemon.waitFor('renewal.failed', { after: marks[i], timeoutMs: 30_000 })));
+  await Promise.all(agents.map((a, i) => a.daemon.waitFor('renewal.failed', { after: marks[i], timeoutMs: 60_000 })));
   const restartMarks = agents.map((a) => a.daemon.events.length);
   await ca.restart();
-  await Promise.all(agents.map((a, i) => a.daemon.waitFor('identity.renewed', { after: restartMarks[i], timeoutMs: 20_000 })));
+  await Promise.all(agents.map((a, i) => a.daemon.waitFor('identity.renewed', { after: restartMarks[i], timeoutMs: 30_000 })));
   for (const s of await Promise.all(agents.map((a) => a.status()))) {
     assert.equal(s.failedAttempts, 0);
     assert.equal(s.peers[0]!.streamStarts, 1, 'the stream opened before the outage is still the only one');
@@ -70,7 +73,7 @@ test('an agent restart reuses its identity without a token', async () => {
   agents[0] = again;
   const loaded = await again.daemon.waitFor('identity.loaded');
   assert.equal(loaded.nodeId, before.nodeId);
-  const renewed = await again.daemon.waitFor('identity.renewed', { timeoutMs: 30_000 });
+  const renewed = await again.daemon.waitFor('identity.renewed', { timeoutMs: 60_000 });
   assert.equal(renewed.nodeId, before.nodeId);
   assert.equal((await stat(join(again.stateDir, 'identity.json'))).mode & 0o777, 0o600);
 });

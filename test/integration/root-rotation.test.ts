@@ -180,7 +180,13 @@ test('abort mid-rotation returns the fleet to the current root', async () => {
 });
 
 test('a CA killed mid-rotation resumes it after restart', async () => {
+  const caMark = ca.daemon.events.length;
   const started = JSON.parse((await rotate('--detach', '--json')).stdout) as RotationJson;
+  // Killed once the CA has re-issued every node and seen its bundle acknowledged ("converged"; finishing
+  // still waits for connections to cycle, push {new} and swap tokens, >= 7.5 s later). Killing earlier, while
+  // a node sits at its own renewal point (20 % of a 20 s life left), could outlast that node's certificate on
+  // a busy machine: that is the expired-node path tested below, not resumption.
+  await ca.daemon.waitFor('root_rotation.converged', { after: caMark, timeoutMs: 30_000 });
   await ca.daemon.stop('SIGKILL');
   await ca.restart();
   await ca.daemon.waitFor('root_rotation.finished', { timeoutMs: 45_000 });
