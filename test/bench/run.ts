@@ -1,0 +1,153 @@
+// `npm run bench`: every figure of the benchmark suite in one run, printed as one table and written as JSON.
+//
+//   npm run bench                      all figures (~8 minutes on 2 cores)
+//   npm run bench -- --only 1,4        some figures
+//   npm run bench -- --quick           fewer and shorter runs (a smoke check of the suite, not numbers to quote)
+//   npm run bench -- --out FILE        where the JSON goes (default bench-results.json)
+//
+// Each figure is the median of several runs with min and max. Comparisons (ours vs cfssl, ours vs the
+// OpenSSL bound) are ratios of figures measured in this same run, on this same machine, so a busy or slow
+// machine moves both sides. Run it on an otherwise idle machine: the suite uses every core.
+import 'reflect-metadata';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { figure, median, table, type Figure } from './report.js';
+import { issuanceAllCores, issuanceFixture, issuanceLoop } from './issuance.js';
+import { opensslSpeed } from './openssl-speed.js';
+import { benchE2e } from './e2e.js';
+import { benchCfssl } from './cfssl.js';
+import { benchSoak } from './soak.js';
+import { benchRenewalStorm, benchRootRotation } from './fleet.js';
+import { benchFootprint } from './footprint.js';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench-results.json' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log('usage: npm run bench -- [--only 1,2,...] [--quick] [--out bench-results.json]\nFigures: 1 in-process issuance, 2 end-to-end issuance, 3 cfssl serve, 4 OpenSSL bound, 5 hitless soak, 6 root rotation of 10,000 nodes, 7 renewal storm of 10,000 nodes, 8 agent footprint.');
+  process.exit(0);
+}
+const only = values.only ? new Set(values.only.split(',').map((s) => Number(s.trim()))) : undefined;
+if (only && [...only].some((n) => !(n >= 1 && n <= 8))) {
+  console.error(`--only takes figure numbers 1 to 8, got "${values.only}"`);
+  process.exit(2);
+}
+const want = (n: number) => !only || only.has(n);
+const quick = values.quick;
+const RUNS = quick ? 1 : 3;
+const ISSUE_MS = quick ? 500 : 2000;
+const E2E_MS = quick ? 1000 : 3000;
+const CONCURRENCY = 16; // e2e clients and cfssl clients alike
+const FLEET = quick ? 1000 : 10_000;
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const figures: Figure[] = [];
+const raw: Record<string, unknown> = {};
+const add = (f: Figure) => {
+  figures.push(f);
+  log(`${f.id} ${f.what}: median ${f.median.toFixed(2)} ${f.unit} (runs ${f.runs.map((r) => r.toFixed(2)).join(', ')})`);
+};
+/** Pairs run i of `a` with run i of `b`: a comparison made within the same run of the suite. */
+const ratioRuns = (a: number[], b: number[]) => a.slice(0, Math.min(a.length, b.length)).map((x, i) => x / b[i]!);
+
+const fixture = await issuanceFixture();
+
+// 4 first: it is the yardstick figure 1 is compared with.
+let bound: number[] | undefined;
+if (want(4) || want(1)) {
+  const speeds = Array.from({ length: RUNS }, () => opensslSpeed(quick ? 1 : 2));
+  raw.openssl = speeds;
+  bound = speeds.map((s) => s.boundPerSec);
+  if (want(4)) {
+    add(figure('4a', `openssl speed ecdsap256 sign (${speeds[0]!.version})`, 'ops/s', speeds.map((s) => s.signPerSec)));
+    add(figure('4b', 'openssl speed ecdsap256 verify', 'ops/s', speeds.map((s) => s.verifyPerSec)));
+    add(figure('4c', 'bound: 1 verify + 1 sign per certificate, one core', 'certs/s', bound));
+  }
+}
+
+let oneCore: number[] | undefined;
+if (want(1)) {
+  await issuanceLoop(fixture.signer, fixture.csrs, 300); // JIT warm-up
+  oneCore = [];
+  for (let r = 0; r < RUNS; r++) oneCore.push(await issuanceLoop(fixture.signer, fixture.csrs, ISSUE_MS));
+  const reference = [await issuanceLoop(fixture.signer, fixture.csrs, ISSUE_MS, true)];
+  const allCores: number[] = [];
+  for (let r = 0; r < RUNS; r++) allCores.push(await issuanceAllCores(fixture, ISSUE_MS));
+  add(figure('1a', 'in-process issuance, fast path, one core', 'certs/s', oneCore, { target: '>= 4,000', met: median(oneCore) >= 4000 }));
+  add(figure('1b', 'in-process issuance, @peculiar/x509 reference path, one core', 'certs/s', reference));
+  add(figure('1c', `in-process issuance, fast path, all cores (${availableParallelism()} worker threads)`, 'certs/s', allCores));
+  add(figure('1d', 'fast path / reference path', 'x', [median(oneCore) / reference[0]!]));
+  const frac = ratioRuns(oneCore, bound!).map((x) => x * 100);
+  add(figure('4d', 'one-core issuance as a fraction of the OpenSSL bound (1a / 4c)', '%', frac, { target: '>= 35 %', met: median(frac) >= 35 }));
+}
+
+let e2e: number[] | undefined;
+if (want(2)) {
+  const runs = await benchE2e({ concurrency: CONCURRENCY, durationMs: E2E_MS, runs: RUNS, csrs: fixture.csrs });
+  raw.e2e = runs;
+  e2e = runs.map((r) => r.perSec);
+  add(figure('2', `end-to-end renewals over mTLS gRPC, real ca serve + durable store, ${CONCURRENCY} clients`, 'certs/s', e2e));
+}
+
+if (want(3)) {
+  const r = await benchCfssl({ concurrency: CONCURRENCY, durationMs: E2E_MS, runs: RUNS, log });
+  raw.cfssl = r;
+  if (r.ok) {
+    const cf = r.runs.map((x) => x.perSec);
+    add(figure('3', `cfssl serve /api/v1/cfssl/sign, ${CONCURRENCY} clients (${r.version.split(',')[0]})`, 'certs/s', cf));
+    if (e2e) {
+      const ratio = ratioRuns(e2e, cf);
+      add(figure('3r', 'end-to-end / cfssl serve (2 / 3)', 'x', ratio, { target: '>= 1.0', met: median(ratio) >= 1 }));
+    }
+  } else {
+    log(`figure 3 skipped: ${r.reason}`);
+    figures.push({ ...figure('3', 'cfssl serve', 'certs/s', [NaN]), note: `skipped: ${r.reason}` });
+  }
+}
+
+if (want(5)) {
+  const results = [];
+  for (let r = 0; r < RUNS; r++) results.push(await benchSoak({ log: quick ? () => {} : (l) => log(l) }));
+  raw.soak = results;
+  const s0 = results[0]!;
+  const what = `${s0.agents} agents, ${s0.streams} streams, ${s0.leafRotations} leaf + ${s0.rootRotation ? 1 : 0} root rotations`;
+  const errors = results.map((s) => s.streamErrors + s.streamEnds);
+  add(figure('5a', `soak (${what}): stream errors + ends`, 'streams', errors, { target: '0', met: Math.max(...errors) === 0 }));
+  add(figure('5b', 'soak: failed handshakes (fresh WhoAmI + pooled reconnects)', 'count', results.map((s) => s.freshHandshakeFailures + s.reconnectFailures), { target: '0', met: results.every((s) => s.freshHandshakeFailures + s.reconnectFailures === 0) }));
+  add(figure('5c', 'soak: reconnects of pooled channels (GOAWAY at max age)', 'count', results.map((s) => s.reconnects)));
+  add(figure('5d', `soak: largest gap between heartbeats (pings every ${s0.heartbeatMs} ms)`, 'ms', results.map((s) => s.maxGapMs)));
+  const stall = results.map((s) => s.maxGapMs - s.heartbeatMs);
+  add(figure('5e', 'soak: largest heartbeat stall (gap beyond the ping cadence)', 'ms', stall, { target: '<= 100', met: median(stall) <= 100 }));
+  add(figure('5f', 'soak: p99 gap between heartbeats', 'ms', results.map((s) => s.p99GapMs)));
+}
+
+if (want(6)) {
+  const secs = await benchRootRotation({ nodes: FLEET, runs: RUNS, csrs: fixture.csrs });
+  add(figure('6', `root rotation of ${FLEET.toLocaleString('en-US')} nodes: start to converged`, 's', secs, { target: '<= 60', met: median(secs) <= 60 }));
+}
+
+if (want(7)) {
+  const secs = await benchRenewalStorm({ nodes: FLEET, runs: RUNS, csrs: fixture.csrs });
+  add(figure('7', `renewal storm: ${FLEET.toLocaleString('en-US')} nodes renew right after a CA restart`, 's', secs, { target: '<= 10', met: median(secs) <= 10 }));
+}
+
+if (want(8)) {
+  const samples = await benchFootprint({ runs: RUNS, windowMs: quick ? 3000 : 10_000, settleMs: quick ? 1000 : 5000 });
+  raw.footprint = samples;
+  add(figure('8a', 'agent RSS, idle, 1 peer stream each way', 'MB', samples.map((s) => s.rssMb), { target: '<= 60', met: median(samples.map((s) => s.rssMb)) <= 60 }));
+  add(figure('8b', 'agent CPU, idle (1 s heartbeats and probes)', '% core', samples.map((s) => s.cpuPercent), { target: '~0 (<= 1)', met: median(samples.map((s) => s.cpuPercent)) <= 1 }));
+}
+
+const machine = { cpus: cpus().length, model: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version };
+const header = `hitless bench — ${new Date().toISOString()} — ${machine.cpus} × ${machine.model}, ${machine.memGb} GB, Node ${machine.node}${quick ? ' — QUICK (not for quoting)' : ''}`;
+process.stdout.write(`\n${header}\n\n${table(figures)}`);
+await writeFile(values.out!, JSON.stringify({ machine, quick, figures, raw }, null, 2) + '\n');
+log(`wrote ${values.out}`);
+// Worker threads, gRPC channels and timers of the figures are closed; exit without waiting on stragglers.
+process.exit(0);
