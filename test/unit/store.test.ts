@@ -200,3 +200,23 @@ test('concurrent writes are grouped into few synced batches, each caller resolvi
     await reopened.close();
   }
 });
+
+test('node reads come from memory yet match the disk: sorted by id, reloaded on open, pruned tombstones gone', async () => {
+  const store = await openStore('cache');
+  for (const id of ['m', 'c', 'x', 'a']) await store.recordIssued(node(id, `0${id}`, H), cert(`0${id}`, id, H));
+  await store.putNode(node('c', '0c', H, { removedAt: iso(1) }));
+  assert.deepEqual((await store.listNodes()).map((n) => n.nodeId), ['a', 'c', 'm', 'x']);
+  await store.prune(new Date(T0 + 2 * H));
+  assert.equal(await store.getNode('c'), undefined, 'an expired tombstone is pruned from memory too');
+  await closeStore(store);
+  const again = await openStore('cache');
+  assert.deepEqual((await again.listNodes()).map((n) => [n.nodeId, n.serial]), [['a', '0a'], ['m', '0m'], ['x', '0x']]);
+});
+
+test('a write that fails to become durable is not visible to readers', async () => {
+  const store = await openStore('failed-write');
+  await store.recordIssued(node('n', '01', H), cert('01', 'n', H));
+  await closeStore(store); // the next batch cannot be written
+  await assert.rejects(store.putNode(node('n', '01', H, { role: 'manager' })));
+  assert.equal((await store.getNode('n'))?.role, 'worker');
+});
