@@ -1,16 +1,18 @@
 // The README's main command: a local CA and three agents on loopback, peered in a ring, with short certificates.
 // Prints every renewal as it happens and, every few seconds, each agent's per-peer counters: stream starts stay
-// at 1 and errors at 0 while the serials change. Ctrl-C stops everything cleanly.
+// at 1 and errors at 0 while the serials change. After a while it also rotates the root (`ca rotate-root`)
+// under the running traffic: the ROOTS column goes from {A} to {A,B} to {B}, and still nothing is cut.
+// Ctrl-C stops everything cleanly.
 //
-//   npm run demo                      # 30 s certificates, runs until Ctrl-C
-//   npm run demo -- --ttl 60s --duration 120s
+//   npm run demo                      # 30 s certificates, a root rotation at +40 s, runs until Ctrl-C
+//   npm run demo -- --ttl 60s --duration 120s --root-rotation off
 import { parseArgs } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration } from '../shared/duration.js';
 import { initCa, serveCa } from './helpers/cluster.js';
-import { freePort, type Daemon, type LogEvent } from './helpers/proc.js';
+import { freePort, runCli, type Daemon, type LogEvent } from './helpers/proc.js';
 import { startAgent, type TestAgent } from './helpers/agents.js';
 import type { AgentStatus } from '../agent/node-agent.js';
 import { fetchStatus } from '../agent/status-server.js';
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     agents: { type: 'string', default: '3' },
     duration: { type: 'string' },
     every: { type: 'string', default: '5s' },
+    'root-rotation': { type: 'string', default: '40s' },
   },
 });
 const count = Math.max(2, Number(values.agents));
@@ -50,20 +53,27 @@ function follow(name: string, d: Daemon): void {
         console.log(`${stamp()}  ${name.padEnd(8)} renewed   serial ${short(String(e.previousSerial))} -> ${short(String(e.serial))}  (renewal #${String(e.renewals)})`);
       }
       if (e.event === 'peer.stream_error') console.log(`${stamp()}  ${name.padEnd(8)} STREAM ERROR ${String(e.details)}`);
+      if (e.event === 'trust_bundle.updated') console.log(`${stamp()}  ${name.padEnd(8)} trust bundle v${String(e.version)}: ${String(e.roots)} root(s)`);
+      if (name === 'ca' && String(e.event).startsWith('root_rotation.')) {
+        const { time: _t, level: _l, component: _c, event, ...rest } = e;
+        console.log(`${stamp()}  CA       ${event} ${JSON.stringify(rest, (_k, v: unknown) => (typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) ? short(v) : v))}`);
+      }
     }
   };
   d.child.stdout!.on('data', () => setImmediate(tick));
   d.child.stderr!.on('data', () => setImmediate(tick));
 }
 agents.forEach((a) => follow(a.name, a.daemon));
+follow('ca', ca);
 
 async function table(): Promise<void> {
   const statuses = await Promise.all(agents.map((a) => fetchStatus<AgentStatus>(a.stateDir).catch(() => undefined)));
-  const rows = [['AGENT', 'SERIAL', 'RENEWALS', 'PEER', 'STREAM STARTS', 'ERRORS', 'MAX GAP', 'PEER SERIAL ON STREAM', 'PEER SERIAL ON NEW CONN']];
+  const rows = [['AGENT', 'SERIAL', 'RENEWALS', 'ROOTS', 'PEER', 'STREAM STARTS', 'ERRORS', 'MAX GAP', 'PEER SERIAL ON STREAM', 'PEER SERIAL ON NEW CONN']];
   statuses.forEach((s, i) => {
     const p = s?.peers[0];
     const peer = p ? NAMES[ports.indexOf(Number(p.address.split(':')[1]))] ?? p.address : '-';
-    rows.push([agents[i]!.name, short(s?.serial), String(s?.renewals ?? '-'), peer, String(p?.streamStarts ?? '-'), String(p?.streamErrors ?? '-'),
+    const roots = s ? s.trustBundle.roots.map((r) => short(r.replace(/^sha256:/, ''))).join('+') : '-';
+    rows.push([agents[i]!.name, short(s?.serial), String(s?.renewals ?? '-'), roots, peer, String(p?.streamStarts ?? '-'), String(p?.streamErrors ?? '-'),
       p ? `${p.maxGapMs}ms` : '-', short(p?.streamPeerSerial), short(p?.probePeerSerial)]);
   });
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -74,11 +84,23 @@ await Promise.all(agents.map((a) => a.daemon.waitFor('peer.stream_up', { timeout
 console.log(`${stamp()}  all heartbeat streams up; Ctrl-C to stop\n`);
 const timer = setInterval(() => void table(), parseDuration(values.every, '--every'));
 
+// The root rotation, started the way an operator would: `ca rotate-root --detach`, then watched via the log.
+let rotation: NodeJS.Timeout | undefined;
+if (values['root-rotation'] !== 'off') {
+  rotation = setTimeout(() => {
+    console.log(`${stamp()}  operator: ca rotate-root (new root, cross-signed by the current one)`);
+    void runCli('ca', ['rotate-root', '--detach', '--state-dir', stateDir]).then((r) => {
+      if (r.code !== 0) console.log(`${stamp()}  ca rotate-root failed: ${r.stderr.trim()}`);
+    });
+  }, parseDuration(values['root-rotation']!, '--root-rotation'));
+}
+
 let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   clearInterval(timer);
+  clearTimeout(rotation);
   await table();
   console.log(`${stamp()}  stopping agents and CA`);
   const codes = await Promise.all([...agents.map((a) => a.daemon.stop()), ca.stop()]);
