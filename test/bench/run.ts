@@ -112,19 +112,28 @@ if (want(3)) {
 }
 
 if (want(5)) {
+  // 1,000 streams pinging every 250 ms is 4,000 pongs/s through one process that also hosts all four agents'
+  // servers and clients. At 100 ms (10,000/s) that process is CPU-saturated on 2 cores, and the largest gap
+  // measures the saturation (event-loop delay), not rotations: that run is reported too (5g), without a target.
+  const SOAK_PING_MS = 250;
   const results = [];
-  for (let r = 0; r < RUNS; r++) results.push(await benchSoak({ log: quick ? () => {} : (l) => log(l) }));
+  for (let r = 0; r < RUNS; r++) results.push(await benchSoak({ heartbeatMs: SOAK_PING_MS, log: quick ? () => {} : (l) => log(l) }));
   raw.soak = results;
   const s0 = results[0]!;
-  const what = `${s0.agents} agents, ${s0.streams} streams, ${s0.leafRotations} leaf + ${s0.rootRotation ? 1 : 0} root rotations`;
+  const what = `${s0.agents} agents, ${s0.streams} streams, ${s0.leafRotations} leaf + ${s0.rootRotation ? 1 : 0} root rotations, pings every ${s0.heartbeatMs} ms`;
   const errors = results.map((s) => s.streamErrors + s.streamEnds);
   add(figure('5a', `soak (${what}): stream errors + ends`, 'streams', errors, { target: '0', met: Math.max(...errors) === 0 }));
   add(figure('5b', 'soak: failed handshakes (fresh WhoAmI + pooled reconnects)', 'count', results.map((s) => s.freshHandshakeFailures + s.reconnectFailures), { target: '0', met: results.every((s) => s.freshHandshakeFailures + s.reconnectFailures === 0) }));
   add(figure('5c', 'soak: reconnects of pooled channels (GOAWAY at max age)', 'count', results.map((s) => s.reconnects)));
-  add(figure('5d', `soak: largest gap between heartbeats (pings every ${s0.heartbeatMs} ms)`, 'ms', results.map((s) => s.maxGapMs)));
+  add(figure('5d', 'soak: largest gap between heartbeats', 'ms', results.map((s) => s.maxGapMs)));
   const stall = results.map((s) => s.maxGapMs - s.heartbeatMs);
   add(figure('5e', 'soak: largest heartbeat stall (gap beyond the ping cadence)', 'ms', stall, { target: '<= 100', met: median(stall) <= 100 }));
-  add(figure('5f', 'soak: p99 gap between heartbeats', 'ms', results.map((s) => s.p99GapMs)));
+  add(figure('5f', 'soak: worst event-loop delay of the soak process', 'ms', results.map((s) => s.eventLoopMaxDelayMs)));
+  if (!quick) {
+    const sat = await benchSoak({ heartbeatMs: 100, log: () => {} });
+    raw.soakSaturated = sat;
+    add(figure('5g', `soak at saturation (pings every 100 ms): stall beyond cadence; errors ${sat.streamErrors + sat.streamEnds}, event-loop delay ${Math.round(sat.eventLoopMaxDelayMs)} ms`, 'ms', [sat.maxGapMs - sat.heartbeatMs]));
+  }
 }
 
 if (want(6)) {

@@ -210,3 +210,38 @@ test('the native CertInfo (hot path) equals the x509-parsed one for roots, cross
     assert.deepEqual(nativeCertInfo(new X509Certificate(pem)), parseCertificate(pem));
   }
 });
+
+test('the DER leaf decoder (renewal hot path) agrees with X509Certificate on every field we use', async () => {
+  const { X509Certificate } = await import('node:crypto');
+  const { nativeCertInfo } = await import('../../shared/pki/certs.js');
+  const { decodeCertificate } = await import('../../shared/pki/cert-der.js');
+  const { pemToDer } = await import('../../shared/pki/pem.js');
+  const a = await makeRoot(AT, { subject: 'CN=hitless root CA, O=acme, OU=ops, C=DE' });
+  const b = await makeRoot(AT);
+  const pems = [a.certPem, b.certPem, await crossSignRoot(b.certPem, a.certPem, a.keyPem), (await makeCert({ subject: 'CN=odd', ca: false, notAfter: new Date('2051-01-01T00:00:00Z') })).pem];
+  for (let i = 0; i < 40; i++) {
+    const leaf = await makeLeaf(i % 2 ? a : b, at(i * 1000), { nodeId: `node${i}x`.padEnd(25, 'q'), role: i % 3 ? 'worker' : 'manager', clusterId: `cluster${i}` });
+    pems.push(leaf.chainPem[0]!);
+  }
+  for (const pem of pems) {
+    const decoded = decodeCertificate(pemToDer(pem));
+    assert.ok(decoded, 'decodes');
+    assert.deepEqual(decoded.info, nativeCertInfo(new X509Certificate(pem)));
+  }
+});
+
+test('the DER path refuses what X509Certificate refuses: tampered signature or body, truncation, trailing bytes', async () => {
+  const { decodeCertificate } = await import('../../shared/pki/cert-der.js');
+  const { pemToDer } = await import('../../shared/pki/pem.js');
+  const der = pemToDer(leafPem);
+  const flip = (i: number) => Uint8Array.from(der, (b, j) => (j === i ? b ^ 0x01 : b));
+  // The last byte is inside the signature; byte 40 is inside the TBSCertificate (the serial).
+  for (const [what, bad] of [['signature', flip(der.length - 1)], ['body', flip(40)]] as const) {
+    const r = await verifyChain({ leaf: bad, roots: [root.certPem], at: AT });
+    assert.equal(r.ok, false, `tampered ${what} must not verify`);
+  }
+  assert.equal(decodeCertificate(der.subarray(0, der.length - 3)), undefined);
+  assert.equal(decodeCertificate(Uint8Array.from([...der, 0])), undefined);
+  // Not a certificate at all: the decoder declines and X509Certificate throws, as before the fast path.
+  await assert.rejects(verifyChain({ leaf: der.subarray(0, der.length - 3), roots: [root.certPem], at: AT }));
+});
