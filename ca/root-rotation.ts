@@ -9,7 +9,8 @@
 //   rotating → B       bundle {A, B}   CA signs with B, chain [leaf, X]     nodes present [leaf(A)] or [leaf(B), X]
 //     │                                (a node still trusting only A accepts [leaf(B), X] through X)
 //     │ every live node holds leaf(B) and has acknowledged {A, B}; then 1.5 max-connection-ages pass so
-//     │ that connections made with leaf(A) have been closed (GOAWAY) and re-made
+//     │ that every connection made with leaf(A) has had its GOAWAY: new calls all run on handshakes made
+//     │ with leaf(B). (A stream opened before that keeps its old connection until it ends: see README.)
 //     ▼
 //   idle (B)           bundle {B}      CA signs with B, chain [leaf]        tokens carry digest(B); old tokens stop
 //                                      (A is kept as a *retired* root for one node-cert lifetime, for renewal

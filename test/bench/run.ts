@@ -150,7 +150,7 @@ if (want(7)) {
 }
 
 if (want(8)) {
-  const samples = await benchFootprint({ runs: RUNS, windowMs: quick ? 3000 : 10_000, settleMs: quick ? 1000 : 5000 });
+  const samples = await benchFootprint({ runs: RUNS, windowMs: quick ? 3000 : 10_000, settleMs: quick ? 1000 : 15_000 });
   raw.footprint = samples;
   add(figure('8a', 'agent RSS, idle, 1 peer stream each way', 'MB', samples.map((s) => s.rssMb), { target: '<= 60', met: median(samples.map((s) => s.rssMb)) <= 60 }));
   add(figure('8b', 'agent CPU, idle (1 s heartbeats and probes)', '% core', samples.map((s) => s.cpuPercent), { target: '~0 (<= 1)', met: median(samples.map((s) => s.cpuPercent)) <= 1 }));
