@@ -11,7 +11,7 @@ import { randomSerialHex, parseCertificate, normalizeSerial, type CertInfo } fro
 import { toPem } from '../shared/pki/pem.js';
 import { TAG, DerError, bytesOf, children, readRoot, valueOf, equalBytes, oid } from '../shared/pki/der.js';
 import { CA_SERVER_NAME, CA_SERVER_OU } from '../shared/identity.js';
-import { createLeafEncoder, encodeLeafTbs, serialOfTbs, signTbs, type LeafEncoder } from './leaf-encoder.js';
+import { createLeafEncoder, encodeLeafTbs, serialOfTbs, signTbs, type LeafEncoder, type LeafFields } from './leaf-encoder.js';
 
 /** A CSR is ~200-300 bytes for P-256; anything past this is not a CSR we could accept. */
 export const MAX_CSR_BYTES = 4096;
@@ -162,15 +162,8 @@ export async function validateCsrWithX509(der: Uint8Array): Promise<x509.PublicK
   return csr.publicKey;
 }
 
-export interface LeafRequest {
-  /** SubjectPublicKeyInfo DER (validateCsr's spkiDer). */
-  spkiDer: Uint8Array;
-  nodeId: string;
-  role: string;
-  clusterId: string;
-  notBefore: Date;
-  notAfter: Date;
-}
+/** What the CA decides for a node certificate; the SANs follow from node and cluster id. */
+export type LeafRequest = Pick<LeafFields, 'spkiDer' | 'nodeId' | 'role' | 'clusterId' | 'notBefore' | 'notAfter'>;
 
 export interface IssuedLeaf {
   chainPem: string[];

@@ -6,10 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { x509, webcrypto } from '../../shared/pki/crypto-provider.js';
+import { freePort } from '../helpers/proc.js';
 
 export interface CfsslResult { ok: true; version: string; concurrency: number; runs: { certs: number; seconds: number; perSec: number }[] }
 export interface CfsslSkipped { ok: false; reason: string }
@@ -63,18 +63,6 @@ async function ensureCfssl(log: (line: string) => void): Promise<{ version: stri
   log(`cfssl: golang-cfssl installed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const version = await cfsslVersion();
   return version ? { version } : { reason: 'golang-cfssl installed but `cfssl version` does not run' };
-}
-
-/** A TCP port on loopback that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** One JSON POST over the given agent; resolves with the status and the raw body. */
