@@ -18,7 +18,8 @@ export type ChainFailure =
   | 'UNKNOWN_ISSUER'
   | 'BAD_SIGNATURE'
   | 'ISSUER_NOT_CA'
-  | 'TOO_LONG';
+  | 'TOO_LONG'
+  | 'MALFORMED';
 
 export type ChainResult =
   | { ok: true; leaf: CertInfo; root: CertInfo; path: CertInfo[] }
@@ -128,7 +129,12 @@ function checkValidity(info: CertInfo, at: Date, what: string): ChainResult | un
 
 /** Verifies leaf → (intermediates) → one of `roots` at `at`. Roots are trust anchors (their validity counts too). */
 export async function verifyChain(input: ChainInput): Promise<ChainResult> {
-  const leaf = parseLeaf(input.leaf);
+  let leaf: Parsed;
+  try {
+    leaf = parseLeaf(input.leaf);
+  } catch (cause) {
+    return { ok: false, reason: 'MALFORMED', detail: `not a certificate: ${(cause as Error).message}` };
+  }
   const roots = input.roots.map(anchor);
   const intermediates = (input.intermediates ?? []).map(anchor);
   const rootPrints = new Set(roots.map((r) => r.info.fingerprint));

@@ -242,6 +242,7 @@ test('the DER path refuses what X509Certificate refuses: tampered signature or b
   }
   assert.equal(decodeCertificate(der.subarray(0, der.length - 3)), undefined);
   assert.equal(decodeCertificate(Uint8Array.from([...der, 0])), undefined);
-  // Not a certificate at all: the decoder declines and X509Certificate throws, as before the fast path.
-  await assert.rejects(verifyChain({ leaf: der.subarray(0, der.length - 3), roots: [root.certPem], at: AT }));
+  // Not a certificate at all: the decoder declines, X509Certificate cannot parse it either.
+  await expectFailure({ leaf: der.subarray(0, der.length - 3), roots: [root.certPem], at: AT }, 'MALFORMED');
+  await expectFailure({ leaf: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01]), roots: [root.certPem], at: AT }, 'MALFORMED');
 });
