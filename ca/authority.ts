@@ -11,7 +11,8 @@ import { verifyChain } from '../shared/pki/chain.js';
 import { parseCertificate } from '../shared/pki/certs.js';
 import { ChainCache } from './chain-cache.js';
 import { pemToDer } from '../shared/pki/pem.js';
-import { issueLeaf, validateCsr, type Signer } from './issuer.js';
+import { issueLeaf, type Signer } from './issuer.js';
+import { inlineCsrChecker, type CsrChecker } from './csr-pool.js';
 import { CA_SERVER_OU } from '../shared/identity.js';
 import type { CaStore, NodeRecord, Role } from './store.js';
 import type { ClusterConfig } from './config.js';
@@ -72,6 +73,8 @@ export interface AuthorityDeps {
   config: ClusterConfig;
   trust: TrustState;
   limiter: FailureRateLimiter;
+  /** Where CSRs are checked (csr-pool.ts); inline on this thread when omitted. */
+  csr?: CsrChecker;
 }
 
 const REJOIN_HINT = "re-join the node with a current join token ('ca join-token worker' on the CA host)";
@@ -82,6 +85,7 @@ export class Authority extends EventEmitter {
   readonly #log: Logger;
   readonly #config: ClusterConfig;
   readonly #limiter: FailureRateLimiter;
+  readonly #csr: CsrChecker;
   readonly #nodeLocks = new KeyedMutex();
   #trust: TrustState;
 
@@ -93,6 +97,7 @@ export class Authority extends EventEmitter {
     this.#config = deps.config;
     this.#limiter = deps.limiter;
     this.#trust = deps.trust;
+    this.#csr = deps.csr ?? inlineCsrChecker();
   }
 
   get clusterId(): string {
@@ -178,7 +183,7 @@ export class Authority extends EventEmitter {
       this.#log.warn('join.refused', { source: req.source, code: (err as HitlessError).code, reason: (err as Error).message });
       throw err;
     }
-    const { spkiDer } = await validateCsr(req.csrDer);
+    const spkiDer = await this.#csr.check(req.csrDer);
     const nodeId = randomId();
     const issued = await this.#issue({ nodeId, role, spkiDer, joinedAt: undefined });
     this.#log.info('node.joined', { nodeId, role, serial: issued.serial, notAfter: issued.notAfter, source: req.source });
@@ -188,7 +193,7 @@ export class Authority extends EventEmitter {
   /** A fresh certificate for an authenticated node, for the key in `csrDer`. Role comes from our records. */
   async renew(req: { peerDer: Uint8Array | undefined; csrDer: Uint8Array; bundleVersion?: number }): Promise<IssuedNodeCert> {
     const identity = await this.authenticate(req.peerDer, { allowRetired: true });
-    const { spkiDer } = await validateCsr(req.csrDer);
+    const spkiDer = await this.#csr.check(req.csrDer);
     // Serialized per node so that a concurrent removal cannot be overwritten by this renewal's write.
     return this.#nodeLocks.run(identity.nodeId, async () => {
       const node = await this.#liveNode(identity.nodeId);

@@ -14,6 +14,7 @@ import { maxConnectionAgeMs } from '../../shared/connection-age.js';
 import { Authority } from '../authority.js';
 import { RotationManager, loadTrust, type RotationOptions } from '../rotation-manager.js';
 import { FailureRateLimiter } from '../rate-limiter.js';
+import { CsrWorkerPool } from '../csr-pool.js';
 import { CaServerIdentity } from '../server-identity.js';
 import { nodeCaHandlers } from '../node-ca-service.js';
 import { adminHandlers, localOperator, managerCertificate } from '../admin-service.js';
@@ -25,6 +26,8 @@ export interface ServeOptions {
   /** Overrides the default of a quarter of the node certificate TTL (capped at 30m). */
   maxConnectionAgeMs?: number;
   rotation?: RotationOptions;
+  /** CSR checker threads; default: one per core but one. */
+  csrWorkers?: number;
 }
 
 export interface RunningCa {
@@ -66,7 +69,10 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     if (pruned.certs || pruned.nodes) log.info('store.pruned', pruned);
 
     const limiter = new FailureRateLimiter(clock);
-    const authority = new Authority({ store, clock, log, config, trust, limiter });
+    // CSR checks on the other cores (csr-pool.ts); closed after the server has stopped.
+    const csr = new CsrWorkerPool(log, opts.csrWorkers);
+    cleanups.push(() => csr.close());
+    const authority = new Authority({ store, clock, log, config, trust, limiter, csr });
     const identity = new CaServerIdentity({ authority, clock, log, backdateMs: config.backdateMs });
     await identity.start();
     cleanups.push(() => identity.stop());
