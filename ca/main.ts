@@ -22,6 +22,16 @@ const DEFAULT_STATE_DIR = './hitless-ca';
 const DEFAULT_LISTEN = '127.0.0.1:7468';
 
 const duration = (flag: string) => (v: string) => parseDuration(v, flag);
+const MAX_CSR_WORKERS = 64;
+const workerCount = (v: string): number => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > MAX_CSR_WORKERS) {
+    throw new HitlessError('INVALID_ARGUMENT', `--csr-workers takes a whole number from 0 to ${MAX_CSR_WORKERS}, got "${v}"`, {
+      hint: 'omit it for one per core but one; 0 checks CSRs on the main thread',
+    });
+  }
+  return n;
+};
 const stateDirOption = () => new Option('--state-dir <dir>', 'CA state directory').default(DEFAULT_STATE_DIR);
 const passphraseOption = () =>
   new Option('--passphrase-file <file>', `file whose first line is the root key passphrase (or set ${PASSPHRASE_ENV})`);
@@ -64,13 +74,14 @@ program
   .option('--listen <host:port>', 'address for agents and remote admins (port 0 picks a free port)', DEFAULT_LISTEN)
   .addOption(passphraseOption())
   .option('--max-connection-age <duration>', 'close connections gracefully after this age (default: node cert TTL / 4, at most 30m)', duration('--max-connection-age'))
+  .option('--csr-workers <n>', 'threads that check CSRs next to the main thread (default: one per core but one)', workerCount)
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-  .action(async (o: { stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; logLevel: Level }) => {
+  .action(async (o: { stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; csrWorkers?: number; logLevel: Level }) => {
     const log = createLogger({ level: o.logLevel, base: { component: 'ca' } });
     const passphrase = await readPassphrase({ file: o.passphraseFile, env: process.env[PASSPHRASE_ENV] });
     await runDaemon('ca', log, async () => {
       const ca = await serveCa(
-        { stateDir: o.stateDir, listen: o.listen, passphrase, maxConnectionAgeMs: o.maxConnectionAge },
+        { stateDir: o.stateDir, listen: o.listen, passphrase, maxConnectionAgeMs: o.maxConnectionAge, csrWorkers: o.csrWorkers },
         { clock: systemClock, log },
       );
       return () => ca.stop();

@@ -25,7 +25,8 @@ const RENEWALS = 3;
 
 before(async () => {
   dir = await tmpDir();
-  ca = await startCa(dir.path, { nodeCertTtl: '10s' });
+  // This CA checks CSRs on its main thread (--csr-workers 0); the other suites run the default worker pool.
+  ca = await startCa(dir.path, { nodeCertTtl: '10s', serveArgs: ['--csr-workers', '0'] });
   const ports = [await freePort(), await freePort(), await freePort()];
   agents = ports.map((port, i) =>
     startAgent(dir.path, `agent${i}`, { ca: ca.address, token: ca.init.tokens.worker, port, peers: [ports[(i + 1) % 3]!] }),

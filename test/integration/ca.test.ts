@@ -196,6 +196,14 @@ test('a second serve on the same state dir fails cleanly; the first keeps servin
   assert.ok((await nodes()).length > 0);
 });
 
+test('serve refuses a bad --csr-workers with a usage error and a hint; the running CA is untouched', async () => {
+  const before = (await nodes()).length;
+  const r = await runCli('ca', ['serve', '--csr-workers', 'many', '--state-dir', ca.stateDir, '--passphrase-file', ca.passphraseFile, '--listen', '127.0.0.1:0']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--csr-workers takes a whole number from 0 to 64, got "many" \(INVALID_ARGUMENT\)\nhint: /);
+  assert.equal((await nodes()).length, before);
+});
+
 test('a restart keeps nodes and tokens, and renewal works across it', async () => {
   const beforeNodes = await nodes();
   const tokens = await runCli('ca', ['join-token', 'manager', '-q', '--state-dir', ca.stateDir]);
