@@ -33,7 +33,7 @@ program
   .option('--on-rotate <command>', 'shell command to run after each rotation (with --cert-out), e.g. "nginx -s reload"')
   .option('--heartbeat-interval <duration>', 'interval between heartbeats on peer streams', duration('--heartbeat-interval'), 1000)
   .option('--probe-interval <duration>', 'interval between WhoAmI probes to peers', duration('--probe-interval'), 1000)
-  .option('--max-connection-age <duration>', 'GOAWAY connections after this age; can only shorten the default (cert lifetime / 4, at most 30m)', duration('--max-connection-age'))
+  .option('--max-connection-age <duration>', 'GOAWAY connections after this age; can only shorten the default (cert lifetime / 10, at most 30m)', duration('--max-connection-age'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .action(async (o: {
     ca: string; token?: string; tokenFile?: string; stateDir: string; listen: string; peer: string[]; certOut?: string;

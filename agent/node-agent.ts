@@ -37,7 +37,7 @@ export interface AgentOptions {
   heartbeatIntervalMs: number;
   /** @default 1000 */
   probeIntervalMs: number;
-  /** Node service GOAWAY age. @default a quarter of the certificate lifetime, at most 30m */
+  /** Node service GOAWAY age. @default a tenth of the certificate lifetime, at most 30m (shared/connection-age.ts) */
   maxConnectionAgeMs?: number;
 }
 

@@ -73,7 +73,7 @@ program
   .addOption(stateDirOption())
   .option('--listen <host:port>', 'address for agents and remote admins (port 0 picks a free port)', DEFAULT_LISTEN)
   .addOption(passphraseOption())
-  .option('--max-connection-age <duration>', 'close connections gracefully after this age (default: node cert TTL / 4, at most 30m)', duration('--max-connection-age'))
+  .option('--max-connection-age <duration>', 'GOAWAY connections after this age; can only shorten the default (node cert TTL / 10, at most 30m)', duration('--max-connection-age'))
   .option('--csr-workers <n>', 'threads that check CSRs next to the main thread (default: one per core but one)', workerCount)
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .action(async (o: { stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; csrWorkers?: number; logLevel: Level }) => {

@@ -23,7 +23,7 @@ export interface ServeOptions {
   stateDir: string;
   listen: string;
   passphrase: string | undefined;
-  /** Overrides the default of a quarter of the node certificate TTL (capped at 30m). */
+  /** Shortens the default of a tenth of the node certificate TTL (capped at 30m); it cannot lengthen it. */
   maxConnectionAgeMs?: number;
   rotation?: RotationOptions;
   /** CSR checker threads; default: one per core but one. */
@@ -77,7 +77,8 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     await identity.start();
     cleanups.push(() => identity.stop());
 
-    const maxAgeMs = opts.maxConnectionAgeMs ?? maxConnectionAgeMs(config.nodeCertTtlMs);
+    // Never longer than the default: a longer age lets connections outlive the certificates they were made with.
+    const maxAgeMs = Math.min(opts.maxConnectionAgeMs ?? Infinity, maxConnectionAgeMs(config.nodeCertTtlMs));
     // The rotation must outwait every connection made with an old-root certificate: ours (maxAgeMs) and the
     // agents' among themselves (the default age for the node cert TTL, which agents never exceed).
     const cycleAgeMs = Math.max(maxAgeMs, maxConnectionAgeMs(config.nodeCertTtlMs));

@@ -1,6 +1,6 @@
 // A node that is down for a whole root rotation, with real processes. The CA issues 60 s certificates so
-// that the down node's certificate is still valid when it returns (the rotation itself needs ~25 s: it
-// waits 1.5 max-connection-ages = 22.5 s for connections to cycle). The node:
+// that the down node's certificate is still valid when it returns (the rotation itself needs ~12 s: it
+// waits 1.5 max-connection-ages = 9 s for connections to cycle). The node:
 //  - blocks the rotation; `ca rotate-root --status` names it and says it is not connected;
 //  - is left behind with `--force`, after which the bundle is {new} and the tokens carry the new digest;
 //  - comes back, proves its still-valid key against the retired old root, and is re-issued under the new

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { HitlessError, type ErrorCode } from '../../shared/errors.js';
 import { BACKDATE, NODE_CERT_TTL, checkBackdate, checkNodeCertTtl, readClusterConfig, statePaths } from '../../ca/config.js';
 import { maxConnectionAgeMs } from '../../shared/connection-age.js';
+import { RENEW_WINDOW } from '../../agent/renewal-schedule.js';
 
 const S = 1000;
 const M = 60 * S;
@@ -74,19 +75,27 @@ for (const [name, ms, ok] of backdateCases) {
   });
 }
 
-// A quarter of the certificate lifetime, at least 1 s, at most 30 minutes.
+// A tenth of the certificate lifetime, at least 1 s, at most 30 minutes.
 const ageCases: [string, number, number][] = [
-  ['10s', 10 * S, 2_500],
-  ['1m', M, 15 * S],
-  ['1h', H, 15 * M],
-  ['2h (cap reached exactly)', 2 * H, 30 * M],
+  ['10s (floor reached exactly)', 10 * S, S],
+  ['20s', 20 * S, 2 * S],
+  ['1m', M, 6 * S],
+  ['1h', H, 6 * M],
+  ['5h (cap reached exactly)', 5 * H, 30 * M],
   ['6h (capped)', 6 * H, 30 * M],
   ['24h (capped)', 24 * H, 30 * M],
-  ['4s (floor reached exactly)', 4 * S, S],
   ['1s (floored)', S, S],
   ['0 (floored)', 0, S],
-  ['10001ms (rounded down)', 10_001, 2_500],
+  ['20009ms (rounded down)', 20_009, 2_000],
 ];
+
+test('a connection made just before a renewal is gone before that certificate expires, for every allowed TTL', () => {
+  // Renewal happens with at least (1 - RENEW_WINDOW.to) of the lifetime left; grpc-js jitters the age by up to +10 %.
+  for (let ttl = 10 * S; ttl <= 24 * H; ttl += ttl < M ? S : ttl < H ? M : 30 * M) {
+    const left = (1 - RENEW_WINDOW.to) * ttl;
+    assert.ok(maxConnectionAgeMs(ttl) * 1.1 < left, `TTL ${ttl} ms: age ${maxConnectionAgeMs(ttl)} ms vs ${left} ms left at renewal`);
+  }
+});
 
 for (const [name, ttl, want] of ageCases) {
   test(`maxConnectionAgeMs ${name} = ${want}`, () => assert.equal(maxConnectionAgeMs(ttl), want));
