@@ -164,12 +164,23 @@ test('removing the down node lets the rotation finish: bundle {new}, old tokens 
 });
 
 test('abort mid-rotation returns the fleet to the current root', async () => {
+  // A stopped node holds the rotation open (it cannot renew), so the abort surely lands mid-rotation however
+  // fast the live fleet converges; it is removed once the abort is under way, which lets the abort finish.
+  const blocker = startAgent(dir.path, 'blocker', { ca: ca.address, token: ca.init.tokens.worker, port: await freePort() });
+  await blocker.daemon.waitFor('agent.listening');
+  const blockerId = (await identityOf(blocker)).nodeId;
+  assert.equal(await blocker.daemon.stop(), 0);
   const current = (await rotationStatus()).current_root_fingerprint;
   const marks = mesh.map((a) => a.daemon.events.length);
   const started = JSON.parse((await rotate('--detach', '--json')).stdout) as RotationJson;
   await Promise.all(mesh.map((a, i) => renewedUnder(a, started.to_root_fingerprint, marks[i]!)));
   await assertHitless();
-  const aborted = await rotate('--abort');
+  const caMark = ca.daemon.events.length;
+  const aborting = rotate('--abort'); // waits until the fleet is back
+  await ca.daemon.waitFor('root_rotation.aborting', { after: caMark });
+  const removed = await runCli('ca', ['remove-node', blockerId, '--state-dir', ca.stateDir]);
+  assert.equal(removed.code, 0, removed.stderr);
+  const aborted = await aborting;
   assert.equal(aborted.code, 0, aborted.stderr);
   assert.match(aborted.stdout, /aborted/);
   const status = await rotationStatus();
@@ -183,7 +194,7 @@ test('a CA killed mid-rotation resumes it after restart', async () => {
   const caMark = ca.daemon.events.length;
   const started = JSON.parse((await rotate('--detach', '--json')).stdout) as RotationJson;
   // Killed once the CA has re-issued every node and seen its bundle acknowledged ("converged"; finishing
-  // still waits for connections to cycle, push {new} and swap tokens, >= 7.5 s later). Killing earlier, while
+  // still waits for connections to cycle, push {new} and swap tokens, >= 3 s later). Killing earlier, while
   // a node sits at its own renewal point (20 % of a 20 s life left), could outlast that node's certificate on
   // a busy machine: that is the expired-node path tested below, not resumption.
   await ca.daemon.waitFor('root_rotation.converged', { after: caMark, timeoutMs: 30_000 });
