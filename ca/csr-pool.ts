@@ -6,7 +6,8 @@
 // One queue feeds every worker (a few requests in flight each, so none idles while a reply is in transit) and
 // the main thread too, one CSR per event-loop turn so I/O keeps interleaving: under a burst every core works,
 // and before the workers have started (start-up never waits for them) the main thread does it all.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../shared/ts-worker.js';
 import { availableParallelism } from 'node:os';
 import { MAX_CSR_BYTES, validateCsr } from './issuer.js';
 import { HitlessError, type ErrorCode } from '../shared/errors.js';
@@ -41,10 +42,8 @@ interface Job {
   reject: (err: unknown) => void;
 }
 
-// Our sources are TypeScript run through tsx, whose loader worker threads do not inherit: the thread starts as
-// JavaScript and imports the worker module through tsx's API. Compiled output (.js) would load directly.
+// The worker module beside this one, in whichever form (TypeScript sources or compiled) this one runs.
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './csr-worker.ts' : './csr-worker.js', import.meta.url);
-const BOOT = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(WORKER_URL.href)}, ${JSON.stringify(import.meta.url)}))`;
 
 interface Slot {
   worker: Worker;
@@ -68,7 +67,7 @@ export class CsrWorkerPool implements CsrChecker {
   }
 
   #spawn(i: number): void {
-    const worker = new Worker(import.meta.url.endsWith('.ts') ? BOOT : WORKER_URL, { eval: import.meta.url.endsWith('.ts') });
+    const worker = startModuleWorker(WORKER_URL);
     let markReady!: () => void;
     const slot: Slot = { worker, ready: false, onReady: new Promise((r) => (markReady = r)), pending: new Map() };
     this.#slots[i] = slot;

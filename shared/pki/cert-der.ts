@@ -7,9 +7,8 @@
 // trusted once that signature verified: a certificate that decodes here but not in OpenSSL cannot carry a
 // signature of ours. Anything unusual (other signature algorithms, odd encodings) returns undefined and the
 // caller falls back to X509Certificate. Strict DER walking comes from der.ts; no crypto here.
-import { createHash } from 'node:crypto';
 import { TAG, children, readRoot, valueOf, bytesOf, equalBytes, oid, type Tlv } from './der.js';
-import { normalizeSerial, type CertInfo } from './certs.js';
+import { normalizeSerial, sha256Hex, type CertInfo } from './certs.js';
 
 export interface DecodedCert {
   info: CertInfo;
@@ -74,8 +73,8 @@ function decode(der: Uint8Array): DecodedCert | undefined {
     notBefore: time(der, nbT),
     notAfter: time(der, naT),
     isCa: extsT ? isCa(der, extsT) : false,
-    fingerprint: createHash('sha256').update(der).digest('hex'),
-    spkiFingerprint: createHash('sha256').update(bytesOf(der, spkiT)).digest('hex'),
+    fingerprint: sha256Hex(der),
+    spkiFingerprint: sha256Hex(bytesOf(der, spkiT)),
   };
   return { info, tbs: bytesOf(der, tbsT), digest, signature: sigBits.subarray(1), issuerDer: bytesOf(der, issuerT), subjectDer: bytesOf(der, subjectT) };
 }

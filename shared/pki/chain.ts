@@ -10,6 +10,7 @@
 import { X509Certificate, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { nativeCertInfo, type CertInfo } from './certs.js';
 import { decodeCertificate, type DecodedCert } from './cert-der.js';
+import { pemToDer } from './pem.js';
 import { TAG, children, oid, readRoot, valueOf, equalBytes } from './der.js';
 
 export type ChainFailure =
@@ -58,15 +59,9 @@ function parse(input: Uint8Array | string): Parsed {
 
 /** A leaf: decoded from DER when possible, else through X509Certificate. */
 function parseLeaf(input: Uint8Array | string): Parsed {
-  const der = typeof input === 'string' ? pemBody(input) : input;
-  const decoded = der && decodeCertificate(der);
+  const decoded = decodeCertificate(typeof input === 'string' ? pemToDer(input) : input);
   if (!decoded) return parse(input);
   return { decoded, info: decoded.info, canIssue: decoded.info.isCa && keyUsageAllowsCertSign(decoded.info.der) };
-}
-
-function pemBody(pem: string): Uint8Array | undefined {
-  const m = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(pem);
-  return m ? new Uint8Array(Buffer.from(m[1]!, 'base64')) : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Figure 1: in-process issuance rate — parse + verify the CSR, sign, encode the chain — on one core (the fast
 // path, and the @peculiar/x509 reference for comparison) and on all cores (one worker thread per core).
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../shared/ts-worker.js';
 import { createSigner, issueLeaf, issueLeafWithX509, validateCsr, type Signer } from '../../ca/issuer.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
 import { createCsrDer, createRootCertificate } from '../../shared/pki/certs.js';
@@ -37,16 +37,13 @@ export async function issuanceLoop(signer: Signer, csrs: Uint8Array[], durationM
   return (n / (performance.now() - start)) * 1000;
 }
 
-// Worker threads do not inherit tsx's loader (the bench runs from TypeScript sources): the thread starts as
-// plain JavaScript and loads the worker module through tsx's API.
-const WORKER_BOOT = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(new URL('./issue-worker.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))`;
 
 /** All cores: one worker thread per core, each running issuanceLoop; the sum of their rates. */
 export async function issuanceAllCores(f: IssuanceFixture, durationMs: number, threads = availableParallelism()): Promise<number> {
   const rates = await Promise.all(
     Array.from({ length: threads }, () =>
       new Promise<number>((resolve, reject) => {
-        const w = new Worker(WORKER_BOOT, { eval: true, workerData: { certPem: f.certPem, keyPem: f.keyPem, csrs: f.csrs, durationMs } });
+        const w = startModuleWorker(new URL('./issue-worker.ts', import.meta.url), { workerData: { certPem: f.certPem, keyPem: f.keyPem, csrs: f.csrs, durationMs } });
         w.once('message', (rate: number) => {
           resolve(rate);
           void w.terminate();
