@@ -7,11 +7,20 @@
 // The format is versioned ("1") so that a later format can be told apart and refused clearly.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { HitlessError } from './errors.js';
+import { escapedPrefix } from './untrusted.js';
 
 export const TOKEN_PREFIX = 'HTLS';
 export const TOKEN_VERSION = '1';
 const DIGEST_LEN = 50;
 const SECRET_LEN = 25;
+/** `HTLS-1-<50>-<25>`. */
+export const TOKEN_LENGTH = TOKEN_PREFIX.length + TOKEN_VERSION.length + DIGEST_LEN + SECRET_LEN + 3;
+/**
+ * Longest text parseJoinToken looks at (surrounding whitespace from a file or a paste included): anything
+ * longer is refused by its length alone, before it is split, matched or quoted — a 3 MB field once became a
+ * 3 MB log line and error message.
+ */
+export const MAX_TOKEN_TEXT = 256;
 
 export interface JoinToken {
   rootDigest: string;
@@ -41,9 +50,10 @@ const invalid = (why: string) =>
 
 /** Parses the token's shape only; whether it is *valid* is for the CA to say. */
 export function parseJoinToken(text: string): JoinToken {
+  if (text.length > MAX_TOKEN_TEXT) throw invalid(`${text.length} characters, a token has ${TOKEN_LENGTH}`);
   const parts = text.trim().split('-');
   if (parts.length !== 4 || parts[0] !== TOKEN_PREFIX) throw invalid(`expected ${TOKEN_PREFIX}-1-<digest>-<secret>`);
-  if (parts[1] !== TOKEN_VERSION) throw invalid(`unsupported token version "${parts[1]}" (this build knows ${TOKEN_VERSION})`);
+  if (parts[1] !== TOKEN_VERSION) throw invalid(`unsupported token version ${escapedPrefix(parts[1]!)} (this build knows ${TOKEN_VERSION})`);
   const [, , digest, secret] = parts as [string, string, string, string];
   if (!/^[0-9a-z]+$/.test(digest) || digest.length !== DIGEST_LEN) throw invalid(`root digest must be ${DIGEST_LEN} base-36 characters`);
   if (!/^[0-9a-z]+$/.test(secret) || secret.length !== SECRET_LEN) throw invalid(`secret must be ${SECRET_LEN} base-36 characters`);

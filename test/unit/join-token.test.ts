@@ -6,6 +6,8 @@ import { HitlessError } from '../../shared/errors.js';
 import {
   TOKEN_PREFIX,
   TOKEN_VERSION,
+  TOKEN_LENGTH,
+  MAX_TOKEN_TEXT,
   formatJoinToken,
   generateSecret,
   parseJoinToken,
@@ -95,4 +97,24 @@ test('secretsEqual compares exactly, including different lengths', () => {
     assert.equal(secretsEqual(a, b), want, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
     assert.equal(secretsEqual(b, a), want, 'symmetric');
   }
+});
+
+test('an oversized token is refused by its length, and no error quotes more than a short escaped prefix', () => {
+  assert.equal(GOOD.length, TOKEN_LENGTH);
+  const huge = `${TOKEN_PREFIX}-${'9'.repeat(3_000_000)}-${DIGEST}-${SECRET}`;
+  assert.throws(() => parseJoinToken(huge), (err: unknown) => {
+    assert.ok(err instanceof HitlessError && err.code === 'INVALID_JOIN_TOKEN');
+    assert.match(err.message, /3000082 characters, a token has 83/);
+    assert.ok(err.message.length < 200, `message of ${err.message.length} chars`);
+    return true;
+  });
+  // Under the length bound the version is quoted, escaped and cut.
+  const odd = `${TOKEN_PREFIX}-${'\u0007x'.repeat(60)}-${DIGEST}-${SECRET}`;
+  assert.ok(odd.length <= MAX_TOKEN_TEXT);
+  assert.throws(() => parseJoinToken(odd), (err: unknown) => {
+    assert.ok(err instanceof HitlessError && err.code === 'INVALID_JOIN_TOKEN');
+    assert.match(err.message, /unsupported token version "(\\x07x)+"… \(120 chars\)/);
+    assert.ok(!err.message.includes('\u0007'));
+    return true;
+  });
 });
