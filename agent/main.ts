@@ -6,6 +6,7 @@ import { createLogger, type Level } from '../shared/log.js';
 import { parseDuration } from '../shared/duration.js';
 import { runDaemon } from '../shared/daemon.js';
 import { runCli } from '../shared/cli.js';
+import { parseHostPort } from '../shared/metrics-http.js';
 import { HitlessError } from '../shared/errors.js';
 import { NodeAgent, type AgentStatus } from './node-agent.js';
 import { fetchStatus } from './status-server.js';
@@ -15,6 +16,7 @@ const TOKEN_ENV = 'HITLESS_JOIN_TOKEN';
 const DEFAULT_STATE_DIR = './hitless-agent';
 const duration = (flag: string) => (v: string) => parseDuration(v, flag);
 const collect = (v: string, acc: string[]) => [...acc, v];
+const hostPort = (v: string) => (parseHostPort(v), v);
 
 const program = new Command('agent')
   .description('hitless node agent: joins once, renews before expiry, rotates credentials on live connections')
@@ -33,11 +35,12 @@ program
   .option('--on-rotate <command>', 'shell command to run after each rotation (with --cert-out), e.g. "nginx -s reload"')
   .option('--heartbeat-interval <duration>', 'interval between heartbeats on peer streams', duration('--heartbeat-interval'), 1000)
   .option('--probe-interval <duration>', 'interval between WhoAmI probes to peers', duration('--probe-interval'), 1000)
+  .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (off by default; e.g. 127.0.0.1:9469)', hostPort)
   .option('--max-connection-age <duration>', 'GOAWAY connections after this age; can only shorten the default (cert lifetime / 10, at most 30m)', duration('--max-connection-age'))
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .action(async (o: {
     ca: string; token?: string; tokenFile?: string; stateDir: string; listen: string; peer: string[]; certOut?: string;
-    onRotate?: string; heartbeatInterval: number; probeInterval: number; maxConnectionAge?: number; logLevel: Level;
+    onRotate?: string; heartbeatInterval: number; probeInterval: number; maxConnectionAge?: number; metricsListen?: string; logLevel: Level;
   }) => {
     if (o.onRotate && !o.certOut) {
       throw new HitlessError('INVALID_ARGUMENT', '--on-rotate needs --cert-out', { hint: 'the command is run after the files in --cert-out are replaced' });
@@ -48,6 +51,7 @@ program
       {
         caAddress: o.ca, token, stateDir: o.stateDir, listen: o.listen, peers: o.peer, certOut: o.certOut, onRotate: o.onRotate,
         heartbeatIntervalMs: o.heartbeatInterval, probeIntervalMs: o.probeInterval, maxConnectionAgeMs: o.maxConnectionAge,
+        metricsListen: o.metricsListen,
       },
       { clock: systemClock, log },
     );

@@ -24,6 +24,9 @@ import { PeerLink, type PeerCounters } from './peer-link.js';
 import { NodeServiceRegistry, nodeServiceHandlers } from './node-service.js';
 import { startStatusServer } from './status-server.js';
 import { writeCertOut, runOnRotate } from './cert-out.js';
+import { metrics } from '../shared/metrics.js';
+import { startMetricsServer } from '../shared/metrics-http.js';
+import { agentSnapshot } from './metrics-view.js';
 
 export interface AgentOptions {
   caAddress: string;
@@ -37,6 +40,8 @@ export interface AgentOptions {
   heartbeatIntervalMs: number;
   /** @default 1000 */
   probeIntervalMs: number;
+  /** HOST:PORT for the Prometheus `/metrics` endpoint; off when absent. */
+  metricsListen?: string;
   /** Node service GOAWAY age. @default a tenth of the certificate lifetime, at most 30m (shared/connection-age.ts) */
   maxConnectionAgeMs?: number;
 }
@@ -72,6 +77,7 @@ export class NodeAgent extends EventEmitter {
   #watch!: CaWatch;
   #peers: PeerLink[] = [];
   #status: { close(): Promise<void> } | undefined;
+  #metricsServer: { close(): Promise<void> } | undefined;
   #renewals = 0;
 
   constructor(
@@ -116,6 +122,8 @@ export class NodeAgent extends EventEmitter {
     this.#ca = new CaClient(this.options.caAddress, providerConnection(this.provider));
     await this.#startServer();
     this.#status = await startStatusServer(this.options.stateDir, () => this.status());
+    metrics.observeAgent(() => agentSnapshot(this.status()));
+    if (this.options.metricsListen) this.#metricsServer = await startMetricsServer(this.options.metricsListen, log);
 
     this.#renewer = new Renewer({
       clock,
@@ -299,6 +307,7 @@ export class NodeAgent extends EventEmitter {
     await this.#watch?.stop();
     await Promise.allSettled(this.#peers.map((p) => p.stop()));
     await this.#status?.close();
+    await this.#metricsServer?.close();
     if (this.#server) await shutdownServer(this.#server, 2_000);
     this.#ca?.close();
   }

@@ -11,6 +11,7 @@ import { protos, type NodeServiceClient, type HeartbeatPing, type HeartbeatPong_
 import type { MemoryCertificateProvider } from '../shared/grpc/certificate-provider.js';
 import type { WhoAmIResponse__Output } from '../proto/generated/hitless/v1/WhoAmIResponse.js';
 import { backoffDelayMs } from './renewal-schedule.js';
+import { metrics } from '../shared/metrics.js';
 import { RECONNECT_OPTIONS } from './ca-client.js';
 
 /** SNI for node-to-node connections: identity is checked by cluster and chain, not by hostname. */
@@ -27,6 +28,8 @@ export interface PeerCounters {
   lastError?: string;
   pingsSent: number;
   pongsReceived: number;
+  /** True while a heartbeat stream is established (first pong received, not yet failed). */
+  connected: boolean;
   /** Largest interval between consecutive pongs on a stream, ms. */
   maxGapMs: number;
   /** The peer's node id and server certificate serial when the current stream's connection was made. */
@@ -60,7 +63,7 @@ export class PeerLink {
   #tasks: Promise<void>[] = [];
 
   constructor(private readonly o: PeerLinkOptions) {
-    this.counters = { address: o.address, streamStarts: 0, streamErrors: 0, connectFailures: 0, pingsSent: 0, pongsReceived: 0, maxGapMs: 0, probesOk: 0, probesFailed: 0 };
+    this.counters = { address: o.address, connected: false, streamStarts: 0, streamErrors: 0, connectFailures: 0, pingsSent: 0, pongsReceived: 0, maxGapMs: 0, probesOk: 0, probesFailed: 0 };
     const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
       const org = ([] as string[]).concat(cert.subject?.O ?? []);
       return org.includes(o.clusterId()) ? undefined : new Error(`peer ${o.address} is not a node of cluster ${o.clusterId()}`);
@@ -112,6 +115,7 @@ export class PeerLink {
       const finish = (err?: grpc.ServiceError) => {
         if (finished) return;
         finished = true;
+        c.connected = false;
         pacer.abort();
         stop.removeEventListener('abort', onStop);
         if (err && !stop.aborted && !gotPong) {
@@ -119,6 +123,7 @@ export class PeerLink {
           log.debug('peer.connect_failed', { peer: this.o.address, code: err.code, details: err.details });
         } else if (err && !stop.aborted) {
           c.streamErrors++;
+          metrics.agentPeerStreamErrors.inc({ peer: this.o.address });
           c.lastError = `${grpc.status[err.code] ?? err.code}: ${err.details}`;
           log.warn('peer.stream_error', { peer: this.o.address, code: err.code, details: err.details, streamStarts: c.streamStarts });
         }
@@ -137,6 +142,8 @@ export class PeerLink {
         if (!gotPong) {
           gotPong = true;
           c.streamStarts++;
+          c.connected = true;
+          metrics.agentPeerStreamStarts.inc({ peer: this.o.address });
           const peerCert = call.getAuthContext()?.sslPeerCertificate;
           c.streamPeerSerial = serialOf(peerCert);
           c.peerNodeId = ([] as string[]).concat(peerCert?.subject?.CN ?? [])[0];
@@ -171,9 +178,11 @@ export class PeerLink {
         c.probePeerSerial = serial;
         c.selfSerialSeenByPeer = res.serial;
         c.probesOk++;
+        metrics.agentPeerProbes.inc({ peer: this.o.address, result: 'ok' });
       } catch (err) {
         if (stop.aborted) return;
         c.probesFailed++;
+        metrics.agentPeerProbes.inc({ peer: this.o.address, result: 'failed' });
         c.lastProbeError = `${new Date().toISOString()} ${(err as Error).message}`;
         log.warn('peer.probe_failed', { peer: this.o.address, err });
       }

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
+import { metrics } from '../shared/metrics.js';
 import { backoffDelayMs, isExpired, nextRenewalAt, type BackoffOptions, type Lifetime } from './renewal-schedule.js';
 
 export interface RenewerDeps {
@@ -106,10 +107,12 @@ export class Renewer extends EventEmitter {
       try {
         await this.deps.renew();
         this.#attempt = 0;
+        metrics.agentRenewals.inc({ result: 'ok' });
         this.emit('renewed');
       } catch (err) {
         if (stop.aborted) return;
         this.#attempt++;
+        metrics.agentRenewals.inc({ result: 'failed' });
         log.warn('renewal.failed', { attempt: this.#attempt, err });
         this.emit('renewal-failed', err, this.#attempt);
       }

@@ -17,6 +17,7 @@ import { CA_SERVER_OU } from '../shared/identity.js';
 import type { CaStore, NodeRecord, Role } from './store.js';
 import type { ClusterConfig } from './config.js';
 import type { FailureRateLimiter } from './rate-limiter.js';
+import { metrics } from '../shared/metrics.js';
 
 /** What a node may trust, and the key that currently signs. */
 export interface TrustState {
@@ -131,6 +132,7 @@ export class Authority extends EventEmitter {
   /** A node opened (+1) or closed (-1) its WatchTrustBundle stream: how the CA reaches it, and how it knows it is up. */
   watching(nodeId: string, delta: 1 | -1): void {
     const n = (this.#watching.get(nodeId) ?? 0) + delta;
+    metrics.caWatchStreams.inc(delta);
     if (n > 0) this.#watching.set(nodeId, n);
     else this.#watching.delete(nodeId);
   }

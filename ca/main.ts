@@ -6,6 +6,7 @@ import { createLogger, type Level } from '../shared/log.js';
 import { parseDuration, formatDuration } from '../shared/duration.js';
 import { runDaemon } from '../shared/daemon.js';
 import { runCli } from '../shared/cli.js';
+import { parseHostPort } from '../shared/metrics-http.js';
 import { HitlessError } from '../shared/errors.js';
 import { NODE_CERT_TTL, BACKDATE, ROOT_SUBJECT_DEFAULT, ROOT_TTL_DEFAULT_MS, PASSPHRASE_ENV } from './config.js';
 import { readPassphrase } from './root-key.js';
@@ -22,6 +23,7 @@ const DEFAULT_STATE_DIR = './hitless-ca';
 const DEFAULT_LISTEN = '127.0.0.1:7468';
 
 const duration = (flag: string) => (v: string) => parseDuration(v, flag);
+const hostPort = (v: string) => (parseHostPort(v), v);
 const MAX_CSR_WORKERS = 64;
 const workerCount = (v: string): number => {
   const n = Number(v);
@@ -75,13 +77,14 @@ program
   .addOption(passphraseOption())
   .option('--max-connection-age <duration>', 'GOAWAY connections after this age; can only shorten the default (node cert TTL / 10, at most 30m)', duration('--max-connection-age'))
   .option('--csr-workers <n>', 'threads that check CSRs next to the main thread (default: one per core but one)', workerCount)
+  .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (off by default; e.g. 127.0.0.1:9468)', hostPort)
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-  .action(async (o: { stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; csrWorkers?: number; logLevel: Level }) => {
+  .action(async (o: { stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; csrWorkers?: number; metricsListen?: string; logLevel: Level }) => {
     const log = createLogger({ level: o.logLevel, base: { component: 'ca' } });
     const passphrase = await readPassphrase({ file: o.passphraseFile, env: process.env[PASSPHRASE_ENV] });
     await runDaemon('ca', log, async () => {
       const ca = await serveCa(
-        { stateDir: o.stateDir, listen: o.listen, passphrase, maxConnectionAgeMs: o.maxConnectionAge, csrWorkers: o.csrWorkers },
+        { stateDir: o.stateDir, listen: o.listen, passphrase, maxConnectionAgeMs: o.maxConnectionAge, csrWorkers: o.csrWorkers, metricsListen: o.metricsListen },
         { clock: systemClock, log },
       );
       return () => ca.stop();

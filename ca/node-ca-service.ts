@@ -8,6 +8,7 @@ import type { NodeCaServiceHandlers, IssuedCertificate, TrustBundle } from '../p
 import type { WatchTrustBundleEvent } from '../proto/load.js';
 import type { Authority, Bundle, IssuedNodeCert } from './authority.js';
 import type { Role } from './store.js';
+import { metrics } from '../shared/metrics.js';
 
 export const ROLE_ENUM: Record<Role, 'NODE_ROLE_WORKER' | 'NODE_ROLE_MANAGER'> = {
   worker: 'NODE_ROLE_WORKER',
@@ -39,20 +40,18 @@ export function nodeCaHandlers(authority: Authority, log: Logger): NodeCaService
     })),
 
     IssueNodeCertificate: unary(log, 'IssueNodeCertificate', async (call) => {
-      const issued = await authority.join({
-        joinToken: call.request.join_token,
-        csrDer: call.request.csr_der,
-        source: peerAddress(call),
-      });
+      const issued = await metrics.issuance('join', () =>
+        authority.join({ joinToken: call.request.join_token, csrDer: call.request.csr_der, source: peerAddress(call) }),
+      );
       return { certificate: issuedMessage(issued) };
     }),
 
     RenewNodeCertificate: unary(log, 'RenewNodeCertificate', async (call) => {
-      const issued = await authority.renew({
+      const issued = await metrics.issuance('renewal', () => authority.renew({
         peerDer: peerCertificateDer(call),
         csrDer: call.request.csr_der,
         bundleVersion: Number(call.request.bundle_version),
-      });
+      }));
       return { certificate: issuedMessage(issued) };
     }),
 

@@ -13,6 +13,7 @@ import { createRootCertificate, crossSignRoot, parseCertificate } from '../share
 import { verifyChain } from '../shared/pki/chain.js';
 import { x509 } from '../shared/pki/crypto-provider.js';
 import type { CaStore } from './store.js';
+import { metrics } from '../shared/metrics.js';
 import type { StatePaths } from './config.js';
 import type { Authority, TrustState } from './authority.js';
 import { createSigner } from './issuer.js';
@@ -207,6 +208,7 @@ export class RotationManager {
       });
       this.#asked.clear();
       this.#queue = [];
+      metrics.caRotationTransitions.inc({ step: 'started' });
       log.info('root_rotation.started', { rotationId: record.id, from: record.fromFingerprint, to: record.toFingerprint, bundleVersion: version });
       return this.#statusOf(record);
     });
@@ -223,6 +225,7 @@ export class RotationManager {
       authority.setTrust({ ...authority.trust, version, signer: await createSigner(next.toRootPem, rootKeyPem) });
       this.#asked.clear();
       this.#queue = [];
+      metrics.caRotationTransitions.inc({ step: 'aborting' });
       log.info('root_rotation.aborting', { rotationId: next.id, backTo: next.toFingerprint });
       return this.#statusOf(next);
     });
@@ -234,6 +237,7 @@ export class RotationManager {
       const exclude = nodeIds.length || !record ? nodeIds : (await this.#statusOf(record)).blocking.map((b) => b.nodeId);
       const next = transition(record, { type: 'force', exclude });
       await this.d.store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown> });
+      metrics.caRotationTransitions.inc({ step: 'forced' });
       this.d.log.warn('root_rotation.forced', { rotationId: next.id, excluded: exclude });
       return this.#statusOf(next);
     });
@@ -298,6 +302,7 @@ export class RotationManager {
     if (!record.convergedAt) {
       const next = transition(record, { type: 'converged', at: now });
       await store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown> });
+      metrics.caRotationTransitions.inc({ step: 'converged' });
       log.info('root_rotation.converged', { rotationId: record.id, finishesAt: new Date(now.getTime() + connectionCycleMs(this.d.maxConnectionAgeMs)) });
       return;
     }
@@ -336,6 +341,7 @@ export class RotationManager {
       tokenRootPem: record.toRootPem,
       retired,
     });
+    metrics.caRotationTransitions.inc({ step: record.phase === 'rotating' ? 'finished' : 'aborted' });
     log.info(record.phase === 'rotating' ? 'root_rotation.finished' : 'root_rotation.aborted', {
       rotationId: record.id,
       root: record.toFingerprint,

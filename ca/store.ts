@@ -15,6 +15,7 @@
 import { resolve } from 'node:path';
 import { Level } from 'level';
 import { HitlessError } from '../shared/errors.js';
+import { metrics } from '../shared/metrics.js';
 
 export type Role = 'worker' | 'manager';
 
@@ -145,7 +146,9 @@ export class CaStore {
           if ('node' in w) batch.put(w.node.nodeId, w.node, { sublevel: this.#nodes });
           else batch.put(w.cert.serial, w.cert, { sublevel: this.#certs });
         }
+        const timer = metrics.caStoreCommitSeconds.startTimer();
         await batch.write({ sync: true });
+        timer();
         // Durable: now readers may see it. (In arrival order, so the newest write of a node wins.)
         for (const w of group.flatMap((g) => g.writes)) if ('node' in w) this.#nodeCache.set(w.node.nodeId, w.node);
         this.commitStats.writes += group.length;

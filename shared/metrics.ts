@@ -1,16 +1,69 @@
 // Prometheus metrics (prom-client). One registry per process: a daemon is one process, and `/metrics`
-// (issue 13) serves `metrics.registry`. Code that counts something imports the `metrics` object below; tests
-// read deltas (`await counterValue(...)`) rather than absolute values, since the registry lives as long as
-// the test process.
+// (shared/metrics-http.ts, `--metrics-listen`) serves `metrics.registry`. Code that counts something imports
+// the `metrics` object below; tests read deltas (`await counterValue(...)`) rather than absolute values, since
+// the registry lives as long as the test process.
 //
-// Names follow Prometheus conventions: `hitless_` prefix, base units, `_total` for counters, `_seconds`.
-// Add a metric here (one place to see them all, one place for help texts) and document it in the README's
-// "Monitoring" section.
-import { Counter, Registry } from 'prom-client';
+// Names follow Prometheus conventions: `hitless_` prefix, base units, `_total` for counters, `_seconds`,
+// `_timestamp_seconds` for instants. Add a metric here (one place to see them all, one place for help texts)
+// and document it in the README's "Monitoring" section.
+//
+// Two kinds of metric:
+//  - events (counters, histograms) are counted where they happen, with one-line calls;
+//  - state (nodes, expiries, rotation progress, agent identity) is read at scrape time from a snapshot the
+//    daemon registers (`observeCa`, `observeAgent`): nothing to keep in sync, and it costs nothing between
+//    scrapes. Label values are bounded: roles, states, error codes, root fingerprints, configured peers.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { Logger } from './log.js';
+
+/** What the CA exposes at scrape time (ca/metrics-view.ts builds it from the in-memory records). */
+export interface CaSnapshot {
+  /** Node records by role and state (active: certificate valid; expired; removed: tombstone). */
+  nodes: { role: string; state: 'active' | 'expired' | 'removed'; count: number }[];
+  /** Roots in the trust bundle, with their certificate's notAfter. */
+  roots: { fingerprint: string; notAfterMs: number }[];
+  /** The CA server's own TLS certificate. */
+  serverCertNotAfterMs?: number;
+  /** Roots retired by a finished rotation, accepted for renewal until `untilMs`; `nodes` still hold a certificate of theirs. */
+  retired: { fingerprint: string; untilMs: number; nodes: number }[];
+  rotation: {
+    phase: 'idle' | 'rotating' | 'aborting';
+    converged: boolean;
+    startedAtMs?: number;
+    nodesTotal: number;
+    nodesReissued: number;
+    bundlesAcknowledged: number;
+    blockers: { reason: string; count: number }[];
+  };
+}
+
+/** What an agent exposes at scrape time (built from its status in agent/node-agent.ts). */
+export interface AgentSnapshot {
+  notAfterMs: number;
+  nextRenewalMs?: number;
+  consecutiveFailures: number;
+  bundleVersion: number;
+  roots: number;
+  caWatchConnected: boolean;
+  peers: { address: string; connected: boolean; maxGapMs: number }[];
+}
+
+export const ISSUANCE_KINDS = ['join', 'renewal'] as const;
+export type IssuanceKind = (typeof ISSUANCE_KINDS)[number];
+
+const seconds = (ms: number) => ms / 1000;
 
 export class Metrics {
   readonly registry = new Registry();
+  #ca: (() => Promise<CaSnapshot>) | undefined;
+  #agent: (() => AgentSnapshot) | undefined;
+  /** One snapshot per scrape: every collect() of one `registry.metrics()` call shares it. */
+  #caScrape: Promise<CaSnapshot> | undefined;
+  #defaults = false;
+  /** Metrics of one daemon kind, registered when that daemon starts observing (a CA's /metrics shows no agent series). */
+  readonly #caMetrics: Metric[] = [];
+  readonly #agentMetrics: Metric[] = [];
+
+  // ---- both daemons ----
 
   /**
    * Every resource bound that triggered (connections per source, message size, call deadline, …), by the
@@ -22,6 +75,317 @@ export class Metrics {
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
+
+  // ---- CA: events ----
+
+  readonly caJoins = this.#forCa(
+    new Counter({
+      name: 'hitless_ca_joins_total',
+      help: 'Join requests (first certificate for a new node), by result (issued|refused) and refusal reason (error code).',
+      labelNames: ['result', 'reason'] as const,
+      registers: [],
+    }),
+  );
+
+  readonly caRenewals = this.#forCa(
+    new Counter({
+      name: 'hitless_ca_renewals_total',
+      help: 'Renewal requests, by result (issued|refused) and refusal reason (error code).',
+      labelNames: ['result', 'reason'] as const,
+      registers: [],
+    }),
+  );
+
+  readonly caIssuanceSeconds = this.#forCa(
+    new Histogram({
+      name: 'hitless_ca_issuance_duration_seconds',
+      help: 'Time from receiving a join or renewal request to its certificate being durably recorded, by kind.',
+      labelNames: ['kind'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [],
+    }),
+  );
+
+  readonly caWatchStreams = this.#forCa(
+    new Gauge({
+      name: 'hitless_ca_watch_streams',
+      help: 'Open WatchTrustBundle streams (authenticated nodes connected to the CA).',
+      registers: [],
+    }),
+  );
+
+  readonly caStoreCommitSeconds = this.#forCa(
+    new Histogram({
+      name: 'hitless_ca_store_commit_duration_seconds',
+      help: 'Duration of one synced store batch (group commit): write plus fsync.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [],
+    }),
+  );
+
+  readonly caRotationTransitions = this.#forCa(
+    new Counter({
+      name: 'hitless_ca_root_rotation_transitions_total',
+      help: 'Root rotation steps taken, by step (started|aborting|forced|converged|finished|aborted).',
+      labelNames: ['step'] as const,
+      registers: [],
+    }),
+  );
+
+  // ---- CA: state, read from the snapshot at scrape time ----
+
+  readonly caNodes = this.#caGauge('hitless_ca_nodes', 'Node records, by role and state (active|expired|removed).', ['role', 'state'], (g, s) => {
+    for (const n of s.nodes) g.set({ role: n.role, state: n.state }, n.count);
+  });
+
+  readonly caRootExpiry = this.#caGauge(
+    'hitless_ca_root_expiry_timestamp_seconds',
+    'notAfter of each root in the trust bundle (two during a rotation), by SHA-256 fingerprint.',
+    ['fingerprint'],
+    (g, s) => {
+      for (const r of s.roots) g.set({ fingerprint: r.fingerprint }, seconds(r.notAfterMs));
+    },
+  );
+
+  readonly caServerCertExpiry = this.#caGauge(
+    'hitless_ca_server_cert_expiry_timestamp_seconds',
+    "notAfter of the CA server's own TLS certificate (renewed in-process at half its lifetime).",
+    [],
+    (g, s) => {
+      if (s.serverCertNotAfterMs !== undefined) g.set(seconds(s.serverCertNotAfterMs));
+    },
+  );
+
+  readonly caRetiredRootGraceEnd = this.#caGauge(
+    'hitless_ca_retired_root_grace_end_timestamp_seconds',
+    'When a root retired by a finished rotation stops being accepted for renewals, by fingerprint.',
+    ['fingerprint'],
+    (g, s) => {
+      for (const r of s.retired) g.set({ fingerprint: r.fingerprint }, seconds(r.untilMs));
+    },
+  );
+
+  readonly caRetiredRootNodes = this.#caGauge(
+    'hitless_ca_retired_root_nodes',
+    'Live nodes whose newest certificate was issued under a retired root (they must renew before its grace ends).',
+    ['fingerprint'],
+    (g, s) => {
+      for (const r of s.retired) g.set({ fingerprint: r.fingerprint }, r.nodes);
+    },
+  );
+
+  readonly caRotationPhase = this.#caGauge(
+    'hitless_ca_root_rotation_phase',
+    'Root rotation phase: 1 for the current one of idle|rotating|converged|aborting (converged: waiting for connections to cycle).',
+    ['phase'],
+    (g, s) => {
+      const current = s.rotation.phase === 'rotating' && s.rotation.converged ? 'converged' : s.rotation.phase;
+      for (const phase of ['idle', 'rotating', 'converged', 'aborting']) g.set({ phase }, phase === current ? 1 : 0);
+    },
+  );
+
+  readonly caRotationStarted = this.#caGauge(
+    'hitless_ca_root_rotation_started_timestamp_seconds',
+    'When the root rotation in progress started (absent when idle).',
+    [],
+    (g, s) => {
+      if (s.rotation.startedAtMs !== undefined) g.set(seconds(s.rotation.startedAtMs));
+    },
+  );
+
+  readonly caRotationNodes = this.#caGauge(
+    'hitless_ca_root_rotation_nodes',
+    'Live nodes during a rotation: total, reissued (hold a certificate of the target root), acknowledged (hold the new bundle).',
+    ['progress'],
+    (g, s) => {
+      g.set({ progress: 'total' }, s.rotation.nodesTotal);
+      g.set({ progress: 'reissued' }, s.rotation.nodesReissued);
+      g.set({ progress: 'acknowledged' }, s.rotation.bundlesAcknowledged);
+    },
+  );
+
+  readonly caRotationBlockers = this.#caGauge(
+    'hitless_ca_root_rotation_blockers',
+    'Nodes keeping the rotation from completing, by reason (old-certificate|bundle-not-acknowledged).',
+    ['reason'],
+    (g, s) => {
+      for (const reason of ['old-certificate', 'bundle-not-acknowledged']) g.set({ reason }, s.rotation.blockers.find((b) => b.reason === reason)?.count ?? 0);
+    },
+  );
+
+  // ---- agent: events ----
+
+  readonly agentRenewals = this.#forAgent(
+    new Counter({
+      name: 'hitless_agent_renewals_total',
+      help: "This agent's renewal attempts, by result (ok|failed).",
+      labelNames: ['result'] as const,
+      registers: [],
+    }),
+  );
+
+  readonly agentPeerStreamStarts = this.#forAgent(
+    new Counter({
+      name: 'hitless_agent_peer_stream_starts_total',
+      help: 'Heartbeat streams established to a peer (1 over the whole run means the first stream never broke).',
+      labelNames: ['peer'] as const,
+      registers: [],
+    }),
+  );
+
+  readonly agentPeerStreamErrors = this.#forAgent(
+    new Counter({
+      name: 'hitless_agent_peer_stream_errors_total',
+      help: 'Established heartbeat streams to a peer that later failed (a rotation that is hitless leaves this at 0).',
+      labelNames: ['peer'] as const,
+      registers: [],
+    }),
+  );
+
+  readonly agentPeerProbes = this.#forAgent(
+    new Counter({
+      name: 'hitless_agent_peer_probes_total',
+      help: 'WhoAmI probes to a peer on fresh connections, by result (ok|failed).',
+      labelNames: ['peer', 'result'] as const,
+      registers: [],
+    }),
+  );
+
+  // ---- agent: state, read from the snapshot at scrape time ----
+
+  readonly agentCertExpiry = this.#agentGauge('hitless_agent_cert_expiry_timestamp_seconds', "notAfter of this node's current certificate.", [], (g, s) =>
+    g.set(seconds(s.notAfterMs)),
+  );
+
+  readonly agentNextRenewal = this.#agentGauge(
+    'hitless_agent_next_renewal_timestamp_seconds',
+    'When the next renewal attempt is scheduled (absent while renewing or stopped).',
+    [],
+    (g, s) => {
+      if (s.nextRenewalMs !== undefined) g.set(seconds(s.nextRenewalMs));
+    },
+  );
+
+  readonly agentConsecutiveFailures = this.#agentGauge(
+    'hitless_agent_renewal_consecutive_failures',
+    'Renewal attempts that failed since the last success (0 when the last attempt succeeded).',
+    [],
+    (g, s) => g.set(s.consecutiveFailures),
+  );
+
+  readonly agentBundleVersion = this.#agentGauge('hitless_agent_trust_bundle_version', 'Version of the trust bundle this node holds.', [], (g, s) =>
+    g.set(s.bundleVersion),
+  );
+
+  readonly agentBundleRoots = this.#agentGauge('hitless_agent_trust_bundle_roots', 'Roots in the trust bundle this node holds (2 during a rotation).', [], (g, s) =>
+    g.set(s.roots),
+  );
+
+  readonly agentCaWatchConnected = this.#agentGauge('hitless_agent_ca_watch_connected', '1 while the WatchTrustBundle stream to the CA is up.', [], (g, s) =>
+    g.set(s.caWatchConnected ? 1 : 0),
+  );
+
+  readonly agentPeerConnected = this.#agentGauge('hitless_agent_peer_stream_up', '1 while the heartbeat stream to a peer is established.', ['peer'], (g, s) => {
+    for (const p of s.peers) g.set({ peer: p.address }, p.connected ? 1 : 0);
+  });
+
+  readonly agentPeerMaxGap = this.#agentGauge(
+    'hitless_agent_peer_heartbeat_max_gap_seconds',
+    'Largest interval between consecutive heartbeat replies from a peer on one stream, over the run.',
+    ['peer'],
+    (g, s) => {
+      for (const p of s.peers) g.set({ peer: p.address }, seconds(p.maxGapMs));
+    },
+  );
+
+  /** The CA registers its snapshot source once it serves (ca/commands/serve.ts). */
+  observeCa(snapshot: () => Promise<CaSnapshot>): void {
+    if (!this.#ca) for (const m of this.#caMetrics) this.registry.registerMetric(m);
+    this.#ca = snapshot;
+  }
+
+  /** The agent registers its snapshot source once it holds an identity (agent/node-agent.ts). */
+  observeAgent(snapshot: () => AgentSnapshot): void {
+    if (!this.#agent) for (const m of this.#agentMetrics) this.registry.registerMetric(m);
+    this.#agent = snapshot;
+  }
+
+  /** prom-client's process and Node.js metrics (CPU, memory, handles, event loop lag, GC); once per registry. */
+  enableDefaultMetrics(): void {
+    if (this.#defaults) return;
+    this.#defaults = true;
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Counts one join or renewal by result, and observes its latency when it issued. The request handler wraps
+   * the Authority call: the Authority resolves only once the certificate's record is durable.
+   */
+  async issuance<T>(kind: IssuanceKind, fn: () => Promise<T>): Promise<T> {
+    const counter = kind === 'join' ? this.caJoins : this.caRenewals;
+    const end = this.caIssuanceSeconds.startTimer({ kind });
+    try {
+      const out = await fn();
+      end();
+      counter.inc({ result: 'issued', reason: '' });
+      return out;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      counter.inc({ result: 'refused', reason: typeof code === 'string' && /^[A-Z_]{1,40}$/.test(code) ? code : 'INTERNAL' });
+      throw err;
+    }
+  }
+
+  #forCa<T extends Metric>(m: T): T {
+    this.#caMetrics.push(m);
+    return m;
+  }
+
+  #forAgent<T extends Metric>(m: T): T {
+    this.#agentMetrics.push(m);
+    return m;
+  }
+
+  #caGauge<L extends string>(name: string, help: string, labelNames: L[], fill: (g: Gauge<L>, s: CaSnapshot) => void): Gauge<L> {
+    const owner = this;
+    return this.#forCa(new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers: [],
+      async collect() {
+        this.reset();
+        const s = await owner.#caSnapshot();
+        if (s) fill(this, s);
+      },
+    }));
+  }
+
+  #agentGauge<L extends string>(name: string, help: string, labelNames: L[], fill: (g: Gauge<L>, s: AgentSnapshot) => void): Gauge<L> {
+    const owner = this;
+    return this.#forAgent(new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers: [],
+      collect() {
+        this.reset();
+        const s = owner.#agent?.();
+        if (s) fill(this, s);
+      },
+    }));
+  }
+
+  #caSnapshot(): Promise<CaSnapshot | undefined> {
+    if (!this.#ca) return Promise.resolve(undefined);
+    if (!this.#caScrape) {
+      this.#caScrape = this.#ca();
+      // Cleared after this scrape's collect() calls have all started (they run in one Promise.all).
+      const clear = () => setImmediate(() => (this.#caScrape = undefined));
+      this.#caScrape.then(clear, clear);
+    }
+    return this.#caScrape;
+  }
 }
 
 export const metrics = new Metrics();

@@ -18,6 +18,9 @@ import { CsrWorkerPool } from '../csr-pool.js';
 import { CaServerIdentity } from '../server-identity.js';
 import { nodeCaHandlers } from '../node-ca-service.js';
 import { adminHandlers, localOperator, managerCertificate } from '../admin-service.js';
+import { metrics } from '../../shared/metrics.js';
+import { startMetricsServer } from '../../shared/metrics-http.js';
+import { caSnapshotSource } from '../metrics-view.js';
 
 export interface ServeOptions {
   stateDir: string;
@@ -28,6 +31,8 @@ export interface ServeOptions {
   rotation?: RotationOptions;
   /** CSR checker threads; default: one per core but one. */
   csrWorkers?: number;
+  /** HOST:PORT for the Prometheus `/metrics` endpoint; off when absent. */
+  metricsListen?: string;
 }
 
 export interface RunningCa {
@@ -109,6 +114,12 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       await shutdownServer(admin, 1_000);
       await unlink(paths.adminSocket).catch(() => {});
     });
+
+    metrics.observeCa(caSnapshotSource({ authority, store, rotation, identity, clock }));
+    if (opts.metricsListen) {
+      const endpoint = await startMetricsServer(opts.metricsListen, log);
+      cleanups.push(() => endpoint.close());
+    }
 
     log.info('ca.listening', {
       address: opts.listen,
