@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
+// `agent`: the compiled agent in an installed package, the TypeScript sources in a development checkout (launch.js).
+import { launch } from './launch.js';
 
-register();
-await import('../agent/main.ts');
+await launch('agent/main');
