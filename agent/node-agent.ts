@@ -233,7 +233,7 @@ export class NodeAgent extends EventEmitter {
       });
     }
     if (this.options.certOut) {
-      await writeCertOut(this.options.certOut, next);
+      await writeCertOut(this.options.certOut, next, this.deps.log);
       if (this.options.onRotate && reason !== 'start') {
         void runOnRotate(this.options.onRotate, { HITLESS_CERT_DIR: this.options.certOut, HITLESS_SERIAL: next.serial }, this.deps.log);
       }

@@ -7,6 +7,9 @@ import { createInterface } from 'node:readline';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = { ca: `${ROOT}bin/ca.js`, agent: `${ROOT}bin/agent.js` } as const;
+/** One of this checkout's executables, or any by path (an installed package's `ca`), run in `cwd`. */
+export type Program = keyof typeof BIN | { name: string; path: string; cwd: string };
+const programOf = (p: Program) => (typeof p === 'string' ? { name: p, path: BIN[p], cwd: ROOT } : p);
 
 export type LogEvent = Record<string, unknown> & { event: string };
 
@@ -34,9 +37,10 @@ process.on('exit', () => {
   for (const c of live) if (c.pid) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
 });
 
-export function spawnDaemon(bin: keyof typeof BIN, args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
-  const child = spawn(process.execPath, [BIN[bin], ...args], {
-    cwd: ROOT,
+export function spawnDaemon(program: Program, args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
+  const { name: bin, path, cwd } = programOf(program);
+  const child = spawn(process.execPath, [path, ...args], {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -119,8 +123,9 @@ export interface CliResult {
 }
 
 /** Runs a command to completion (killed, and the promise rejected, after CLI_DEADLINE_MS). */
-export function runCli(bin: keyof typeof BIN, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return collect(spawn(process.execPath, [BIN[bin], ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }), `${bin} ${args.join(' ')}`);
+export function runCli(program: Program, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const { name, path, cwd } = programOf(program);
+  return collect(spawn(process.execPath, [path, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }), `${name} ${args.join(' ')}`);
 }
 
 async function collect(child: ChildProcess, what: string): Promise<CliResult> {
@@ -145,9 +150,9 @@ async function collect(child: ChildProcess, what: string): Promise<CliResult> {
   }
 }
 
-export async function runJson<T>(bin: keyof typeof BIN, args: string[], env: NodeJS.ProcessEnv = {}): Promise<T> {
-  const r = await runCli(bin, args, env);
-  if (r.code !== 0) throw new Error(`${bin} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+export async function runJson<T>(program: Program, args: string[], env: NodeJS.ProcessEnv = {}): Promise<T> {
+  const r = await runCli(program, args, env);
+  if (r.code !== 0) throw new Error(`${programOf(program).name} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
 
