@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpDir, writePassphrase } from '../helpers/tmp.js';
-import { ROOT, runJson, spawnDaemon, type Daemon, type Program } from '../helpers/proc.js';
+import { ROOT, run, runJson, spawnDaemon, type Daemon, type Program } from '../helpers/proc.js';
 import type { InitJson } from '../helpers/cluster.js';
 import { certOutSetProblem, readCertOutSet } from '../helpers/cert-out-check.js';
 
@@ -84,4 +84,33 @@ test('installed ca init, ca serve and agent run: a real join that publishes --ce
   const set = readCertOutSet(certOut);
   assert.equal(certOutSetProblem(set), undefined);
   assert.equal(set.bundlePem.trim(), (await readFile(join(stateDir, 'root.crt'), 'utf8')).trim());
+});
+
+test('the shipped systemd units verify against the installed binaries (systemd-analyze)', async (t) => {
+  const probe = spawn('systemd-analyze', ['--version'], { stdio: 'ignore' });
+  const [probeCode] = (await Promise.race([once(probe, 'exit'), once(probe, 'error').then(() => [null])])) as [number | null];
+  if (probeCode !== 0) return t.skip('systemd-analyze not found (Debian package "systemd"): unit files not verified');
+  // The units name /opt/hitless (README "Install"); here the package lives in the temporary prefix.
+  const units = join(dir.path, 'units');
+  await mkdir(units);
+  const prefix = join(pkgDir, '..', '..', '..');
+  const shipped = [
+    ['ca/systemd/hitless-ca.service', 'hitless-ca.service'],
+    ['agent/systemd/hitless-agent.service', 'hitless-agent.service'],
+    ['agent/systemd/hitless-reload@.path', 'hitless-reload@nginx.path'],
+    ['agent/systemd/hitless-reload@.service', 'hitless-reload@nginx.service'],
+  ];
+  for (const [from, to] of shipped) {
+    const text = await readFile(join(pkgDir, from!), 'utf8');
+    await writeFile(join(units, to!), text.replaceAll('/opt/hitless/', `${prefix}/`));
+  }
+  // verify exits 0 even on unknown keys or bad values; it reports them on stderr, so both must be clean.
+  const verify = await run('systemd-analyze', ['verify', ...shipped.map(([, to]) => join(units, to!))]);
+  assert.equal(verify.code, 0, verify.stderr);
+  assert.equal(verify.stderr.trim(), '', 'no warnings');
+  for (const unit of ['hitless-ca.service', 'hitless-agent.service']) {
+    // Exposure 0.0 (locked down) .. 10.0 (unrestricted); the threshold is ×10.
+    const security = await run('systemd-analyze', ['security', '--offline=yes', '--threshold=20', join(units, unit)]);
+    assert.equal(security.code, 0, `${unit}: exposure above 2.0\n${security.stdout.split('\n').filter((l) => l.includes('Overall')).join('')}`);
+  }
 });
