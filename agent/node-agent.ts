@@ -27,6 +27,7 @@ import { writeCertOut, runOnRotate } from './cert-out.js';
 import { metrics } from '../shared/metrics.js';
 import { startMetricsServer } from '../shared/metrics-http.js';
 import { agentSnapshot } from './metrics-view.js';
+import { HealthReporter } from '../shared/grpc/health.js';
 
 export interface AgentOptions {
   caAddress: string;
@@ -78,6 +79,7 @@ export class NodeAgent extends EventEmitter {
   #peers: PeerLink[] = [];
   #status: { close(): Promise<void> } | undefined;
   #metricsServer: { close(): Promise<void> } | undefined;
+  readonly #health: HealthReporter;
   #renewals = 0;
 
   constructor(
@@ -86,6 +88,7 @@ export class NodeAgent extends EventEmitter {
   ) {
     super();
     this.#store = new IdentityStore(options.stateDir);
+    this.#health = new HealthReporter(['hitless.v1.NodeService'], deps.log);
   }
 
   get identity(): StoredIdentity {
@@ -132,7 +135,10 @@ export class NodeAgent extends EventEmitter {
       current: () => ({ issuedAt: new Date(this.#identity.issuedAt), notAfter: new Date(this.#identity.notAfter) }),
       renew: () => this.renewOnce(),
     });
-    this.#renewer.on('expired', () => this.emit('expired'));
+    this.#renewer.on('expired', () => {
+      this.#health.set('NOT_SERVING');
+      this.emit('expired');
+    });
     this.#renewer.start();
     log.info('renewal.scheduled', { at: this.#renewer.nextRenewalAt });
 
@@ -181,8 +187,13 @@ export class NodeAgent extends EventEmitter {
         registry: this.#registry,
       }),
     );
-    this.#port = await bindServer(server, this.options.listen, this.provider.serverCredentials(true));
+    // Client certificates are requested, not required, so that gRPC health answers callers without one; every
+    // node-service call still requires a node certificate of this cluster (agent/peer-auth.ts).
+    this.#health.addTo(server);
+    this.#port = await bindServer(server, this.options.listen, this.provider.serverCredentials(false));
     this.#server = server;
+    // SERVING while we hold an unexpired identity (we do: it was installed before the server started).
+    this.#health.set('SERVING');
     this.deps.log.info('agent.listening', { port: this.#port, nodeId: this.#identity.nodeId, maxConnectionAgeMs: maxAge });
   }
 
@@ -303,6 +314,7 @@ export class NodeAgent extends EventEmitter {
   }
 
   async stop(): Promise<void> {
+    this.#health.stopping();
     await this.#renewer?.stop();
     await this.#watch?.stop();
     await Promise.allSettled(this.#peers.map((p) => p.stop()));

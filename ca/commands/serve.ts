@@ -21,6 +21,7 @@ import { adminHandlers, localOperator, managerCertificate } from '../admin-servi
 import { metrics } from '../../shared/metrics.js';
 import { startMetricsServer } from '../../shared/metrics-http.js';
 import { caSnapshotSource } from '../metrics-view.js';
+import { HealthReporter, addReflection } from '../../shared/grpc/health.js';
 
 export interface ServeOptions {
   stateDir: string;
@@ -98,6 +99,10 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     server.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers(authority, rotation, log, managerCertificate(authority)));
     // requireClientCert=false: joins come without a certificate on the same port. A certificate that does
     // not verify is then indistinguishable from none (see shared/grpc/peer.ts).
+    // Health and reflection need no client certificate; hitless methods authorize per call as before.
+    const health = new HealthReporter(['hitless.v1.NodeCaService', 'hitless.v1.CaAdminService'], log);
+    health.addTo(server);
+    addReflection(server, ['hitless/v1/node_ca.proto', 'hitless/v1/ca_admin.proto']);
     const port = await bindServer(server, opts.listen, identity.provider.serverCredentials(false));
     cleanups.push(() => {
       authority.emit('closing');
@@ -121,6 +126,9 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       cleanups.push(() => endpoint.close());
     }
 
+    // Store open, root key unsealed, listening: the CA can do its job. The first step of stopping says otherwise.
+    health.set('SERVING');
+    cleanups.push(async () => health.stopping());
     log.info('ca.listening', {
       address: opts.listen,
       port,
