@@ -5,7 +5,7 @@ import type { Logger } from '../shared/log.js';
 import { HitlessError } from '../shared/errors.js';
 import { parseJoinToken } from '../shared/join-token.js';
 import { generateKeyPairPem } from '../shared/pki/keys.js';
-import { createCsrDer } from '../shared/pki/certs.js';
+import { createCsrDer } from '../shared/pki/csr.js';
 import { CaClient, bootstrapConnection, staticConnection } from './ca-client.js';
 import { pinTrustBundle } from './trust-pin.js';
 import { identityFromIssued } from './issued.js';

@@ -6,8 +6,7 @@ import { readFile, readdir, unlink, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HitlessError } from '../shared/errors.js';
 import { TEMP_PREFIX, ensurePrivateDir, fsyncDir, writeTempFile } from '../shared/fs-atomic.js';
-import { keyMatchesSpki } from '../shared/pki/keys.js';
-import { x509 } from '../shared/pki/crypto-provider.js';
+import { keyMatchesCertificate } from '../shared/pki/keys.js';
 
 export type Role = 'worker' | 'manager';
 
@@ -57,8 +56,7 @@ export class IdentityStore {
     }
     const id = JSON.parse(text) as StoredIdentity;
     if (id.version !== 1) throw new HitlessError('INVALID_ARGUMENT', `${this.file}: unsupported identity version`);
-    const leaf = new x509.X509Certificate(id.chainPem[0]!);
-    if (!keyMatchesSpki(id.keyPem, new Uint8Array(leaf.publicKey.rawData))) {
+    if (!keyMatchesCertificate(id.keyPem, id.chainPem[0]!)) {
       // Cannot happen with atomic saves; refuse loudly rather than serve a broken pair.
       throw new HitlessError('INVALID_ARGUMENT', `${this.file}: key does not match certificate`, {
         hint: 'remove the state dir and re-join with a token',

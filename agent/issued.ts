@@ -3,8 +3,7 @@
 // certificate we would then fail to use.
 import { HitlessError } from '../shared/errors.js';
 import { verifyChain } from '../shared/pki/chain.js';
-import { keyMatchesSpki } from '../shared/pki/keys.js';
-import { x509 } from '../shared/pki/crypto-provider.js';
+import { keyMatchesCertificate } from '../shared/pki/keys.js';
 import type { IssuedCertificate__Output } from '../proto/load.js';
 import type { Role, StoredIdentity } from './identity-store.js';
 
@@ -19,8 +18,7 @@ export async function identityFromIssued(
 ): Promise<StoredIdentity> {
   const [leafPem, ...tail] = issued.chain_pem;
   if (!leafPem) throw new HitlessError('INVALID_ARGUMENT', 'the CA returned an empty certificate chain');
-  const leaf = new x509.X509Certificate(leafPem);
-  if (!keyMatchesSpki(keyPem, new Uint8Array(leaf.publicKey.rawData))) {
+  if (!keyMatchesCertificate(keyPem, leafPem)) {
     throw new HitlessError('INVALID_ARGUMENT', 'the CA returned a certificate for another key');
   }
   const verdict = await verifyChain({ leaf: leafPem, intermediates: [...tail, ...trust.crossSignedPem], roots: trust.rootsPem, at: now });

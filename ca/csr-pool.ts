@@ -9,7 +9,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../shared/ts-worker.js';
 import { availableParallelism } from 'node:os';
-import { MAX_CSR_BYTES, validateCsr } from './issuer.js';
+import { MAX_CSR_BYTES, validateCsr } from '../shared/pki/csr.js';
 import { HitlessError, type ErrorCode } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 

@@ -1,7 +1,7 @@
 // A CSR checker thread (see csr-pool.ts): receives CSR bytes, answers with the canonical SPKI or the typed
 // error. It holds no CA state at all.
 import { parentPort } from 'node:worker_threads';
-import { validateCsr } from './issuer.js';
+import { validateCsr } from '../shared/pki/csr.js';
 import { isHitlessError } from '../shared/errors.js';
 
 const port = parentPort!;

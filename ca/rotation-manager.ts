@@ -2,16 +2,17 @@
 // files and store, starts/aborts/forces rotations, and runs the reconciler that asks nodes to renew in
 // rate-limited batches and finishes the rotation once the fleet has converged. The decisions themselves are
 // the pure functions of ca/root-rotation.ts.
+import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { HitlessError } from '../shared/errors.js';
 import { randomId } from '../shared/ids.js';
 import { writeFileAtomic } from '../shared/fs-atomic.js';
-import { generateKeyPairPem, keyMatchesSpki } from '../shared/pki/keys.js';
-import { createRootCertificate, crossSignRoot, parseCertificate } from '../shared/pki/certs.js';
+import { generateKeyPairPem, keyMatchesCertificate } from '../shared/pki/keys.js';
+import { parseCertificate } from '../shared/pki/certs.js';
+import { createRootCertificate, crossSignRoot } from '../shared/pki/roots.js';
 import { verifyChain } from '../shared/pki/chain.js';
-import { x509 } from '../shared/pki/crypto-provider.js';
 import type { CaStore } from './store.js';
 import { metrics } from '../shared/metrics.js';
 import type { StatePaths } from './config.js';
@@ -70,9 +71,9 @@ export async function loadTrust(d: Omit<Deps, 'log' | 'maxConnectionAgeMs'> & { 
   let rootPem = await readFile(paths.rootCert, 'utf8');
   const rootKeyPem = await unsealPrivateKey(JSON.parse(await readFile(paths.rootKey, 'utf8')) as SealedKey, passphrase);
   const rotation = await store.getMeta<RotationRecord & Record<string, unknown>>(META.rotation);
-  if (!keyMatchesSpki(rootKeyPem, publicKeyDer(rootPem))) {
+  if (!keyMatchesCertificate(rootKeyPem, rootPem)) {
     // finish() writes the key, then the certificate: a crash in between leaves the new key beside the old cert.
-    if (rotation && keyMatchesSpki(rootKeyPem, publicKeyDer(rotation.toRootPem))) {
+    if (rotation && keyMatchesCertificate(rootKeyPem, rotation.toRootPem)) {
       d.log.warn('root_rotation.finish_recovered', { rotationId: rotation.id });
       await writeFileAtomic(paths.rootCert, rotation.toRootPem, 0o644);
       rootPem = rotation.toRootPem;
@@ -96,9 +97,6 @@ export async function loadTrust(d: Omit<Deps, 'log' | 'maxConnectionAgeMs'> & { 
   return { rootsPem: trust.rootsPem, crossSignedPem: trust.crossSignedPem, version, signer, tokenRootPem: rootPem, retired };
 }
 
-function publicKeyDer(certPem: string): Uint8Array {
-  return new Uint8Array(new x509.X509Certificate(certPem).publicKey.rawData);
-}
 
 export class RotationManager {
   readonly #asked = new Map<string, number>();
@@ -365,11 +363,11 @@ async function checkSuppliedRoot(certPem: string, keyPem: string, now: Date): Pr
   if (info.notAfter.getTime() - now.getTime() < ROOT_MIN_REMAINING_MS) {
     throw new HitlessError('INVALID_ARGUMENT', `the supplied root expires at ${info.notAfter.toISOString()}; a new root must be valid for at least 30 days`);
   }
-  const alg = new x509.X509Certificate(certPem).publicKey.algorithm as { name?: string; namedCurve?: string };
-  if (alg.name !== 'ECDSA' || alg.namedCurve !== 'P-256') throw new HitlessError('INVALID_ARGUMENT', 'the supplied root key must be ECDSA P-256');
+  const key = createPublicKey(certPem);
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new HitlessError('INVALID_ARGUMENT', 'the supplied root key must be ECDSA P-256');
   let matches = false;
   try {
-    matches = keyMatchesSpki(keyPem, publicKeyDer(certPem));
+    matches = keyMatchesCertificate(keyPem, info);
   } catch (cause) {
     throw new HitlessError('INVALID_ARGUMENT', 'the supplied root key does not parse as a PKCS#8 PEM private key', { cause });
   }

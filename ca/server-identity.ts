@@ -3,8 +3,7 @@
 // provider mechanism agents use: the CA's listener is as hitless as any node's.
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
-import { generateKeyPairPem } from '../shared/pki/keys.js';
-import { x509 } from '../shared/pki/crypto-provider.js';
+import { generateKeyPairPem, spkiDer } from '../shared/pki/keys.js';
 import { MemoryCertificateProvider } from '../shared/grpc/certificate-provider.js';
 import { issueCaServerCert } from './issuer.js';
 import type { Authority } from './authority.js';
@@ -37,11 +36,11 @@ export class CaServerIdentity {
   async refresh(reason: string): Promise<void> {
     const { authority, clock, backdateMs } = this.deps;
     const now = clock.now();
-    const { privateKeyPem, publicKeyPem } = generateKeyPairPem();
+    const { privateKeyPem } = generateKeyPairPem();
     const trust = authority.trust;
     const notAfter = new Date(Math.min(now.getTime() + authority.nodeCertTtlMs, trust.signer.info.notAfter.getTime()));
     const leaf = await issueCaServerCert(trust.signer, {
-      publicKey: new x509.PublicKey(publicKeyPem),
+      spkiDer: spkiDer(privateKeyPem),
       clusterId: authority.clusterId,
       notBefore: new Date(now.getTime() - backdateMs),
       notAfter,

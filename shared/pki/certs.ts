@@ -1,10 +1,16 @@
-// Certificate building and inspection on top of @peculiar/x509: roots, cross-signs, CSRs, fingerprints.
-// Leaf issuance (the CA's hot path) lives in ca/issuer.ts; this file holds what both sides need.
-import { createHash, randomBytes, type X509Certificate as NodeX509 } from 'node:crypto';
-import { TAG, children, readRoot } from './der.js';
-import { x509, webcrypto } from './crypto-provider.js';
-import { SIGNING_ALGORITHM, importKeyPair } from './keys.js';
-import { toPem } from './pem.js';
+// The one certificate decoder: every CertInfo in hitless comes from decodeCertificate, whether the bytes came
+// from the wire (chain verification, renewals), from disk (roots, stored identities) or from our own encoder
+// (issued leaves report what was encoded, not what was asked for).
+//
+// Why our own: node:crypto's X509Certificate constructor costs ~280 µs per certificate (it formats every field
+// up front), more than the ECDSA verify itself, and @peculiar/x509 costs milliseconds and ~16 MB of schema
+// objects. This walks the DER strictly (der.ts) in ~20 µs and keeps the exact signed bytes, so chain.ts
+// checks the signature with crypto.verify over the TBSCertificate. Nothing read here is trusted before that
+// signature verified: a certificate that decodes here but not in OpenSSL cannot carry a signature of ours.
+import { createHash, randomBytes } from 'node:crypto';
+import { TAG, bytesOf, children, dottedOid, equalBytes, readRoot, valueOf, type Tlv } from './der.js';
+import { ATTRIBUTE_NAMES, ECDSA_DIGESTS, OID } from './oids.js';
+import { pemToDer } from './pem.js';
 
 export interface SubjectFields {
   commonName?: string;
@@ -16,6 +22,7 @@ export interface CertInfo {
   der: Uint8Array;
   serial: string; // lowercase hex without leading zeros (normalizeSerial): the one form every comparison uses
   subject: SubjectFields;
+  /** "CN=…, OU=…, O=…" in certificate order (no RFC 4514 escaping: our ids and roles never need it). */
   subjectName: string;
   issuerName: string;
   notBefore: Date;
@@ -27,147 +34,149 @@ export interface CertInfo {
   spkiFingerprint: string;
 }
 
+export interface DecodedCert {
+  info: CertInfo;
+  /** The DER of the TBSCertificate: what the issuer signed. */
+  tbs: Uint8Array;
+  /** The node:crypto digest for an ECDSA signature; undefined for other algorithms (verified by OpenSSL). */
+  digest?: 'sha256' | 'sha384' | 'sha512';
+  /** The signature value (for ECDSA, the DER ECDSA-Sig-Value). */
+  signature: Uint8Array;
+  /** DER of the issuer and subject Names, compared byte for byte when chaining. */
+  issuerDer: Uint8Array;
+  subjectDer: Uint8Array;
+  /** DER of the SubjectPublicKeyInfo. */
+  spki: Uint8Array;
+  /** BasicConstraints cA and, when KeyUsage is present, keyCertSign (RFC 5280 4.2.1.3): may it sign certificates. */
+  canIssue: boolean;
+}
+
 export const sha256Hex = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
 
-/** Node reports serials in uppercase and may drop leading zeros; we compare in this one normal form. */
+/** Serials in one normal form: lowercase hex, separators and leading zeros dropped. */
 export function normalizeSerial(serial: string): string {
   const s = serial.replace(/[^0-9a-fA-F]/g, '').toLowerCase().replace(/^0+/, '');
   return s === '' ? '0' : s;
 }
 
-/** 16 random bytes with the top bit cleared: a positive INTEGER under RFC 5280's 20-octet limit. */
-export function randomSerialHex(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = bytes[0]! & 0x7f;
-  if (bytes[0] === 0) bytes[0] = 0x01; // keep a fixed DER length (no leading-zero stripping)
-  return bytes.toString('hex');
+/** The one serial generator: 16 random bytes, top bit cleared and never a leading zero byte, so the DER
+ * INTEGER is positive, of fixed length and under RFC 5280's 20-octet limit. */
+export function randomSerial(): Buffer {
+  const b = randomBytes(16);
+  b[0] = b[0]! & 0x7f || 0x01;
+  return b;
 }
 
-function subjectFields(name: x509.Name): SubjectFields {
-  const json = name.toJSON();
-  const get = (type: string) => json.flatMap((rdn) => rdn[type] ?? []);
-  return { commonName: get('CN')[0], organizationalUnits: get('OU'), organization: get('O')[0] };
-}
+const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const utf8 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 
-export function parseCertificate(input: Uint8Array | string): CertInfo {
-  const cert = new x509.X509Certificate(typeof input === 'string' ? input : Buffer.from(input));
-  return certInfo(cert);
-}
+/** Decodes a certificate (DER). Throws DerError (or Error) on anything that is not a well-formed v1-v3 certificate. */
+export function decodeCertificate(der: Uint8Array): DecodedCert {
+  const [tbsT, algT, sigT, ...rest] = children(der, readRoot(der, TAG.SEQUENCE));
+  if (!tbsT || !algT || !sigT || rest.length || tbsT.tag !== TAG.SEQUENCE || algT.tag !== TAG.SEQUENCE || sigT.tag !== TAG.BIT_STRING) {
+    throw new Error('not a Certificate (tbsCertificate, signatureAlgorithm, signatureValue)');
+  }
+  const sigBits = valueOf(der, sigT);
+  if (sigBits[0] !== 0) throw new Error('signature has unused bits'); // DER signature values are whole bytes
 
-export function certInfo(cert: x509.X509Certificate): CertInfo {
-  const der = new Uint8Array(cert.rawData);
-  const bc = cert.getExtension(x509.BasicConstraintsExtension);
-  return {
+  const f = children(der, tbsT);
+  let i = f[0]?.tag === TAG.CONTEXT_0 ? 1 : 0; // [0] version (v3) is optional in the grammar
+  const [serialT, innerAlgT, issuerT, validityT, subjectT, spkiT] = f.slice(i, i + 6);
+  i += 6;
+  if (!serialT || !innerAlgT || !issuerT || !validityT || !subjectT || !spkiT) throw new Error('TBSCertificate is missing fields');
+  if (serialT.tag !== TAG.INTEGER || validityT.tag !== TAG.SEQUENCE || issuerT.tag !== TAG.SEQUENCE || subjectT.tag !== TAG.SEQUENCE || spkiT.tag !== TAG.SEQUENCE) {
+    throw new Error('TBSCertificate field of the wrong type');
+  }
+  // RFC 5280 4.1.1.2: the signed algorithm must equal the outer one.
+  if (!equalBytes(bytesOf(der, innerAlgT), bytesOf(der, algT))) throw new Error('signature algorithms differ inside and outside the TBSCertificate');
+  const [nbT, naT, ...moreTimes] = children(der, validityT);
+  if (!nbT || !naT || moreTimes.length) throw new Error('bad Validity');
+  const extsT = f.slice(i).find((t) => t.tag === TAG.CONTEXT_3);
+  const ext = extsT ? extensions(der, extsT) : { isCa: false, keyCertSign: undefined };
+
+  const subject = names(der, subjectT);
+  const get = (type: string) => subject.filter(([t]) => t === type).map(([, v]) => v);
+  const spki = bytesOf(der, spkiT);
+  const info: CertInfo = {
     der,
-    serial: normalizeSerial(cert.serialNumber),
-    subject: subjectFields(cert.subjectName),
-    subjectName: cert.subject,
-    issuerName: cert.issuer,
-    notBefore: cert.notBefore,
-    notAfter: cert.notAfter,
-    isCa: bc?.ca === true,
-    fingerprint: sha256Hex(der),
-    spkiFingerprint: sha256Hex(new Uint8Array(cert.publicKey.rawData)),
-  };
-}
-
-/**
- * CertInfo from Node's native parser: what the hot paths (chain checks on every call) use. Names come out in
- * the same "CN=…, OU=…, O=…" form as parseCertificate's for the plain values we issue (the unit test
- * compares the two over our certificate shapes).
- */
-export function nativeCertInfo(x: NodeX509): CertInfo {
-  const der = new Uint8Array(x.raw);
-  const subject = x.subject.split('\n');
-  const get = (type: string) => subject.filter((l) => l.startsWith(`${type}=`)).map((l) => l.slice(type.length + 1));
-  return {
-    der,
-    serial: normalizeSerial(x.serialNumber),
+    serial: normalizeSerial(hex(valueOf(der, serialT))),
     subject: { commonName: get('CN')[0], organizationalUnits: get('OU'), organization: get('O')[0] },
-    subjectName: subject.join(', '),
-    issuerName: x.issuer.split('\n').join(', '),
-    notBefore: new Date(x.validFrom),
-    notAfter: new Date(x.validTo),
-    isCa: x.ca,
-    fingerprint: x.fingerprint256.replaceAll(':', '').toLowerCase(),
-    spkiFingerprint: sha256Hex(spkiOf(der)),
+    subjectName: subject.map(([t, v]) => `${t}=${v}`).join(', '),
+    issuerName: names(der, issuerT).map(([t, v]) => `${t}=${v}`).join(', '),
+    notBefore: time(der, nbT),
+    notAfter: time(der, naT),
+    isCa: ext.isCa,
+    fingerprint: sha256Hex(der),
+    spkiFingerprint: sha256Hex(spki),
+  };
+  return {
+    info,
+    tbs: bytesOf(der, tbsT),
+    digest: ecdsaDigest(der, algT),
+    signature: sigBits.subarray(1),
+    issuerDer: bytesOf(der, issuerT),
+    subjectDer: bytesOf(der, subjectT),
+    spki,
+    canIssue: ext.isCa && ext.keyCertSign !== false,
   };
 }
 
-/** The SubjectPublicKeyInfo TLV of a certificate (DER). */
-function spkiOf(der: Uint8Array): Uint8Array {
-  const tbs = children(der, readRoot(der, TAG.SEQUENCE))[0]!;
-  const fields = children(der, tbs);
-  const t = fields[fields[0]!.tag === 0xa0 ? 6 : 5]!;
-  return der.subarray(t.offset, t.end);
+/** A certificate (PEM or DER) → CertInfo. Throws on anything that is not one. */
+export function parseCertificate(input: Uint8Array | string): CertInfo {
+  return decodeCertificate(typeof input === 'string' ? pemToDer(input) : input).info;
 }
 
-export interface RootOptions {
-  privateKeyPem: string;
-  subject: string;
-  notBefore: Date;
-  notAfter: Date;
+/** ECDSA AlgorithmIdentifiers carry no parameters (RFC 5758 3.2); anything else is not ours to verify natively. */
+function ecdsaDigest(der: Uint8Array, algT: Tlv): DecodedCert['digest'] {
+  const [oidT, ...params] = children(der, algT);
+  if (!oidT || oidT.tag !== TAG.OID || params.length) return undefined;
+  return ECDSA_DIGESTS.get(hex(bytesOf(der, oidT)));
 }
 
-const caExtensions = async (publicKey: CryptoKey) => [
-  new x509.BasicConstraintsExtension(true, undefined, true),
-  new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-  await x509.SubjectKeyIdentifierExtension.create(publicKey, false, webcrypto),
-];
-
-/** A self-signed root. */
-export async function createRootCertificate(opts: RootOptions): Promise<string> {
-  const keys = await importKeyPair(opts.privateKeyPem);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      serialNumber: randomSerialHex(),
-      name: opts.subject,
-      notBefore: opts.notBefore,
-      notAfter: opts.notAfter,
-      keys,
-      signingAlgorithm: SIGNING_ALGORITHM,
-      extensions: await caExtensions(keys.publicKey),
-    },
-    webcrypto,
-  );
-  return toPem(cert.rawData, 'CERTIFICATE');
+/** RDNSequence → [[short type, value]] in certificate order; unknown types by dotted OID. */
+function names(der: Uint8Array, nameT: Tlv): [string, string][] {
+  const out: [string, string][] = [];
+  for (const rdn of children(der, nameT)) {
+    if (rdn.tag !== TAG.SET) throw new Error('RDN is not a SET');
+    for (const atv of children(der, rdn)) {
+      const [typeT, valueT, ...more] = children(der, atv);
+      if (!typeT || !valueT || more.length || typeT.tag !== TAG.OID) throw new Error('bad AttributeTypeAndValue');
+      const dotted = dottedOid(valueOf(der, typeT));
+      out.push([ATTRIBUTE_NAMES.get(dotted) ?? dotted, utf8(valueOf(der, valueT))]);
+    }
+  }
+  return out;
 }
 
-/**
- * Cross-signs `newRootPem` with the old root's key: same subject, key and validity as the new root, issued
- * by the old root. A node that trusts only the old root accepts leaves of the new root through it.
- */
-export async function crossSignRoot(newRootPem: string, oldRootPem: string, oldRootKeyPem: string): Promise<string> {
-  const newRoot = new x509.X509Certificate(newRootPem);
-  const oldRoot = new x509.X509Certificate(oldRootPem);
-  const oldKeys = await importKeyPair(oldRootKeyPem);
-  const publicKey = await newRoot.publicKey.export(webcrypto);
-  const cert = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: randomSerialHex(),
-      subject: newRoot.subjectName,
-      issuer: oldRoot.subjectName,
-      notBefore: newRoot.notBefore,
-      notAfter: newRoot.notAfter,
-      publicKey,
-      signingKey: oldKeys.privateKey,
-      signingAlgorithm: SIGNING_ALGORITHM,
-      extensions: [
-        ...(await caExtensions(publicKey)),
-        await x509.AuthorityKeyIdentifierExtension.create(oldKeys.publicKey, false, webcrypto),
-      ],
-    },
-    webcrypto,
-  );
-  return toPem(cert.rawData, 'CERTIFICATE');
+function time(der: Uint8Array, t: Tlv): Date {
+  const s = utf8(valueOf(der, t));
+  const m = t.tag === TAG.UTC_TIME ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : t.tag === TAG.GENERALIZED_TIME ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : null;
+  if (!m) throw new Error('bad time (RFC 5280 wants YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ)');
+  let year = Number(m[1]);
+  if (t.tag === TAG.UTC_TIME) year += year < 50 ? 2000 : 1900; // RFC 5280 4.1.2.5.1
+  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
 }
 
-/** A PKCS#10 request for `privateKeyPem`. The CA ignores the subject; it decides the identity. */
-export async function createCsrDer(privateKeyPem: string): Promise<Uint8Array> {
-  const keys = await importKeyPair(privateKeyPem);
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
-    { name: 'CN=hitless-node', keys, signingAlgorithm: SIGNING_ALGORITHM },
-    webcrypto,
-  );
-  return new Uint8Array(csr.rawData);
+/** BasicConstraints cA and KeyUsage keyCertSign (undefined without a KeyUsage), from the [3] wrapper. */
+function extensions(der: Uint8Array, extsT: Tlv): { isCa: boolean; keyCertSign: boolean | undefined } {
+  const [list, ...more] = children(der, extsT);
+  if (!list || more.length || list.tag !== TAG.SEQUENCE) throw new Error('bad Extensions');
+  let isCa = false;
+  let keyCertSign: boolean | undefined;
+  for (const e of children(der, list)) {
+    const parts = children(der, e);
+    const idT = parts[0];
+    const valueT = parts[parts.length - 1];
+    if (!idT || !valueT || idT.tag !== TAG.OID || valueT.tag !== TAG.OCTET_STRING) throw new Error('bad Extension');
+    const id = bytesOf(der, idT);
+    const value = valueOf(der, valueT);
+    if (equalBytes(id, OID.basicConstraints)) {
+      const first = children(value, readRoot(value, TAG.SEQUENCE))[0];
+      isCa = first?.tag === TAG.BOOLEAN && value[first.start] === 0xff;
+    } else if (equalBytes(id, OID.keyUsage)) {
+      const bits = valueOf(value, readRoot(value, TAG.BIT_STRING));
+      keyCertSign = bits.length > 1 && (bits[1]! & 0x04) !== 0; // bit 5, counted from the most significant
+    }
+  }
+  return { isCa, keyCertSign };
 }

@@ -2,16 +2,14 @@
 // *why* a chain fails: verifyChain returns a typed reason instead of a boolean.
 //
 // Native throughout: this runs for every new peer certificate — the CA's renewals and watch streams, every
-// peer connection on every agent — and the @peculiar/x509 version cost ~3 ms per chain. Roots and
-// intermediates are the same on every call, so they are parsed once (node:crypto X509Certificate) and kept,
-// bounded, with their public keys. The leaf is new each time: it is decoded from DER (cert-der.ts, ~20 µs
-// instead of X509Certificate's ~280 µs) and its signature checked with crypto.verify over the signed bytes;
-// certificates that decoder does not take go through X509Certificate as before.
-import { X509Certificate, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { nativeCertInfo, type CertInfo } from './certs.js';
-import { decodeCertificate, type DecodedCert } from './cert-der.js';
+// peer connection on every agent. Every certificate is read by the one decoder (certs.ts, ~20 µs instead of
+// X509Certificate's ~280 µs) and its signature checked with crypto.verify over the signed bytes. Roots and
+// intermediates are the same on every call, so they are decoded once and kept, bounded, with their public
+// keys. A signature that is not ECDSA (an operator's root, say) is left to OpenSSL's X509Certificate.verify.
+import { X509Certificate, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { decodeCertificate, type CertInfo, type DecodedCert } from './certs.js';
 import { pemToDer } from './pem.js';
-import { TAG, children, oid, readRoot, valueOf, equalBytes } from './der.js';
+import { equalBytes } from './der.js';
 
 export type ChainFailure =
   | 'EXPIRED'
@@ -37,14 +35,9 @@ export interface ChainInput {
 }
 
 interface Parsed {
-  /** Parsed lazily for decoded leaves (only needed when the fast decoder could not take the certificate). */
-  x?: X509Certificate;
-  /** The DER view, when cert-der.ts could decode it. */
-  decoded?: DecodedCert;
+  decoded: DecodedCert;
   info: CertInfo;
-  /** BasicConstraints CA and, when KeyUsage is present, keyCertSign. */
-  canIssue: boolean;
-  /** Each access to X509Certificate.publicKey decodes the key again (~150 µs): anchors keep theirs. */
+  /** Decoding a public key costs ~100 µs: anchors keep theirs. */
   publicKey?: KeyObject;
 }
 
@@ -52,38 +45,25 @@ const ANCHOR_CACHE_SIZE = 256;
 const anchors = new Map<string, Parsed>();
 
 function parse(input: Uint8Array | string): Parsed {
-  const x = new X509Certificate(typeof input === 'string' ? input : Buffer.from(input));
-  const info = nativeCertInfo(x);
-  return { x, info, decoded: decodeCertificate(info.der), canIssue: x.ca && keyUsageAllowsCertSign(info.der) };
-}
-
-/** A leaf: decoded from DER when possible, else through X509Certificate. */
-function parseLeaf(input: Uint8Array | string): Parsed {
   const decoded = decodeCertificate(typeof input === 'string' ? pemToDer(input) : input);
-  if (!decoded) return parse(input);
-  return { decoded, info: decoded.info, canIssue: decoded.info.isCa && keyUsageAllowsCertSign(decoded.info.der) };
+  return { decoded, info: decoded.info };
 }
 
-/**
- * Issuer match: the Name DER byte for byte when both sides decoded; otherwise the names as node:crypto formats
- * them (issuers are always parsed through X509Certificate; a decoded-only child is parsed now).
- */
+/** Issuer match: the Name DER byte for byte (RFC 5280 7.1 allows more lenient matching; we issue exact copies). */
 function namedIssuer(child: Parsed, issuer: Parsed): boolean {
-  if (child.decoded && issuer.decoded) return equalBytes(child.decoded.issuerDer, issuer.decoded.subjectDer);
-  const childInfo = child.x ? child.info : nativeCertInfo((child.x = new X509Certificate(Buffer.from(child.info.der))));
-  return childInfo.issuerName === issuer.info.subjectName;
+  return equalBytes(child.decoded.issuerDer, issuer.decoded.subjectDer);
 }
 
 /** Whether `issuer`'s key signed `child`. */
 function signedBy(child: Parsed, issuer: Parsed): boolean {
-  const key = (issuer.publicKey ??= (issuer.x ??= new X509Certificate(Buffer.from(issuer.info.der))).publicKey);
-  if (child.decoded && key.asymmetricKeyType === 'ec') {
+  const key = (issuer.publicKey ??= createPublicKey({ key: Buffer.from(issuer.decoded.spki), format: 'der', type: 'spki' }));
+  if (child.decoded.digest && key.asymmetricKeyType === 'ec') {
     return verifySignature(child.decoded.digest, child.decoded.tbs, { key, dsaEncoding: 'der' }, child.decoded.signature);
   }
-  return (child.x ??= new X509Certificate(Buffer.from(child.info.der))).verify(key);
+  return new X509Certificate(Buffer.from(child.info.der)).verify(key);
 }
 
-/** Trust anchors and intermediates: parsed once per distinct certificate. */
+/** Trust anchors and intermediates: decoded once per distinct certificate. */
 function anchor(input: Uint8Array | string): Parsed {
   const key = typeof input === 'string' ? input : Buffer.from(input).toString('base64');
   let p = anchors.get(key);
@@ -93,23 +73,6 @@ function anchor(input: Uint8Array | string): Parsed {
     anchors.set(key, p);
   }
   return p;
-}
-
-const KEY_USAGE = oid('2.5.29.15');
-
-/** RFC 5280 4.2.1.3: an issuer with a KeyUsage extension must assert keyCertSign (bit 5). */
-function keyUsageAllowsCertSign(der: Uint8Array): boolean {
-  const tbs = children(der, readRoot(der, TAG.SEQUENCE))[0]!;
-  const exts = children(der, tbs).find((f) => f.tag === 0xa3);
-  if (!exts) return true;
-  for (const ext of children(der, children(der, exts)[0]!)) {
-    const parts = children(der, ext);
-    if (!equalBytes(der.subarray(parts[0]!.offset, parts[0]!.end), KEY_USAGE)) continue;
-    const value = valueOf(der, parts[parts.length - 1]!);
-    const bits = valueOf(value, readRoot(value, TAG.BIT_STRING));
-    return bits.length > 1 && (bits[1]! & 0x04) !== 0;
-  }
-  return true;
 }
 
 function checkValidity(info: CertInfo, at: Date, what: string): ChainResult | undefined {
@@ -126,7 +89,7 @@ function checkValidity(info: CertInfo, at: Date, what: string): ChainResult | un
 export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   let leaf: Parsed;
   try {
-    leaf = parseLeaf(input.leaf);
+    leaf = parse(input.leaf);
   } catch (cause) {
     return { ok: false, reason: 'MALFORMED', detail: `not a certificate: ${(cause as Error).message}` };
   }
@@ -148,7 +111,7 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
     }
     const issuer = candidates.find((c) => signedBy(current, c));
     if (!issuer) return { ok: false, reason: 'BAD_SIGNATURE', detail: `signature does not verify under "${current.info.issuerName}"` };
-    if (!issuer.canIssue) return { ok: false, reason: 'ISSUER_NOT_CA', detail: `"${issuer.info.subjectName}" is not a CA` };
+    if (!issuer.decoded.canIssue) return { ok: false, reason: 'ISSUER_NOT_CA', detail: `"${issuer.info.subjectName}" is not a CA` };
     const issuerInvalid = checkValidity(issuer.info, input.at, `issuer "${issuer.info.subjectName}"`);
     if (issuerInvalid) return issuerInvalid;
     path.push(issuer);

@@ -1,7 +1,7 @@
-// The minimal DER reader and writer behind the CA's fast issuance path (ca/fast-issuer.ts). Only what that
-// path needs: walk a TLV tree strictly (definite lengths, no trailing bytes, no overruns) and encode the
-// handful of types a TBSCertificate holds. Everything else goes through @peculiar/x509. No crypto here:
-// signatures are made and checked by Node's native crypto.
+// The one DER reader and writer: every certificate and CSR byte hitless reads or writes goes through here
+// (certs.ts decodes, template.ts and csr.ts encode). Only what those need: walk a TLV tree strictly (definite
+// lengths, no trailing bytes, no overruns) and encode the handful of types a certificate or CSR holds. No
+// crypto here: signatures are made and checked by Node's native crypto.
 
 /** One TLV: `tag` is the identifier octet (single-byte tags only), the value is bytes[start, end). */
 export interface Tlv {
@@ -69,6 +69,11 @@ export const TAG = {
   GENERALIZED_TIME: 0x18,
   SEQUENCE: 0x30,
   SET: 0x31,
+  BOOLEAN: 0x01,
+  /** [0] constructed: the certificate version, the CSR attributes. */
+  CONTEXT_0: 0xa0,
+  /** [3] constructed: the certificate extensions. */
+  CONTEXT_3: 0xa3,
 } as const;
 
 function header(tag: number, len: number): Uint8Array {
@@ -133,6 +138,21 @@ export function oid(dotted: string): Uint8Array {
     body.push(...chunk);
   }
   return tlv(TAG.OID, Uint8Array.from(body));
+}
+
+/** Dotted text of an OBJECT IDENTIFIER's value bytes (the inverse of oid(), for names we do not know). */
+export function dottedOid(value: Uint8Array): string {
+  const parts: number[] = [];
+  let n = 0;
+  for (const b of value) {
+    n = n * 128 + (b & 0x7f);
+    if (!(b & 0x80)) {
+      parts.push(n);
+      n = 0;
+    }
+  }
+  const first = parts.shift() ?? 0;
+  return [first < 80 ? Math.floor(first / 40) : 2, first < 80 ? first % 40 : first - 80, ...parts].join('.');
 }
 
 /** A BIT STRING with no unused bits. */

@@ -1,10 +1,8 @@
-// ECDSA P-256 keys: the only key type hitless issues for or signs with.
+// ECDSA P-256 keys: the only key type hitless issues for or signs with. Generated, read and compared by Node's
+// native crypto (OpenSSL); nothing here needs WebCrypto.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { webcrypto } from './crypto-provider.js';
+import { parseCertificate, sha256Hex, type CertInfo } from './certs.js';
 import { toPem } from './pem.js';
-
-export const EC_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-export const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
 export interface KeyPairPem {
   privateKeyPem: string; // PKCS#8
@@ -20,16 +18,6 @@ export function generateKeyPairPem(): KeyPairPem {
   };
 }
 
-/** Imports a PKCS#8 PEM private key for x509 signing (WebCrypto), plus its public half. */
-export async function importKeyPair(privateKeyPem: string): Promise<CryptoKeyPair> {
-  const keyObject = createPrivateKey(privateKeyPem);
-  const pkcs8 = keyObject.export({ format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(keyObject).export({ format: 'der', type: 'spki' });
-  const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, EC_ALGORITHM, true, ['sign']);
-  const publicKey = await webcrypto.subtle.importKey('spki', spki, EC_ALGORITHM, true, ['verify']);
-  return { privateKey, publicKey };
-}
-
 export function pkcs8Der(privateKeyPem: string): Buffer {
   return createPrivateKey(privateKeyPem).export({ format: 'der', type: 'pkcs8' });
 }
@@ -38,12 +26,18 @@ export function pkcs8PemFromDer(der: Uint8Array): string {
   return toPem(der, 'PRIVATE KEY');
 }
 
-export function keyObjectFromPem(privateKeyPem: string): KeyObject {
-  return createPrivateKey(privateKeyPem);
+/** The SubjectPublicKeyInfo (DER) of a private or public key. */
+export function spkiDer(key: KeyObject | string): Buffer {
+  const k = typeof key === 'string' ? createPrivateKey(key) : key;
+  return (k.type === 'private' ? createPublicKey(k) : k).export({ format: 'der', type: 'spki' });
 }
 
-/** True when the private key's public half is the given SPKI (DER). */
-export function keyMatchesSpki(privateKeyPem: string, spkiDer: Uint8Array): boolean {
-  const mine = createPublicKey(createPrivateKey(privateKeyPem)).export({ format: 'der', type: 'spki' });
-  return Buffer.compare(mine, Buffer.from(spkiDer)) === 0;
+/**
+ * The one "does this key belong to this certificate" check: the private key's public half, as SPKI, against
+ * the certificate's SubjectPublicKeyInfo (by SHA-256, the form CertInfo carries). Throws when the key or the
+ * certificate does not parse.
+ */
+export function keyMatchesCertificate(privateKeyPem: string, cert: CertInfo | Uint8Array | string): boolean {
+  const info = typeof cert === 'string' || cert instanceof Uint8Array ? parseCertificate(cert) : cert;
+  return sha256Hex(spkiDer(privateKeyPem)) === info.spkiFingerprint;
 }

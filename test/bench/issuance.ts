@@ -2,9 +2,12 @@
 // path, and the @peculiar/x509 reference for comparison) and on all cores (one worker thread per core).
 import { availableParallelism } from 'node:os';
 import { startModuleWorker } from '../../shared/ts-worker.js';
-import { createSigner, issueLeaf, issueLeafWithX509, validateCsr, type Signer } from '../../ca/issuer.js';
+import { issueLeafWithX509 } from '../helpers/x509-reference.js';
+import { createSigner, issueLeaf, type Signer } from '../../ca/issuer.js';
+import { validateCsr } from '../../shared/pki/csr.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
-import { createCsrDer, createRootCertificate } from '../../shared/pki/certs.js';
+import { createCsrDer } from '../../shared/pki/csr.js';
+import { createRootCertificate } from '../../shared/pki/roots.js';
 import { randomId } from '../../shared/ids.js';
 
 export interface IssuanceFixture {
@@ -31,7 +34,7 @@ export async function issuanceLoop(signer: Signer, csrs: Uint8Array[], durationM
     const { spkiDer } = await validateCsr(csrs[n % csrs.length]!);
     const now = Date.now();
     const req = { spkiDer, nodeId: randomId(), role: 'worker', clusterId, notBefore: new Date(now - 60_000), notAfter: new Date(now + 6 * 3_600_000) };
-    await (reference ? issueLeafWithX509(signer, { ...req, serialHex: '01'.repeat(16) }) : issueLeaf(signer, req));
+    await (reference ? issueLeafWithX509(signer, { ...req, serial: Buffer.alloc(16, 1) }) : issueLeaf(signer, req));
     n++;
   }
   return (n / (performance.now() - start)) * 1000;

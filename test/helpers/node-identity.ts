@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaClient, bootstrapConnection, staticConnection } from '../../agent/ca-client.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
-import { createCsrDer } from '../../shared/pki/certs.js';
+import { createCsrDer } from '../../shared/pki/csr.js';
 import { joinPem } from '../../shared/pki/pem.js';
 import type { IssuedCertificate__Output } from '../../proto/load.js';
 

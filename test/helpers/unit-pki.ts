@@ -1,8 +1,7 @@
 // Small PKI builders shared by unit tests: roots with their keys and signers, node keys, CSRs, leaves.
 import { createPublicKey } from 'node:crypto';
 import { generateKeyPairPem, type KeyPairPem } from '../../shared/pki/keys.js';
-import { createRootCertificate } from '../../shared/pki/certs.js';
-import { x509 } from '../../shared/pki/crypto-provider.js';
+import { createRootCertificate } from '../../shared/pki/roots.js';
 import { createSigner, issueLeaf, type IssuedLeaf, type Signer } from '../../ca/issuer.js';
 
 export const HOUR_MS = 3_600_000;
@@ -30,10 +29,6 @@ export async function makeRoot(
 
 export function spkiOf(key: KeyPairPem): Uint8Array {
   return createPublicKey(key.publicKeyPem).export({ format: 'der', type: 'spki' });
-}
-
-export function publicKeyOf(key: KeyPairPem): x509.PublicKey {
-  return new x509.PublicKey(key.publicKeyPem);
 }
 
 /** A node certificate from `root` for a fresh key, valid `at - 1m` .. `at + 1h` unless told otherwise. */

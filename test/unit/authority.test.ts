@@ -8,7 +8,8 @@ import { HitlessError, type ErrorCode } from '../../shared/errors.js';
 import { silentLogger } from '../../shared/log.js';
 import { formatJoinToken, generateSecret, parseJoinToken, rootDigest } from '../../shared/join-token.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
-import { createCsrDer, parseCertificate } from '../../shared/pki/certs.js';
+import { parseCertificate } from '../../shared/pki/certs.js';
+import { createCsrDer } from '../../shared/pki/csr.js';
 import { pemToDer } from '../../shared/pki/pem.js';
 import { verifyChain } from '../../shared/pki/chain.js';
 import { issueCaServerCert, issueLeaf } from '../../ca/issuer.js';
@@ -17,7 +18,7 @@ import { CaStore } from '../../ca/store.js';
 import { FailureRateLimiter } from '../../ca/rate-limiter.js';
 import type { ClusterConfig } from '../../ca/config.js';
 import { FakeClock, FAKE_CLOCK_EPOCH } from '../helpers/unit-fake-clock.js';
-import { makeRoot, publicKeyOf, spkiOf, HOUR_MS, type TestRoot } from '../helpers/unit-pki.js';
+import { makeRoot, spkiOf, HOUR_MS, type TestRoot } from '../helpers/unit-pki.js';
 
 const TTL_MS = HOUR_MS;
 const BACKDATE_MS = 60_000;
@@ -320,7 +321,7 @@ test('authenticate refuses our own certificates that are not node certificates o
   const issued = await joinWith(ca, ca.tokens.worker);
   const validity = { notBefore: new Date(ca.clock.nowMs - 60_000), notAfter: new Date(ca.clock.nowMs + TTL_MS) };
   await t.test("the CA's own server certificate (OU=ca)", async () => {
-    const server = await issueCaServerCert(ca.root.signer, { publicKey: publicKeyOf(generateKeyPairPem()), clusterId: CLUSTER, ...validity });
+    const server = await issueCaServerCert(ca.root.signer, { spkiDer: spkiOf(generateKeyPairPem()), clusterId: CLUSTER, ...validity });
     await assert.rejects(ca.authority.authenticate(pemToDer(server.chainPem[0]!)), isCode('UNTRUSTED_PEER'));
   });
   await t.test('a node certificate of another cluster id', async () => {

@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CsrWorkerPool, inlineCsrChecker } from '../../ca/csr-pool.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
-import { createCsrDer } from '../../shared/pki/certs.js';
+import { createCsrDer } from '../../shared/pki/csr.js';
 import { x509, webcrypto } from '../../shared/pki/crypto-provider.js';
 import { silentLogger } from '../../shared/log.js';
 

@@ -4,20 +4,15 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync, webcrypto as nodeWebcrypto } from 'node:crypto';
 import { HitlessError } from '../../shared/errors.js';
 import { x509, webcrypto as hitlessCrypto } from '../../shared/pki/crypto-provider.js';
-import { generateKeyPairPem, importKeyPair, SIGNING_ALGORITHM } from '../../shared/pki/keys.js';
-import { createCsrDer, normalizeSerial, parseCertificate } from '../../shared/pki/certs.js';
+import { generateKeyPairPem } from '../../shared/pki/keys.js';
+import { importKeyPair, SIGNING_ALGORITHM } from '../../shared/pki/roots.js';
+import { normalizeSerial, parseCertificate } from '../../shared/pki/certs.js';
+import { createCsrDer } from '../../shared/pki/csr.js';
 import { verifyChain } from '../../shared/pki/chain.js';
 import { CA_SERVER_NAME, CA_SERVER_OU } from '../../shared/identity.js';
-import {
-  MAX_CSR_BYTES,
-  createSigner,
-  issueCaServerCert,
-  issueLeaf,
-  nodeSpiffeId,
-  validateCsr,
-  type IssuedLeaf,
-} from '../../ca/issuer.js';
-import { makeRoot, publicKeyOf, spkiOf, HOUR_MS, type TestRoot } from '../helpers/unit-pki.js';
+import { createSigner, issueCaServerCert, issueLeaf, nodeSpiffeId, type IssuedLeaf } from '../../ca/issuer.js';
+import { MAX_CSR_BYTES, validateCsr } from '../../shared/pki/csr.js';
+import { makeRoot, spkiOf, HOUR_MS, type TestRoot } from '../helpers/unit-pki.js';
 
 const nodeCrypto = nodeWebcrypto as unknown as Crypto;
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -235,7 +230,7 @@ test("the chain is [leaf, ...signer.chainTailPem]", async () => {
 
 test('CA server certificate: CN and only SAN hitless-ca, OU=ca, serverAuth only', async () => {
   const server = await issueCaServerCert(root.signer, {
-    publicKey: publicKeyOf(generateKeyPairPem()),
+    spkiDer: spkiOf(generateKeyPairPem()),
     clusterId: 'c1uster',
     notBefore: NOT_BEFORE,
     notAfter: new Date(AT.getTime() + HOUR_MS),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { HitlessError, type ErrorCode } from '../../shared/errors.js';
 import { rootDigest } from '../../shared/join-token.js';
 import { pemToDer } from '../../shared/pki/pem.js';
-import { crossSignRoot } from '../../shared/pki/certs.js';
+import { crossSignRoot } from '../../shared/pki/roots.js';
 import { pinTrustBundle, type PinnedBundle } from '../../agent/trust-pin.js';
 import { FAKE_CLOCK_EPOCH } from '../helpers/unit-fake-clock.js';
 import { HOUR_MS, makeRoot, type TestRoot } from '../helpers/unit-pki.js';
