@@ -22,16 +22,28 @@ function load<T>(file: string): T {
   return grpc.loadPackageDefinition(protoLoader.loadSync(file, LOADER_OPTIONS)) as unknown as T;
 }
 
-let cached: { nodeCa: NodeCaProto; caAdmin: CaAdminProto; node: NodeProto } | undefined;
+interface Protos {
+  nodeCa: NodeCaProto;
+  caAdmin: CaAdminProto;
+  node: NodeProto;
+}
 
-/** The hitless.v1 package: service constructors and definitions. Loaded once per process. */
-export function protos(): { nodeCa: NodeCaProto; caAdmin: CaAdminProto; node: NodeProto } {
-  cached ??= {
-    nodeCa: load<NodeCaProto>('hitless/v1/node_ca.proto'),
-    caAdmin: load<CaAdminProto>('hitless/v1/ca_admin.proto'),
-    node: load<NodeProto>('hitless/v1/node.proto'),
-  };
-  return cached;
+const FILES: Record<keyof Protos, string> = {
+  nodeCa: 'hitless/v1/node_ca.proto',
+  caAdmin: 'hitless/v1/ca_admin.proto',
+  node: 'hitless/v1/node.proto',
+};
+const loaded: Partial<Protos> = {};
+
+// Each service is loaded the first time it is used, so a process loads only what it serves or calls: an agent
+// never parses the admin service (ca_admin.proto), whose descriptors would sit in its memory for nothing.
+const views = Object.defineProperties({} as Protos, Object.fromEntries(
+  (Object.keys(FILES) as (keyof Protos)[]).map((name) => [name, { enumerable: true, get: () => (loaded[name] ??= load(FILES[name]) as never) }]),
+));
+
+/** The hitless.v1 package, per service file: service constructors and definitions, each loaded once per process. */
+export function protos(): Protos {
+  return views;
 }
 
 export type { NodeCaServiceClient, NodeCaServiceHandlers } from './generated/hitless/v1/NodeCaService.js';

@@ -1,0 +1,75 @@
+// What an agent process loads. The agent needs certificates only to create CSRs, compare keys and verify
+// chains, all native (shared/pki/csr.ts, keys.ts, certs.ts, chain.ts): it must not load @peculiar/x509,
+// its Reflect polyfill (reflect-metadata), @peculiar/webcrypto, nor the admin service's proto. These cost an
+// idle agent ~16 MB (see README, figure 8). The list comes from outside the code under test: a preloaded hook
+// (test/helpers/module-list-hook.mjs) records every resolved ES module, the CommonJS require cache and every
+// .proto file read, and prints them on SIGUSR2. The same hook on `ca serve`, which does load all four, proves
+// it sees them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { tmpDir } from '../helpers/tmp.js';
+import { initCa } from '../helpers/cluster.js';
+import { freePort, spawnDaemon, type Daemon, type LogEvent } from '../helpers/proc.js';
+
+const HOOK = { NODE_OPTIONS: `--import ${fileURLToPath(new URL('../helpers/module-list-hook.mjs', import.meta.url))}` };
+const FORBIDDEN = ['/node_modules/@peculiar/x509/', '/node_modules/reflect-metadata/', '/node_modules/@peculiar/webcrypto/'];
+
+let dir: Awaited<ReturnType<typeof tmpDir>>;
+let ca: Daemon;
+const agents: Daemon[] = [];
+
+interface ModuleList { esm: string[]; cjs: string[]; files: string[] }
+
+async function modulesOf(d: Daemon): Promise<ModuleList> {
+  const mark = d.events.length;
+  d.child.kill('SIGUSR2');
+  const e: LogEvent = await d.waitFor('debug.modules', { after: mark });
+  return e as unknown as ModuleList;
+}
+
+const loaded = (m: ModuleList, fragment: string) => [...m.esm, ...m.cjs].filter((p) => p.includes(fragment));
+
+before(async () => {
+  dir = await tmpDir();
+  // 20 s certificates: the agent renews within the test (10-16 s), so the renewal path is loaded too.
+  const { init, stateDir, passphraseFile } = await initCa(dir.path, { nodeCertTtl: '20s' });
+  ca = spawnDaemon('ca', ['serve', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--listen', '127.0.0.1:0'], HOOK);
+  const address = `127.0.0.1:${(await ca.waitFor('ca.listening')).port as number}`;
+  const ports = [await freePort(), await freePort()];
+  for (const [i, port] of ports.entries()) {
+    agents.push(
+      spawnDaemon('agent', [
+        'run', '--ca', address, '--token', init.tokens.worker, '--state-dir', `${dir.path}/a${i}`, '--listen', `127.0.0.1:${port}`,
+        '--peer', `127.0.0.1:${ports[1 - i]}`, '--heartbeat-interval', '200ms', '--probe-interval', '500ms',
+      ], HOOK),
+    );
+  }
+  await Promise.all(agents.map((a) => a.waitFor('peer.stream_up', { timeoutMs: 30_000 })));
+});
+
+after(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await ca?.stop();
+  await dir?.cleanup();
+});
+
+test('an agent that joined, renewed and holds peer streams has loaded no x509, Reflect or WebCrypto polyfill, nor the admin proto', async () => {
+  const agent = agents[0]!;
+  await agent.waitFor('identity.renewed', { timeoutMs: 40_000 });
+  const m = await modulesOf(agent);
+  // The hook sees what the agent does load: its own modules, grpc-js, and the two protos it serves or calls.
+  assert.ok(loaded(m, '/agent/node-agent.ts').length === 1, 'the hook lists the agent modules');
+  assert.ok(loaded(m, '/shared/pki/csr.ts').length === 1, 'the hook lists the CSR module');
+  assert.ok(loaded(m, '/node_modules/@grpc/grpc-js/').length > 10, 'the hook lists CommonJS files of grpc-js');
+  assert.deepEqual(m.files.map((f) => f.slice(f.lastIndexOf('/') + 1)).sort(), ['node.proto', 'node_ca.proto']);
+  for (const f of FORBIDDEN) assert.deepEqual(loaded(m, f), [], `the agent loaded ${f}`);
+  assert.deepEqual(loaded(m, '/shared/pki/roots.ts'), []);
+  assert.deepEqual(loaded(m, '/shared/pki/crypto-provider.ts'), []);
+});
+
+test('control: the same hook on `ca serve` does see x509, its polyfills and the admin proto', async () => {
+  const m = await modulesOf(ca);
+  for (const f of FORBIDDEN) assert.ok(loaded(m, f).length > 0, `the CA's list shows ${f}`);
+  assert.ok(m.files.some((f) => f.endsWith('/ca_admin.proto')));
+});
