@@ -1,9 +1,10 @@
 // Verified client chains, remembered. A node presents the same certificate on every call of a connection
-// (renewals, watch streams, admin calls), and verifying it through x509 costs milliseconds. What a chain
-// verification proves depends only on the certificate bytes and the trust it was checked against, so the
-// result is kept per (certificate, trust) and re-checked only for time: every hit still checks validity at
-// `now`. Node state (removed, serial issued to it) is never cached: callers look it up on every call.
-// Chains through a *retired* root are not cached, since that trust ends at its own deadline.
+// (renewals, watch streams, admin calls), and verifying it costs an ECDSA signature check per link (two during
+// a rotation), about a hundred times a lookup. What a chain verification proves depends only on the
+// certificate bytes and the trust it was checked against, so the result is kept per (certificate, trust) and
+// re-checked only for time: every hit still checks validity at `now`. Node state (removed, serial issued to
+// it) is never cached: callers look it up on every call. Chains through a *retired* root are not cached,
+// since that trust ends at its own deadline.
 import { createHash } from 'node:crypto';
 import type { CertInfo } from '../shared/pki/certs.js';
 
