@@ -8,6 +8,8 @@ import { runDaemon } from '../shared/daemon.js';
 import { runCli } from '../shared/cli.js';
 import { parseHostPort } from '../shared/metrics-http.js';
 import { HitlessError } from '../shared/errors.js';
+import { NODE_PORT_LIMITS, limitOptions, limitOverrides } from '../shared/grpc/limits.js';
+import { parseTlsMinVersion, TLS_MIN_VERSION_HELP, type TlsMinVersion } from '../shared/grpc/tls-policy.js';
 import { NodeAgent, type AgentStatus } from './node-agent.js';
 import { fetchStatus } from './status-server.js';
 import { formatStatus } from './status-format.js';
@@ -22,7 +24,7 @@ const program = new Command('agent')
   .description('hitless node agent: joins once, renews before expiry, rotates credentials on live connections')
   .option('--debug', 'print stack traces on errors');
 
-program
+const run = program
   .command('run')
   .description('run the agent: join (first start) or load the stored identity, serve the node service, renew forever')
   .requiredOption('--ca <host:port>', 'address of ca serve')
@@ -37,10 +39,14 @@ program
   .option('--probe-interval <duration>', 'interval between WhoAmI probes to peers', duration('--probe-interval'), 1000)
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (off by default; e.g. 127.0.0.1:9469)', hostPort)
   .option('--max-connection-age <duration>', 'GOAWAY connections after this age; can only shorten the default (cert lifetime / 10, at most 30m)', duration('--max-connection-age'))
+  .option('--tls-min-version <version>', TLS_MIN_VERSION_HELP, parseTlsMinVersion);
+// Resource limits of the node port (shared/grpc/limits.ts; README "Resource limits").
+for (const option of limitOptions(Option, NODE_PORT_LIMITS)) run.addOption(option);
+run
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .action(async (o: {
     ca: string; token?: string; tokenFile?: string; stateDir: string; listen: string; peer: string[]; certOut?: string;
-    onRotate?: string; heartbeatInterval: number; probeInterval: number; maxConnectionAge?: number; metricsListen?: string; logLevel: Level;
+    onRotate?: string; heartbeatInterval: number; probeInterval: number; maxConnectionAge?: number; metricsListen?: string; tlsMinVersion?: TlsMinVersion; logLevel: Level;
   }) => {
     if (o.onRotate && !o.certOut) {
       throw new HitlessError('INVALID_ARGUMENT', '--on-rotate needs --cert-out', { hint: 'the command is run after the files in --cert-out are replaced' });
@@ -52,6 +58,7 @@ program
         caAddress: o.ca, token, stateDir: o.stateDir, listen: o.listen, peers: o.peer, certOut: o.certOut, onRotate: o.onRotate,
         heartbeatIntervalMs: o.heartbeatInterval, probeIntervalMs: o.probeInterval, maxConnectionAgeMs: o.maxConnectionAge,
         metricsListen: o.metricsListen,
+        limits: limitOverrides(o), tlsMinVersion: o.tlsMinVersion,
       },
       { clock: systemClock, log },
     );

@@ -2,7 +2,6 @@
 // certificate provider, serve the node service, keep peer links and the CA watch open, and renew before
 // expiry. Every credential change goes through #install: validate → persist → publish → export.
 import { EventEmitter } from 'node:events';
-import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { HitlessError } from '../shared/errors.js';
@@ -11,7 +10,9 @@ import { maxConnectionAgeMs } from '../shared/connection-age.js';
 import { generateKeyPairPem } from '../shared/pki/keys.js';
 import { parseCertificate } from '../shared/pki/certs.js';
 import { createCsrDer } from '../shared/pki/csr.js';
-import { bindServer, shutdownServer } from '../shared/grpc/server.js';
+import { BoundedServer } from '../shared/grpc/bounded-server.js';
+import { NODE_PORT_LIMITS, resolveLimits, type ServerLimits } from '../shared/grpc/limits.js';
+import { applyTlsPolicy, type TlsMinVersion } from '../shared/grpc/tls-policy.js';
 import { verifyChain } from '../shared/pki/chain.js';
 import { protos, type WatchTrustBundleEvent__Output } from '../proto/load.js';
 import { IdentityStore, type StoredIdentity } from './identity-store.js';
@@ -46,6 +47,10 @@ export interface AgentOptions {
   metricsListen?: string;
   /** Node service GOAWAY age. @default a tenth of the certificate lifetime, at most 30m (shared/connection-age.ts) */
   maxConnectionAgeMs?: number;
+  /** Overrides of the node port's resource limits (defaults: NODE_PORT_LIMITS in shared/grpc/limits.ts). */
+  limits?: Partial<ServerLimits>;
+  /** @default '1.3' */
+  tlsMinVersion?: TlsMinVersion;
 }
 
 export interface AgentStatus {
@@ -73,7 +78,7 @@ export class NodeAgent extends EventEmitter {
   #identity!: StoredIdentity;
   #removed = new Set<string>();
   #ca!: CaClient;
-  #server: grpc.Server | undefined;
+  #server: BoundedServer | undefined;
   #port = 0;
   #renewer!: Renewer;
   #watch!: CaWatch;
@@ -98,6 +103,9 @@ export class NodeAgent extends EventEmitter {
 
   async start(): Promise<void> {
     const { clock, log } = this.deps;
+    // Before any connection (the join is one): a bad limit flag fails here, and every TLS context is 1.3-only.
+    const limits = resolveLimits(NODE_PORT_LIMITS, this.options.limits);
+    applyTlsPolicy(this.options.tlsMinVersion);
     const leftovers = await this.#store.recover();
     if (leftovers.length) log.warn('identity.recovered', { removedTempFiles: leftovers });
     let id = await this.#store.load();
@@ -124,7 +132,7 @@ export class NodeAgent extends EventEmitter {
     await this.#install(id, 'start');
 
     this.#ca = new CaClient(this.options.caAddress, providerConnection(this.provider));
-    await this.#startServer();
+    await this.#startServer(limits);
     this.#status = await startStatusServer(this.options.stateDir, () => this.status());
     metrics.observeAgent(() => agentSnapshot(this.status()));
     if (this.options.metricsListen) this.#metricsServer = await startMetricsServer(this.options.metricsListen, log);
@@ -167,13 +175,13 @@ export class NodeAgent extends EventEmitter {
     for (const p of this.#peers) p.start();
   }
 
-  async #startServer(): Promise<void> {
+  async #startServer(limits: ServerLimits): Promise<void> {
     const lifetime = Date.parse(this.#identity.notAfter) - Date.parse(this.#identity.issuedAt);
     // An override may shorten the age, never lengthen it: the CA's root rotation waits for connections to
     // cycle at the default age (ttl/4), so a longer one could outlive the old root on a live connection.
     const maxAge = Math.min(this.options.maxConnectionAgeMs ?? Infinity, maxConnectionAgeMs(lifetime));
-    const server = new grpc.Server({ 'grpc.max_connection_age_ms': maxAge });
-    server.addService(
+    const bounded = new BoundedServer(limits, { clock: this.deps.clock, log: this.deps.log, port: 'node' }, { 'grpc.max_connection_age_ms': maxAge });
+    bounded.server.addService(
       protos().node.hitless.v1.NodeService.service,
       nodeServiceHandlers({
         trust: () => ({
@@ -189,10 +197,11 @@ export class NodeAgent extends EventEmitter {
       }),
     );
     // Client certificates are requested, not required, so that gRPC health answers callers without one; every
-    // node-service call still requires a node certificate of this cluster (agent/peer-auth.ts).
-    this.#health.addTo(server);
-    this.#port = await bindServer(server, this.options.listen, this.provider.serverCredentials(false));
-    this.#server = server;
+    // node-service call still requires a node certificate of this cluster (agent/peer-auth.ts). A connection
+    // that never carries a call with one is closed after --unauthenticated-timeout (shared/grpc/limits.ts).
+    this.#health.addTo(bounded.server);
+    this.#port = await bounded.listen(this.options.listen, this.provider.serverCredentials(false));
+    this.#server = bounded;
     // SERVING while we hold an unexpired identity (we do: it was installed before the server started).
     this.#health.set('SERVING');
     this.deps.log.info('agent.listening', { port: this.#port, nodeId: this.#identity.nodeId, maxConnectionAgeMs: maxAge });
@@ -321,7 +330,7 @@ export class NodeAgent extends EventEmitter {
     await Promise.allSettled(this.#peers.map((p) => p.stop()));
     await this.#status?.close();
     await this.#metricsServer?.close();
-    if (this.#server) await shutdownServer(this.#server, 2_000);
+    await this.#server?.stop(2_000);
     this.#ca?.close();
   }
 }

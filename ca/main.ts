@@ -7,6 +7,8 @@ import { parseDuration, formatDuration } from '../shared/duration.js';
 import { runDaemon } from '../shared/daemon.js';
 import { runCli } from '../shared/cli.js';
 import { parseHostPort } from '../shared/metrics-http.js';
+import { CA_PORT_LIMITS, limitOptions, limitOverrides } from '../shared/grpc/limits.js';
+import { parseTlsMinVersion, TLS_MIN_VERSION_HELP, type TlsMinVersion } from '../shared/grpc/tls-policy.js';
 import { HitlessError } from '../shared/errors.js';
 import { NODE_CERT_TTL, BACKDATE, ROOT_SUBJECT_DEFAULT, ROOT_TTL_DEFAULT_MS, PASSPHRASE_ENV } from './config.js';
 import { readPassphrase } from './root-key.js';
@@ -69,7 +71,7 @@ program
     process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatInitResult(result));
   });
 
-program
+const serve = program
   .command('serve')
   .description('run the CA: node certificate API and admin API on --listen, admin socket in the state dir')
   .addOption(stateDirOption())
@@ -78,13 +80,20 @@ program
   .option('--max-connection-age <duration>', 'GOAWAY connections after this age; can only shorten the default (node cert TTL / 10, at most 30m)', duration('--max-connection-age'))
   .option('--csr-workers <n>', 'threads that check CSRs next to the main thread (default: one per core but one)', workerCount)
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (off by default; e.g. 127.0.0.1:9468)', hostPort)
+  .option('--tls-min-version <version>', TLS_MIN_VERSION_HELP, parseTlsMinVersion);
+// Resource limits of the CA port (shared/grpc/limits.ts; README "Resource limits").
+for (const option of limitOptions(Option, CA_PORT_LIMITS)) serve.addOption(option);
+serve
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-  .action(async (o: { stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; csrWorkers?: number; metricsListen?: string; logLevel: Level }) => {
+  .action(async (o: { stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; csrWorkers?: number; metricsListen?: string; tlsMinVersion?: TlsMinVersion; logLevel: Level }) => {
     const log = createLogger({ level: o.logLevel, base: { component: 'ca' } });
     const passphrase = await readPassphrase({ file: o.passphraseFile, env: process.env[PASSPHRASE_ENV] });
     await runDaemon('ca', log, async () => {
       const ca = await serveCa(
-        { stateDir: o.stateDir, listen: o.listen, passphrase, maxConnectionAgeMs: o.maxConnectionAge, csrWorkers: o.csrWorkers, metricsListen: o.metricsListen },
+        {
+          stateDir: o.stateDir, listen: o.listen, passphrase, maxConnectionAgeMs: o.maxConnectionAge, csrWorkers: o.csrWorkers,
+          metricsListen: o.metricsListen, limits: limitOverrides(o), tlsMinVersion: o.tlsMinVersion,
+        },
         { clock: systemClock, log },
       );
       return () => ca.stop();

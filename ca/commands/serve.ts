@@ -8,6 +8,9 @@ import { HitlessError } from '../../shared/errors.js';
 import { formatDuration } from '../../shared/duration.js';
 import { protos } from '../../proto/load.js';
 import { bindServer, shutdownServer } from '../../shared/grpc/server.js';
+import { BoundedServer } from '../../shared/grpc/bounded-server.js';
+import { CA_PORT_LIMITS, resolveLimits, type ServerLimits } from '../../shared/grpc/limits.js';
+import { applyTlsPolicy, type TlsMinVersion } from '../../shared/grpc/tls-policy.js';
 import { CaStore } from '../store.js';
 import { readClusterConfig, statePaths, PASSPHRASE_ENV } from '../config.js';
 import { maxConnectionAgeMs } from '../../shared/connection-age.js';
@@ -34,6 +37,10 @@ export interface ServeOptions {
   csrWorkers?: number;
   /** HOST:PORT for the Prometheus `/metrics` endpoint; off when absent. */
   metricsListen?: string;
+  /** Overrides of the CA port's resource limits (defaults: CA_PORT_LIMITS in shared/grpc/limits.ts). */
+  limits?: Partial<ServerLimits>;
+  /** @default '1.3' */
+  tlsMinVersion?: TlsMinVersion;
 }
 
 export interface RunningCa {
@@ -46,6 +53,9 @@ const PRUNE_AFTER_EXPIRY_MS = 7 * 24 * 3_600_000;
 
 export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Logger }): Promise<RunningCa> {
   const { clock, log } = deps;
+  // Both checked before anything is opened: a bad flag changes nothing.
+  const limits = resolveLimits(CA_PORT_LIMITS, opts.limits);
+  applyTlsPolicy(opts.tlsMinVersion);
   const paths = statePaths(opts.stateDir);
   const config = await readClusterConfig(paths);
   if (!opts.passphrase) {
@@ -94,7 +104,8 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
 
     const { nodeCa, caAdmin } = protos();
     // No max_connection_age_grace: streams opened before the GOAWAY may run as long as they like.
-    const server = new grpc.Server({ 'grpc.max_connection_age_ms': maxAgeMs });
+    const bounded = new BoundedServer(limits, { clock, log, port: 'ca' }, { 'grpc.max_connection_age_ms': maxAgeMs });
+    const server = bounded.server;
     server.addService(nodeCa.hitless.v1.NodeCaService.service, nodeCaHandlers(authority, log));
     server.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers(authority, rotation, log, managerCertificate(authority)));
     // requireClientCert=false: joins come without a certificate on the same port. A certificate that does
@@ -103,10 +114,10 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     const health = new HealthReporter(['hitless.v1.NodeCaService', 'hitless.v1.CaAdminService'], log);
     health.addTo(server);
     addReflection(server, ['hitless/v1/node_ca.proto', 'hitless/v1/ca_admin.proto']);
-    const port = await bindServer(server, opts.listen, identity.provider.serverCredentials(false));
+    const port = await bounded.listen(opts.listen, identity.provider.serverCredentials(false));
     cleanups.push(() => {
       authority.emit('closing');
-      return shutdownServer(server, 5_000);
+      return bounded.stop(5_000);
     });
 
     // Only now that we hold the store lock is any admin.sock here stale and safe to replace.
@@ -136,6 +147,8 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       clusterId: config.clusterId,
       nodeCertTtl: formatDuration(config.nodeCertTtlMs),
       maxConnectionAge: formatDuration(maxAgeMs),
+      tlsMinVersion: opts.tlsMinVersion ?? '1.3',
+      limits,
     });
     return { port, authority, stop: unwind };
   } catch (err) {

@@ -1,0 +1,243 @@
+// ConnectionGuard: the bounds grpc-js cannot enforce by options — connections in total and per source,
+// closing connections that never present a node certificate, concurrent calls per connection (with a
+// report), a deadline for requests that never complete, and a report when a message is too large.
+//
+// How it hooks in (grpc-js 1.14, all public API):
+//  - We own the listening socket: a net.Server accepts, counts and maybe refuses each TCP connection, then
+//    hands it to grpc-js with `server.createConnectionInjector(credentials).injectConnection(socket)`
+//    (ConnectionInjector, exported from the package index). grpc-js then does TLS and HTTP/2 on it exactly as
+//    for a port it bound itself. The alternative — a 'connection'/'secureConnection' listener on the
+//    http2 server grpc-js creates internally — would reach into private fields.
+//  - A server interceptor (the first in the chain) sees every call with its connection's address and port
+//    (call.getConnectionInfo()) and its verified peer certificate (call.getAuthContext(), present only
+//    when the TLS socket is `authorized`). That is how a tracked TCP connection learns it is authenticated:
+//    a TLS handshake alone proves nothing on the CA port (client certificates are optional there, for joins).
+//
+// Caveats, by design or by grpc-js:
+//  - "Authenticated" means a call on the connection carried a certificate that chains to our roots; the CA
+//    still decides per call whether that node may do what it asks (removed, retired...).
+//  - Refused streams beyond HTTP/2's advertised maximum are reset by nghttp2 without any event; we advertise
+//    one more than the limit so the first excess call reaches us and is reported (see limits.ts).
+//  - grpc-js refuses an oversized message inside its innermost call object (its StreamDecoder), below every
+//    interceptor: interceptors see only onCancel. To report it we wrap `sendStatus` on the object grpc-js
+//    hands the first interceptor — the method grpc-js itself calls for that refusal. If a grpc-js update
+//    moves that path, the limit still holds; only the report goes missing (bounds.test.ts would fail).
+//  - Reports are throttled to one log line per limit per second (the counter counts every event), so a
+//    flood cannot turn into a log flood.
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import { formatDuration } from '../duration.js';
+import { limitExceeded, metrics } from '../metrics.js';
+import type { ServerLimits } from './limits.js';
+
+/** Stable limit names, as in hitless_limit_rejections_total{limit} and `limit.exceeded` log lines. */
+export const LIMIT = {
+  connections: 'max_connections',
+  connectionsPerSource: 'max_connections_per_source',
+  unauthenticated: 'unauthenticated_timeout',
+  streams: 'max_streams_per_connection',
+  request: 'request_timeout',
+  messageSize: 'max_message_size',
+} as const;
+
+const REPORT_INTERVAL_MS = 1_000;
+
+interface Tracked {
+  socket: Socket;
+  source: string;
+  acceptedAt: number;
+  authenticated: boolean;
+  calls: number;
+  timer: AbortController;
+}
+
+const connectionKey = (address: string | undefined, port: number | undefined) => `${address ?? '?'}|${port ?? 0}`;
+
+export class ConnectionGuard {
+  readonly #conns = new Map<string, Tracked>();
+  readonly #unauthenticatedBySource = new Map<string, number>();
+  readonly #reported = new Map<string, { at: number; suppressed: number }>();
+  #listener: NetServer | undefined;
+
+  constructor(
+    readonly limits: ServerLimits,
+    private readonly deps: { clock: Clock; log: Logger; /** which port, in reports: 'ca' or 'node' */ port: string },
+  ) {}
+
+  /** Open connections, and those not (yet) authenticated. */
+  get stats(): { connections: number; unauthenticated: number } {
+    let unauthenticated = 0;
+    for (const c of this.#conns.values()) if (!c.authenticated) unauthenticated++;
+    return { connections: this.#conns.size, unauthenticated };
+  }
+
+  /** Listens on `host:port` (port 0 picks one) and feeds accepted connections to `inject`; resolves with the port. */
+  listen(address: string, inject: (socket: Socket) => void): Promise<number> {
+    const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+    if (!m) return Promise.reject(new Error(`"${address}" is not host:port`));
+    const host = m[1] ?? m[2] ?? '';
+    const listener = createServer({ pauseOnConnect: false }, (socket) => this.#accept(socket, inject));
+    this.#listener = listener;
+    return new Promise((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen({ host: host || undefined, port: Number(m[3]) }, () => {
+        listener.off('error', reject);
+        resolve((listener.address() as { port: number }).port);
+      });
+    });
+  }
+
+  /**
+   * Stops accepting at once; resolves when the last connection has closed (net.Server semantics), so callers
+   * shut the gRPC server down (and destroyAll) before awaiting it.
+   */
+  stopAccepting(): Promise<void> {
+    const l = this.#listener;
+    this.#listener = undefined;
+    return new Promise((resolve) => (l ? l.close(() => resolve()) : resolve()));
+  }
+
+  /** Destroys every connection still open (after a graceful shutdown had its chance). */
+  destroyAll(): void {
+    for (const c of this.#conns.values()) c.socket.destroy();
+  }
+
+  #accept(socket: Socket, inject: (socket: Socket) => void): void {
+    const source = socket.remoteAddress;
+    if (!source) {
+      socket.destroy();
+      return;
+    }
+    const { limits } = this;
+    if (this.#conns.size >= limits.maxConnections) {
+      this.#report(LIMIT.connections, { source, limit: limits.maxConnections });
+      socket.destroy();
+      return;
+    }
+    const fromSource = this.#unauthenticatedBySource.get(source) ?? 0;
+    if (fromSource >= limits.maxConnectionsPerSource) {
+      this.#report(LIMIT.connectionsPerSource, { source, limit: limits.maxConnectionsPerSource });
+      socket.destroy();
+      return;
+    }
+    const conn: Tracked = { socket, source, acceptedAt: this.deps.clock.now().getTime(), authenticated: false, calls: 0, timer: new AbortController() };
+    const key = connectionKey(socket.remoteAddress, socket.remotePort);
+    this.#conns.set(key, conn);
+    this.#unauthenticatedBySource.set(source, fromSource + 1);
+    socket.once('close', () => {
+      conn.timer.abort();
+      this.#conns.delete(key);
+      if (!conn.authenticated) this.#leaveUnauthenticated(source);
+    });
+    // A TLS error on a socket we destroyed (or a peer that vanished) must not become an unhandled 'error'.
+    socket.on('error', () => {});
+    this.deps.clock.sleep(limits.unauthenticatedTimeoutMs, conn.timer.signal).then(
+      () => {
+        if (conn.authenticated) return;
+        this.#report(LIMIT.unauthenticated, { source, after: formatDuration(limits.unauthenticatedTimeoutMs), calls: conn.calls });
+        socket.destroy();
+      },
+      () => {},
+    );
+    inject(socket);
+  }
+
+  #leaveUnauthenticated(source: string): void {
+    const n = (this.#unauthenticatedBySource.get(source) ?? 1) - 1;
+    if (n > 0) this.#unauthenticatedBySource.set(source, n);
+    else this.#unauthenticatedBySource.delete(source);
+  }
+
+  #authenticated(conn: Tracked): void {
+    if (conn.authenticated) return;
+    conn.authenticated = true;
+    conn.timer.abort();
+    this.#leaveUnauthenticated(conn.source);
+  }
+
+  /** One `limit.exceeded` line per limit per second at most; the counter counts every event. */
+  #report(limit: string, fields: Record<string, unknown>): void {
+    const now = this.deps.clock.now().getTime();
+    const last = this.#reported.get(limit);
+    if (last && now - last.at < REPORT_INTERVAL_MS) {
+      last.suppressed++;
+      metrics.limitRejections.inc({ limit });
+      return;
+    }
+    limitExceeded(this.deps.log, limit, { port: this.deps.port, ...fields, ...(last?.suppressed ? { suppressedSinceLastReport: last.suppressed } : {}) });
+    this.#reported.set(limit, { at: now, suppressed: 0 });
+  }
+
+  /** Goes first in the server's interceptor list (bounded-server.ts puts it there). */
+  readonly interceptor: grpc.ServerInterceptor = (method, call) => {
+    const info = call.getConnectionInfo();
+    const conn = this.#conns.get(connectionKey(info.remoteAddress, info.remotePort));
+    const source = info.remoteAddress ?? 'unknown';
+    this.#observeMessageSize(call, method.path, source);
+    let finished = false;
+    let counted = false;
+    const requestTimer = new AbortController();
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      requestTimer.abort();
+      if (counted && conn) conn.calls--;
+    };
+    const refuse = (code: grpc.status, details: string) => {
+      finish();
+      call.sendStatus({ code, details, metadata: new grpc.Metadata() });
+    };
+    const listener = new grpc.ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => {
+        if (conn) {
+          if (call.getAuthContext().sslPeerCertificate) this.#authenticated(conn);
+          conn.calls++;
+          counted = true;
+          if (conn.calls > this.limits.maxStreamsPerConnection) {
+            this.#report(LIMIT.streams, { source, method: method.path, limit: this.limits.maxStreamsPerConnection });
+            refuse(grpc.status.RESOURCE_EXHAUSTED, `too many concurrent calls on this connection (limit ${this.limits.maxStreamsPerConnection})`);
+            return;
+          }
+        }
+        if (!method.requestStream) {
+          const timeout = this.limits.requestTimeoutMs;
+          this.deps.clock.sleep(timeout, requestTimer.signal).then(
+            () => {
+              if (finished) return;
+              this.#report(LIMIT.request, { source, method: method.path, after: formatDuration(timeout) });
+              refuse(grpc.status.DEADLINE_EXCEEDED, `the request did not arrive completely within ${formatDuration(timeout)}`);
+            },
+            () => {},
+          );
+        }
+        next(metadata);
+      })
+      .withOnReceiveHalfClose((next) => {
+        requestTimer.abort();
+        next();
+      })
+      .withOnCancel(finish)
+      .build();
+    const responder = new grpc.ResponderBuilder()
+      .withStart((next) => next(listener))
+      .withSendStatus((status, next) => {
+        finish();
+        next(status);
+      })
+      .build();
+    return new grpc.ServerInterceptingCall(call, responder);
+  };
+
+  /** See the header: the oversized-message refusal happens below the interceptors; this reports it. */
+  #observeMessageSize(call: grpc.ServerInterceptingCallInterface, path: string, source: string): void {
+    const send = call.sendStatus.bind(call);
+    call.sendStatus = (status) => {
+      if (status.code === grpc.status.RESOURCE_EXHAUSTED && /^Received message (that decompresses to a size )?larger than/.test(status.details)) {
+        this.#report(LIMIT.messageSize, { source, method: path, limit: this.limits.maxMessageBytes });
+      }
+      send(status);
+    };
+  }
+}
