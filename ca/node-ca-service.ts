@@ -8,7 +8,8 @@ import type { NodeCaServiceHandlers, IssuedCertificate, TrustBundle } from '../p
 import type { WatchTrustBundleEvent } from '../proto/load.js';
 import type { Authority, Bundle, IssuedNodeCert } from './authority.js';
 import type { Role } from './store.js';
-import { metrics } from '../shared/metrics.js';
+import { HitlessError } from '../shared/errors.js';
+import { limitExceeded, metrics } from '../shared/metrics.js';
 
 export const ROLE_ENUM: Record<Role, 'NODE_ROLE_WORKER' | 'NODE_ROLE_MANAGER'> = {
   worker: 'NODE_ROLE_WORKER',
@@ -32,7 +33,14 @@ function issuedMessage(c: IssuedNodeCert): IssuedCertificate {
   };
 }
 
+/** Stable name of the one-watch-per-node bound (hitless_limit_rejections_total{limit}). */
+export const WATCH_LIMIT = 'watch_streams_per_node';
+
 export function nodeCaHandlers(authority: Authority, log: Logger): NodeCaServiceHandlers {
+  // One WatchTrustBundle stream per node: a node's agent holds one, so a second means the first is dead (its
+  // connection not yet noticed as gone) or someone with the node's key is opening streams. Either way the
+  // newest wins and the previous one is ended, so a node can hold at most one stream's worth of CA memory.
+  const watches = new Map<string, () => void>();
   return {
     GetTrustBundle: unary(log, 'GetTrustBundle', async () => ({
       bundle: bundleMessage(authority.bundle()),
@@ -61,6 +69,14 @@ export function nodeCaHandlers(authority: Authority, log: Logger): NodeCaService
       const method = 'WatchTrustBundle';
       authority.authenticate(peerCertificateDer(call), { allowRetired: true }).then(
         (identity) => {
+          const replaced = () => {
+            cleanup();
+            limitExceeded(log, WATCH_LIMIT, { nodeId: identity.nodeId, max: 1 });
+            failStream(log, method, call, new HitlessError('LIMIT_EXCEEDED', `replaced by a newer WatchTrustBundle stream of node ${identity.nodeId} (one per node)`));
+          };
+          const previous = watches.get(identity.nodeId);
+          watches.set(identity.nodeId, replaced);
+          previous?.();
           authority.watching(identity.nodeId, 1);
           const known = Number(call.request.known_version);
           if (known > 0) void authority.acknowledgeBundle(identity.nodeId, known).catch((err: unknown) => log.warn('watch.ack_failed', { err }));
@@ -93,6 +109,7 @@ export function nodeCaHandlers(authority: Authority, log: Logger): NodeCaService
           const cleanup = () => {
             if (cleaned) return;
             cleaned = true;
+            if (watches.get(identity.nodeId) === replaced) watches.delete(identity.nodeId);
             authority.watching(identity.nodeId, -1);
             authority.off('closing', onClosing);
             authority.off('trust', onTrust);

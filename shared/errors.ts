@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'INVALID_CSR'
   | 'INVALID_JOIN_TOKEN'
   | 'RATE_LIMITED'
+  | 'LIMIT_EXCEEDED'
   | 'UNTRUSTED_PEER'
   | 'PERMISSION_DENIED'
   | 'NODE_REMOVED'

@@ -49,7 +49,9 @@ interface Tracked {
   source: string;
   acceptedAt: number;
   authenticated: boolean;
+  /** Calls open now (for the per-connection bound) and ever (for reports). */
   calls: number;
+  callsSeen: number;
   timer: AbortController;
 }
 
@@ -112,17 +114,17 @@ export class ConnectionGuard {
     }
     const { limits } = this;
     if (this.#conns.size >= limits.maxConnections) {
-      this.#report(LIMIT.connections, { source, limit: limits.maxConnections });
+      this.#report(LIMIT.connections, { source, max: limits.maxConnections });
       socket.destroy();
       return;
     }
     const fromSource = this.#unauthenticatedBySource.get(source) ?? 0;
     if (fromSource >= limits.maxConnectionsPerSource) {
-      this.#report(LIMIT.connectionsPerSource, { source, limit: limits.maxConnectionsPerSource });
+      this.#report(LIMIT.connectionsPerSource, { source, max: limits.maxConnectionsPerSource });
       socket.destroy();
       return;
     }
-    const conn: Tracked = { socket, source, acceptedAt: this.deps.clock.now().getTime(), authenticated: false, calls: 0, timer: new AbortController() };
+    const conn: Tracked = { socket, source, acceptedAt: this.deps.clock.now().getTime(), authenticated: false, calls: 0, callsSeen: 0, timer: new AbortController() };
     const key = connectionKey(socket.remoteAddress, socket.remotePort);
     this.#conns.set(key, conn);
     this.#unauthenticatedBySource.set(source, fromSource + 1);
@@ -136,7 +138,7 @@ export class ConnectionGuard {
     this.deps.clock.sleep(limits.unauthenticatedTimeoutMs, conn.timer.signal).then(
       () => {
         if (conn.authenticated) return;
-        this.#report(LIMIT.unauthenticated, { source, after: formatDuration(limits.unauthenticatedTimeoutMs), calls: conn.calls });
+        this.#report(LIMIT.unauthenticated, { source, after: formatDuration(limits.unauthenticatedTimeoutMs), calls: conn.callsSeen });
         socket.destroy();
       },
       () => {},
@@ -194,9 +196,10 @@ export class ConnectionGuard {
         if (conn) {
           if (call.getAuthContext().sslPeerCertificate) this.#authenticated(conn);
           conn.calls++;
+          conn.callsSeen++;
           counted = true;
           if (conn.calls > this.limits.maxStreamsPerConnection) {
-            this.#report(LIMIT.streams, { source, method: method.path, limit: this.limits.maxStreamsPerConnection });
+            this.#report(LIMIT.streams, { source, method: method.path, max: this.limits.maxStreamsPerConnection });
             refuse(grpc.status.RESOURCE_EXHAUSTED, `too many concurrent calls on this connection (limit ${this.limits.maxStreamsPerConnection})`);
             return;
           }
@@ -235,7 +238,7 @@ export class ConnectionGuard {
     const send = call.sendStatus.bind(call);
     call.sendStatus = (status) => {
       if (status.code === grpc.status.RESOURCE_EXHAUSTED && /^Received message (that decompresses to a size )?larger than/.test(status.details)) {
-        this.#report(LIMIT.messageSize, { source, method: path, limit: this.limits.maxMessageBytes });
+        this.#report(LIMIT.messageSize, { source, method: path, max: this.limits.maxMessageBytes });
       }
       send(status);
     };

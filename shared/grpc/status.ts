@@ -12,6 +12,8 @@ const GRPC_STATUS: Record<ErrorCode, status> = {
   INVALID_CSR: status.INVALID_ARGUMENT,
   INVALID_JOIN_TOKEN: status.UNAUTHENTICATED,
   RATE_LIMITED: status.RESOURCE_EXHAUSTED,
+  /** A resource bound (shared/grpc/limits.ts, one watch per node...): the message names it. */
+  LIMIT_EXCEEDED: status.RESOURCE_EXHAUSTED,
   UNTRUSTED_PEER: status.UNAUTHENTICATED,
   PERMISSION_DENIED: status.PERMISSION_DENIED,
   NODE_REMOVED: status.PERMISSION_DENIED,

@@ -1,16 +1,28 @@
-// Attack suite, resource bounds (issue 8, item 1): a real `ca serve` on 127.0.0.1, attacked from 127.0.0.2
-// with a raw HTTP/2 client (test/helpers/raw-grpc.ts). Each test asserts the refusal (status and message),
-// that the store did not change (`ca nodes`), and that a legitimate node on 127.0.0.1 still joins and renews.
+// Attack suite, resource bounds of the CA port (issue 8, item 1): a real `ca serve` on 127.0.0.1, attacked
+// with a raw HTTP/2 client (test/helpers/raw-grpc.ts) from 127.0.0.2 and up, so that the legitimate node on
+// 127.0.0.1 is another source, as in the field. Each test asserts the refusal (status and message, the
+// `limit.exceeded` report), that the store did not change (`ca nodes`), and that a legitimate node still
+// joins and renews while the attack runs and after it.
+//
+// The CA runs with shortened timeouts (the flags are part of what is tested; the defaults are checked in
+// test/unit/limits.test.ts), so that the file stays quick.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { status } from '@grpc/grpc-js';
+import { readdir } from 'node:fs/promises';
+import { status, type ClientReadableStream } from '@grpc/grpc-js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
 import { createCsrDer } from '../../shared/pki/csr.js';
+import { joinPem } from '../../shared/pki/pem.js';
+import { CaClient, staticConnection } from '../../agent/ca-client.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { startCa, type TestCa } from '../helpers/cluster.js';
-import { runJson } from '../helpers/proc.js';
-import { fetchRoots, joinNode, renewNode } from '../helpers/node-identity.js';
-import { rawSession, issueRequest, ISSUE_PATH } from '../helpers/raw-grpc.js';
+import { runJson, type LogEvent } from '../helpers/proc.js';
+import { fetchRoots, joinNode, renewNode, type TestNode } from '../helpers/node-identity.js';
+import { rawSession, issueRequest, ISSUE_PATH, BUNDLE_PATH, type RawSession } from '../helpers/raw-grpc.js';
+
+const PER_SOURCE = 20;
+const MAX_CONNECTIONS = 120;
+const STREAMS = 4;
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let ca: TestCa;
@@ -20,16 +32,43 @@ let port: number;
 interface NodeJson { node_id: string; serial: string }
 const nodes = () => runJson<NodeJson[]>('ca', ['nodes', '--state-dir', ca.stateDir, '--json']);
 
-/** A node joins and renews from 127.0.0.1 (the attacker is elsewhere); returns the node ids now stored. */
-async function legitimateNodeJoinsAndRenews(): Promise<void> {
+/** A node joins and renews from 127.0.0.1 while (or after) the attack runs. */
+async function legitimateNodeJoinsAndRenews(): Promise<TestNode> {
   const node = await joinNode(ca.address, ca.init.tokens.worker, roots);
   const renewed = await renewNode(ca.address, node, roots);
   assert.equal(renewed.cert.node_id, node.cert.node_id);
+  return renewed;
+}
+
+/** The store as `ca nodes` sees it, minus the nodes this test's legitimate joins add. */
+async function nodesExcept(extra: TestNode[]): Promise<NodeJson[]> {
+  const ids = new Set(extra.map((n) => n.cert.node_id));
+  return (await nodes()).filter((n) => !ids.has(n.node_id));
+}
+
+const limitEvents = (limit: string, after: number): LogEvent[] =>
+  ca.daemon.events.slice(after).filter((e) => e.event === 'limit.exceeded' && e.limit === limit);
+
+async function openFds(): Promise<number> {
+  return (await readdir(`/proc/${ca.daemon.child.pid}/fd`)).length;
+}
+
+/** Opens `n` raw sessions from `localAddress`; those the CA closes at once resolve as `null`. */
+async function sessions(n: number, localAddress: string): Promise<(RawSession | null)[]> {
+  return Promise.all(Array.from({ length: n }, () => rawSession({ port, localAddress }).catch(() => null)));
 }
 
 before(async () => {
   dir = await tmpDir();
-  ca = await startCa(dir.path);
+  ca = await startCa(dir.path, {
+    serveArgs: [
+      '--request-timeout', '2s',
+      '--unauthenticated-timeout', '4s',
+      '--max-connections-per-source', String(PER_SOURCE),
+      '--max-connections', String(MAX_CONNECTIONS),
+      '--max-streams-per-connection', String(STREAMS),
+    ],
+  });
   port = Number(ca.address.split(':')[1]);
   roots = await fetchRoots(ca.address);
 });
@@ -39,24 +78,174 @@ after(async () => {
   await dir?.cleanup();
 });
 
-test('a join token with a 3,000,000-character version field gets a short error at once, and the log quotes a short prefix', async () => {
+test('a 3 MB join token is refused as too large before it is read; a 10 KB one gets a short UNAUTHENTICATED; neither is echoed', async () => {
   const before = await nodes();
-  const { privateKeyPem } = generateKeyPairPem();
-  const token = `HTLS-${'9'.repeat(3_000_000)}-${ca.init.tokens.worker.split('-').slice(2).join('-')}`;
+  const csr = await createCsrDer(generateKeyPairPem().privateKeyPem);
+  const [, , digest, secret] = ca.init.tokens.worker.split('-');
   const peer = await rawSession({ port });
   try {
     const mark = ca.daemon.events.length;
     // The issue measured no status at all within 8 s; a prompt answer is one well inside that.
-    const res = await peer.call(ISSUE_PATH, issueRequest(token, await createCsrDer(privateKeyPem)), { waitMs: 8_000 }).status;
-    assert.equal(res.code, status.UNAUTHENTICATED, `status ${String(res.code)}: ${res.message}`);
-    assert.match(res.message, /^malformed join token: 3000082 characters, a token has 83$/);
+    const huge = await peer.call(ISSUE_PATH, issueRequest(`HTLS-${'9'.repeat(3_000_000)}-${digest}-${secret}`, csr), { waitMs: 8_000 }).status;
+    assert.equal(huge.code, status.RESOURCE_EXHAUSTED, `status ${String(huge.code)}: ${huge.message}`);
+    assert.match(huge.message, /^Received message larger than max \(3000\d{3} vs 16384\)$/);
+    const report = await ca.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'max_message_size' });
+    assert.equal(report.source, '127.0.0.2');
+    assert.equal(report.method, ISSUE_PATH);
+
+    peer.close();
+    const second = await rawSession({ port });
+    const long = await second.call(ISSUE_PATH, issueRequest(`HTLS-${'9'.repeat(10_000)}-${digest}-${secret}`, csr), { waitMs: 8_000 }).status;
+    assert.equal(long.code, status.UNAUTHENTICATED, `status ${String(long.code)}: ${long.message}`);
+    assert.equal(long.message, 'malformed join token: 10082 characters, a token has 83');
     const refused = await ca.daemon.waitFor('join.refused', { after: mark });
     assert.equal(refused.source, '127.0.0.2');
-    assert.ok(JSON.stringify(refused).length < 400, `log line of ${JSON.stringify(refused).length} chars`);
-    assert.ok(ca.daemon.output.every((line) => line.length < 4096), 'no long line in the CA output');
+    assert.ok(ca.daemon.output.every((line) => line.length < 2048), 'no long line in the CA output');
+    second.close();
   } finally {
     peer.close();
   }
   assert.deepEqual(await nodes(), before);
+  await legitimateNodeJoinsAndRenews();
+});
+
+test('300 connections from one address holding half-open IssueNodeCertificate calls: admitted up to the per-source bound, calls ended by the request deadline, connections closed; a node joins and renews meanwhile', async () => {
+  const mark = ca.daemon.events.length;
+  const before = await nodes();
+  const fdsBefore = await openFds();
+  const all = await sessions(300, '127.0.0.3');
+  const admitted = all.filter((s): s is RawSession => s !== null);
+  assert.ok(admitted.length <= PER_SOURCE, `${admitted.length} connections admitted from one address`);
+  assert.ok(admitted.length > 0);
+  // Headers only: the request body never comes.
+  const calls = admitted.map((s) => s.call(ISSUE_PATH, undefined));
+  const perSource = await ca.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'max_connections_per_source' });
+  assert.equal(perSource.source, '127.0.0.3');
+  assert.equal(perSource.max, PER_SOURCE);
+  assert.ok((await openFds()) <= fdsBefore + PER_SOURCE + 8, 'CA file descriptors stay bounded');
+
+  const during = await legitimateNodeJoinsAndRenews();
+
+  for (const { status: s } of calls) {
+    const res = await s;
+    assert.equal(res.code, status.DEADLINE_EXCEEDED, `status ${String(res.code)} ${res.message}`);
+    assert.equal(res.message, 'the request did not arrive completely within 2s');
+  }
+  await ca.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'request_timeout' && e.method === ISSUE_PATH });
+  // Then the connections themselves go: none of them ever carried a node certificate.
+  await Promise.all(admitted.map((s) => s.closed));
+  await ca.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'unauthenticated_timeout' && e.source === '127.0.0.3' });
+
+  assert.deepEqual(await nodesExcept([during]), before);
+  await legitimateNodeJoinsAndRenews();
+});
+
+test('concurrent calls on one connection are bounded: the first past the limit is RESOURCE_EXHAUSTED', async () => {
+  const mark = ca.daemon.events.length;
+  const node = await legitimateNodeJoinsAndRenews();
+  const before = await nodes();
+  // With a node certificate, so the connection outlives the held calls (no unauthenticated timeout).
+  const peer = await rawSession({ port, localAddress: '127.0.0.4', tls: { key: node.keyPem, cert: joinPem(node.cert.chain_pem) } });
+  try {
+    assert.equal(peer.session.remoteSettings.maxConcurrentStreams, STREAMS + 1, 'HTTP/2 advertises one above the limit (limits.ts)');
+    const held = Array.from({ length: STREAMS }, () => peer.call(ISSUE_PATH, undefined));
+    const excess = await peer.call(BUNDLE_PATH, new Uint8Array(0)).status;
+    assert.equal(excess.code, status.RESOURCE_EXHAUSTED, `status ${String(excess.code)} ${excess.message}`);
+    assert.equal(excess.message, `too many concurrent calls on this connection (limit ${STREAMS})`);
+    const report = await ca.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'max_streams_per_connection' });
+    assert.equal(report.source, '127.0.0.4');
+    // Once the held calls end (request deadline), the connection takes calls again.
+    await Promise.all(held.map((c) => c.status));
+    const after = await peer.call(BUNDLE_PATH, new Uint8Array(0)).status;
+    assert.equal(after.code, status.OK, after.message);
+  } finally {
+    peer.close();
+  }
+  assert.deepEqual(await nodes(), before);
+  await legitimateNodeJoinsAndRenews();
+});
+
+test('a connection that never presents a node certificate is closed; one that does stays open', async () => {
+  const mark = ca.daemon.events.length;
+  const node = await legitimateNodeJoinsAndRenews();
+  const anonymous = await rawSession({ port, localAddress: '127.0.0.5' });
+  const authenticated = await rawSession({
+    port,
+    localAddress: '127.0.0.5',
+    tls: { key: node.keyPem, cert: joinPem(node.cert.chain_pem), ca: joinPem(roots) },
+  });
+  try {
+    // An idle TLS connection and one that made a call with a node certificate, from the same address.
+    const ok = await authenticated.call(BUNDLE_PATH, new Uint8Array(0)).status;
+    assert.equal(ok.code, status.OK, ok.message);
+    await anonymous.closed;
+    const report = await ca.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'unauthenticated_timeout' && e.source === '127.0.0.5' });
+    assert.equal(report.calls, 0);
+    assert.equal(authenticated.session.closed || authenticated.session.destroyed, false, 'the authenticated connection is still open');
+    const again = await authenticated.call(BUNDLE_PATH, new Uint8Array(0)).status;
+    assert.equal(again.code, status.OK, again.message);
+  } finally {
+    anonymous.close();
+    authenticated.close();
+  }
+});
+
+test('connections in total are bounded across sources; a node already connected keeps renewing, and new nodes join once the attack ends', async () => {
+  const mark = ca.daemon.events.length;
+  const node = await legitimateNodeJoinsAndRenews();
+  // A node's long-lived connection, opened (and authenticated) before the attack.
+  const { privateKeyPem } = generateKeyPairPem();
+  const client = new CaClient(ca.address, staticConnection(roots, { keyPem: node.keyPem, chainPem: node.cert.chain_pem }));
+  try {
+    await client.getTrustBundle();
+    const before = await nodes();
+    const sources = ['127.0.0.10', '127.0.0.11', '127.0.0.12', '127.0.0.13', '127.0.0.14', '127.0.0.15', '127.0.0.16'];
+    const all = (await Promise.all(sources.map((a) => sessions(PER_SOURCE, a)))).flat();
+    const admitted = all.filter((s): s is RawSession => s !== null);
+    assert.ok(admitted.length < MAX_CONNECTIONS, `${admitted.length} admitted`);
+    const report = await ca.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'max_connections' });
+    assert.equal(report.max, MAX_CONNECTIONS);
+    // The connected node renews over its open connection while the port is full.
+    const renewed = await client.renew(await createCsrDer(privateKeyPem));
+    assert.equal(renewed.node_id, node.cert.node_id);
+    await Promise.all(admitted.map((s) => s.closed));
+    const others = (xs: NodeJson[]) => xs.filter((n) => n.node_id !== node.cert.node_id);
+    assert.deepEqual(others(await nodes()), others(before));
+  } finally {
+    client.close();
+  }
+  await legitimateNodeJoinsAndRenews();
+});
+
+test("a node's second WatchTrustBundle stream replaces its first", async () => {
+  const mark = ca.daemon.events.length;
+  const node = await legitimateNodeJoinsAndRenews();
+  const client = new CaClient(ca.address, staticConnection(roots, { keyPem: node.keyPem, chainPem: node.cert.chain_pem }));
+  const watch = () => {
+    const call = client.raw.WatchTrustBundle({ known_version: '0' });
+    const first = new Promise<void>((resolve) => call.once('data', () => resolve()));
+    const ended = new Promise<{ code: number; details: string }>((resolve) => call.on('error', (e: { code: number; details: string }) => resolve(e)));
+    return { call, first, ended };
+  };
+  let streams: { call: ClientReadableStream<unknown> }[] = [];
+  try {
+    const one = watch();
+    streams.push(one);
+    await one.first;
+    const two = watch();
+    streams.push(two);
+    await two.first;
+    const ended = await one.ended;
+    assert.equal(ended.code, status.RESOURCE_EXHAUSTED);
+    assert.equal(ended.details, `replaced by a newer WatchTrustBundle stream of node ${node.cert.node_id} (one per node)`);
+    const report = await ca.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'watch_streams_per_node' });
+    assert.equal(report.nodeId, node.cert.node_id);
+    // The newest stream still gets events: a renewal request would come on it; here, it is simply alive.
+    assert.equal(two.call.destroyed, false);
+  } finally {
+    for (const s of streams) s.call.cancel();
+    streams = [];
+    client.close();
+  }
   await legitimateNodeJoinsAndRenews();
 });
