@@ -1,0 +1,83 @@
+// Proves the port limits resolve in one place: defaults per port, flags parsed by the same table for `ca serve`
+// and `agent run`, bad values refused with INVALID_ARGUMENT, and grpc-js options derived from the result.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Command, Option } from 'commander';
+import { HitlessError } from '../../shared/errors.js';
+import { CA_PORT_LIMITS, NODE_PORT_LIMITS, LIMIT_FLAGS, grpcServerOptions, limitOptions, limitOverrides, resolveLimits } from '../../shared/grpc/limits.js';
+import { parseTlsMinVersion } from '../../shared/grpc/tls-policy.js';
+
+function parse(args: string[], defaults = CA_PORT_LIMITS): Record<string, unknown> {
+  const cmd = new Command('serve').exitOverride();
+  for (const o of limitOptions(Option, defaults)) cmd.addOption(o);
+  cmd.parse(args, { from: 'user' });
+  return cmd.opts();
+}
+
+const invalidArgument = (fn: () => unknown, message: RegExp) =>
+  assert.throws(fn, (err: unknown) => err instanceof HitlessError && err.code === 'INVALID_ARGUMENT' && message.test(err.message));
+
+test('no flags: the port defaults, unchanged', () => {
+  assert.deepEqual(resolveLimits(CA_PORT_LIMITS, limitOverrides(parse([]))), CA_PORT_LIMITS);
+  assert.deepEqual(resolveLimits(NODE_PORT_LIMITS), NODE_PORT_LIMITS);
+  // A few KiB above the largest legitimate request, not grpc-js's 4 MiB.
+  assert.ok(CA_PORT_LIMITS.maxMessageBytes <= 64 * 1024);
+  assert.ok(NODE_PORT_LIMITS.maxMessageBytes <= 64 * 1024);
+});
+
+test('every flag overrides its field, with units', () => {
+  const limits = resolveLimits(
+    CA_PORT_LIMITS,
+    limitOverrides(
+      parse([
+        '--max-message-size', '8KiB', '--max-streams-per-connection', '3', '--max-connections', '500',
+        '--max-connections-per-source', '7', '--request-timeout', '1500ms', '--unauthenticated-timeout', '1m',
+      ]),
+    ),
+  );
+  assert.deepEqual(limits, {
+    ...CA_PORT_LIMITS,
+    maxMessageBytes: 8192,
+    maxStreamsPerConnection: 3,
+    maxConnections: 500,
+    maxConnectionsPerSource: 7,
+    requestTimeoutMs: 1500,
+    unauthenticatedTimeoutMs: 60_000,
+  });
+  assert.equal(LIMIT_FLAGS.length, 6);
+});
+
+test('help shows each default of the port it belongs to', () => {
+  const help = (defaults: typeof CA_PORT_LIMITS) => {
+    const cmd = new Command('x');
+    for (const o of limitOptions(Option, defaults)) cmd.addOption(o);
+    return cmd.helpInformation().replace(/\s+/g, ' ');
+  };
+  assert.match(help(CA_PORT_LIMITS), /--max-message-size <size> .*\(default: 16KiB\)/);
+  assert.match(help(CA_PORT_LIMITS), /--unauthenticated-timeout <duration> .*\(default: 10s\)/);
+  assert.match(help(NODE_PORT_LIMITS), /--max-message-size <size> .*\(default: 4KiB\)/);
+});
+
+test('bad values are usage errors that name the flag', () => {
+  assert.throws(() => parse(['--max-message-size', '12 parsecs']), /--max-message-size "12 parsecs" is not a size/);
+  assert.throws(() => parse(['--max-connections', '-1']), /--max-connections takes a whole number/);
+  assert.throws(() => parse(['--request-timeout', 'soon']), /is not a duration/);
+  invalidArgument(() => resolveLimits(CA_PORT_LIMITS, { maxConnections: 0 }), /--max-connections must be at least 1, got 0/);
+  invalidArgument(() => resolveLimits(CA_PORT_LIMITS, { maxConnections: 10, maxConnectionsPerSource: 11 }), /exceeds --max-connections/);
+});
+
+test('grpc-js options: message size as given, HTTP/2 advertises one stream above the enforced limit', () => {
+  const o = grpcServerOptions(resolveLimits(NODE_PORT_LIMITS));
+  assert.equal(o['grpc.max_receive_message_length'], 4096);
+  assert.equal(o['grpc.max_concurrent_streams'], NODE_PORT_LIMITS.maxStreamsPerConnection + 1);
+  assert.equal(o['grpc.keepalive_time_ms'], NODE_PORT_LIMITS.keepaliveTimeMs);
+});
+
+test('--tls-min-version takes 1.3 or 1.2 only, and quotes at most a short prefix of anything else', () => {
+  assert.equal(parseTlsMinVersion('1.3'), '1.3');
+  assert.equal(parseTlsMinVersion('1.2'), '1.2');
+  for (const bad of ['1.1', 'TLSv1.3', '1.0'.repeat(1000)]) {
+    invalidArgument(() => parseTlsMinVersion(bad), /--tls-min-version takes 1.3 or 1.2/);
+  }
+  assert.throws(() => parseTlsMinVersion('x'.repeat(5000)), (err: Error) => err.message.length < 100);
+});
