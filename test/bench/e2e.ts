@@ -73,7 +73,7 @@ export async function benchE2e(opts: { concurrency: number; durationMs: number; 
   }
 }
 
-async function loops(clients: CaClient[], csrs: Uint8Array[], durationMs: number): Promise<number> {
+export async function loops(clients: CaClient[], csrs: Uint8Array[], durationMs: number): Promise<number> {
   const end = performance.now() + durationMs;
   let n = 0;
   await Promise.all(

@@ -20,6 +20,7 @@ import { benchCfssl } from './cfssl.js';
 import { benchSoak } from './soak.js';
 import { benchRenewalStorm, benchRootRotation, ROTATION_BENCH_CYCLE_S } from './fleet.js';
 import { benchFootprint } from './footprint.js';
+import { benchAttack } from './attack.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,12 +31,12 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm run bench -- [--only 1,2,...] [--quick] [--out bench-results.json]\nFigures: 1 in-process issuance, 2 end-to-end issuance, 3 cfssl serve, 4 OpenSSL bound, 5 hitless soak, 6 root rotation of 10,000 nodes, 7 renewal storm of 10,000 nodes, 8 agent footprint.');
+  console.log('usage: npm run bench -- [--only 1,2,...] [--quick] [--out bench-results.json]\nFigures: 1 in-process issuance, 2 end-to-end issuance, 3 cfssl serve, 4 OpenSSL bound, 5 hitless soak, 6 root rotation of 10,000 nodes, 7 renewal storm of 10,000 nodes, 8 agent footprint, 9 renewals while 1,000 unauthenticated connections hold half-open calls.');
   process.exit(0);
 }
 const only = values.only ? new Set(values.only.split(',').map((s) => Number(s.trim()))) : undefined;
-if (only && [...only].some((n) => !(n >= 1 && n <= 8))) {
-  console.error(`--only takes figure numbers 1 to 8, got "${values.only}"`);
+if (only && [...only].some((n) => !(n >= 1 && n <= 9))) {
+  console.error(`--only takes figure numbers 1 to 9, got "${values.only}"`);
   process.exit(2);
 }
 const want = (n: number) => !only || only.has(n);
@@ -154,6 +155,20 @@ if (want(8)) {
   raw.footprint = samples;
   add(figure('8a', 'agent RSS, idle, 1 peer stream each way', 'MB', samples.map((s) => s.rssMb), { target: '<= 60', met: median(samples.map((s) => s.rssMb)) <= 60 }));
   add(figure('8b', 'agent CPU, idle (1 s heartbeats and probes)', '% core', samples.map((s) => s.cpuPercent), { target: '~0 (<= 1)', met: median(samples.map((s) => s.cpuPercent)) <= 1 }));
+}
+
+if (want(9)) {
+  const ATTACK = 1000;
+  const runs = await benchAttack({ connections: ATTACK, concurrency: CONCURRENCY, windowMs: quick ? 2000 : 8000, runs: RUNS, csrs: fixture.csrs, log });
+  raw.attack = runs;
+  const pct = runs.map((r) => r.ratio * 100);
+  add(figure('9a', `renewals, ${CONCURRENCY} nodes, no attack (same runs as 9b)`, 'certs/s', runs.map((r) => r.unloadedPerSec)));
+  add(figure('9b', `renewals while ${ATTACK.toLocaleString('en-US')} unauthenticated connections hold half-open calls`, 'certs/s', runs.map((r) => r.loadedPerSec)));
+  add(figure('9c', 'renewal rate under attack / without (9b / 9a, per run)', '%', pct, { target: '>= 90', met: median(pct) >= 90 }));
+  add(figure('9d', 'CA CPU per renewal, no attack', 'ms', runs.map((r) => r.cpuMsPerRenewalUnloaded)));
+  add(figure('9e', 'CA CPU per renewal under attack (attack handling included)', 'ms', runs.map((r) => r.cpuMsPerRenewalLoaded)));
+  add(figure('9f', 'CA RSS before the attack', 'MB', runs.map((r) => r.rssMbBefore)));
+  add(figure('9g', `CA RSS, largest sample under attack (limits bound it: ${ATTACK} of 4,096 connections, 16 KiB messages)`, 'MB', runs.map((r) => r.rssMbMaxUnderAttack)));
 }
 
 const machine = { cpus: cpus().length, model: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version };
