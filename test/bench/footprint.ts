@@ -1,7 +1,8 @@
 // Figure 8: agent footprint while idle. The real `ca serve` and two real `agent run` processes peered with each
 // other (one heartbeat stream each way, default 1 s heartbeats and probes, renewals hours away): what an agent
 // costs a node when nothing is rotating. Read from /proc, as `ps`/`top` would: VmRSS, and utime+stime over a
-// window of wall time. Agents start from bin/agent.js exactly as installed, so RSS includes the tsx loader.
+// window of wall time. Agents start from bin/agent.js; `npm run bench` builds first and sets HITLESS_FROM=dist,
+// so they run the compiled code as an installed package does (no tsx loader).
 import { readFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { startCa } from '../helpers/cluster.js';
