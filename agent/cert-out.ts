@@ -12,10 +12,11 @@
 // the swap, or resolve once; README "--cert-out").
 import { spawn } from 'node:child_process';
 import { lstat, mkdtemp, open, readdir, readlink, rename, rm, symlink, chmod, unlink } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from '../shared/log.js';
 import { ensurePrivateDir, fsyncDir } from '../shared/fs-atomic.js';
 import { HitlessError } from '../shared/errors.js';
+import { KeyedMutex } from '../shared/keyed-mutex.js';
 import { escapedPrefix } from '../shared/untrusted.js';
 import { joinPem } from '../shared/pki/pem.js';
 import type { StoredIdentity } from './identity-store.js';
@@ -26,8 +27,18 @@ export const CERT_OUT_DATA_LINK = '..data';
 const GENERATION_PREFIX = '..gen-';
 const TEMP_LINK = '..data.tmp';
 
-/** Writes the set into a new generation directory, swaps `..data` to it, removes generations before the last. */
-export async function writeCertOut(dir: string, id: StoredIdentity, log?: Logger): Promise<string> {
+/** A renewal and a pushed trust bundle can install at once: publications to one directory go one at a time. */
+const publishing = new KeyedMutex();
+
+/**
+ * Writes the set into a new generation directory, swaps `..data` to it, removes generations before the last.
+ * Concurrent calls for one directory run in call order, so the last call's set is the one left published.
+ */
+export function writeCertOut(dir: string, id: StoredIdentity, log?: Logger): Promise<string> {
+  return publishing.run(resolve(dir), () => publish(dir, id, log));
+}
+
+async function publish(dir: string, id: StoredIdentity, log: Logger | undefined): Promise<string> {
   await ensurePrivateDir(dir);
   const previous = await currentGeneration(dir);
   const generationPath = await mkdtemp(join(dir, GENERATION_PREFIX)); // 0700, a fresh random name

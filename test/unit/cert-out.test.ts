@@ -86,6 +86,16 @@ test('layout: stable names through ..data, two generations kept, permissions 070
   await dir.cleanup();
 });
 
+test('concurrent publications (a renewal and a pushed bundle) run one at a time; the last one stays', async () => {
+  const dir = await tmpDir();
+  const out = join(dir.path, 'out');
+  const generations = await Promise.all(sets.map((s) => writeCertOut(out, s)));
+  assert.equal(await readlink(join(out, '..data')), generations.at(-1));
+  assert.equal(readCertOutSet(out).keyPem, sets.at(-1)!.keyPem);
+  assert.equal((await readdir(out)).filter((e) => e.startsWith('..gen-')).length, 2, 'current and previous only');
+  await dir.cleanup();
+});
+
 test('upgrade from one-file-at-a-time: regular files become links, nothing goes missing', async () => {
   const dir = await tmpDir();
   const out = join(dir.path, 'out');
