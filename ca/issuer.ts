@@ -1,10 +1,10 @@
 // Certificate issuance policy: what the CA puts in the certificates it issues. Only the CSR's public key is
 // used (checked in shared/pki/csr.ts); the CA decides subject, SANs, usages, serial and validity. The bytes
-// are encoded by the certificate template (shared/pki/template.ts: DER + native signing), and what an issued
-// leaf reports is decoded back from those bytes (shared/pki/certs.ts), so it is what was encoded.
+// are encoded by the certificate template (shared/pki/template.ts: DER + native signing), which also reports
+// what it encoded (proven equal to what the decoder in shared/pki/certs.ts reads back).
 import { parseCertificate, type CertInfo } from '../shared/pki/certs.js';
 import { pemToDer, toPem } from '../shared/pki/pem.js';
-import { CA_SERVER_PROFILE, NODE_PROFILE, createLeafEncoder, issueLeafDer, type LeafEncoder, type LeafFields, type LeafProfile } from '../shared/pki/template.js';
+import { CA_SERVER_PROFILE, NODE_PROFILE, createLeafEncoder, signLeaf, type LeafEncoder, type LeafFields, type LeafProfile } from '../shared/pki/template.js';
 import { CA_SERVER_NAME, CA_SERVER_OU } from '../shared/identity.js';
 import { keyMatchesCertificate } from '../shared/pki/keys.js';
 
@@ -49,12 +49,12 @@ export function nodeSpiffeId(clusterId: string, nodeId: string): string {
 }
 
 function issue(signer: Signer, profile: LeafProfile, fields: LeafFields): IssuedLeaf {
-  const der = issueLeafDer(signer.encoder, profile, fields);
-  return { chainPem: [toPem(der, 'CERTIFICATE'), ...signer.chainTailPem], info: parseCertificate(der) };
+  const { der, info } = signLeaf(signer.encoder, profile, fields);
+  return { chainPem: [toPem(der, 'CERTIFICATE'), ...signer.chainTailPem], info };
 }
 
 /** Node certificate fields: CN=node id, OU=role, O=cluster; DNS SAN node id, URI SAN its SPIFFE id. */
-export function nodeLeafFields(req: LeafRequest & { serial?: Uint8Array }): LeafFields {
+function nodeLeafFields(req: LeafRequest & { serial?: Uint8Array }): LeafFields {
   return {
     spkiDer: req.spkiDer,
     commonName: req.nodeId,
@@ -74,7 +74,7 @@ export function issueLeaf(signer: Signer, req: LeafRequest & { serial?: Uint8Arr
 }
 
 /** The CA's own TLS certificate fields: named `hitless-ca`, OU=ca; DNS SAN `hitless-ca` only. */
-export function caServerFields(req: Omit<LeafRequest, 'role' | 'nodeId'>): LeafFields {
+function caServerFields(req: Omit<LeafRequest, 'role' | 'nodeId'>): LeafFields {
   return {
     spkiDer: req.spkiDer,
     commonName: CA_SERVER_NAME,

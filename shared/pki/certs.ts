@@ -1,6 +1,6 @@
-// The one certificate decoder: every CertInfo in hitless comes from decodeCertificate, whether the bytes came
-// from the wire (chain verification, renewals), from disk (roots, stored identities) or from our own encoder
-// (issued leaves report what was encoded, not what was asked for).
+// The one certificate decoder: every CertInfo read from bytes comes from decodeCertificate, whether they came
+// from the wire (chain verification, renewals) or from disk (roots, stored identities). The only other
+// producer is the template reporting the leaf it just signed (template.ts signLeaf), proven equal to this.
 //
 // Why our own: node:crypto's X509Certificate constructor costs ~280 µs per certificate (it formats every field
 // up front), more than the ECDSA verify itself, and @peculiar/x509 costs milliseconds and ~16 MB of schema

@@ -15,7 +15,7 @@ export interface Tlv {
 export class DerError extends Error {}
 
 /** Reads the TLV at `offset` of `buf`, within `limit`. Rejects indefinite and non-minimal long lengths. */
-export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tlv {
+function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tlv {
   if (offset + 2 > limit) throw new DerError(`truncated TLV at ${offset}`);
   const tag = buf[offset]!;
   if ((tag & 0x1f) === 0x1f) throw new DerError(`multi-byte tag at ${offset}`);

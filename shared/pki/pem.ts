@@ -15,7 +15,7 @@ const BLOCK = /-----BEGIN ([\x20-\x2c\x2e-\x7e]*)-----([\s\S]*?)-----END ([\x20-
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Every PEM block of `label` in `text`, as DER. Throws on text that holds none, or on a damaged block. */
-export function pemToDers(text: string, label: PemLabel = 'CERTIFICATE'): Uint8Array[] {
+function pemToDers(text: string, label: PemLabel = 'CERTIFICATE'): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const m of text.matchAll(BLOCK)) {
     const [, begin = '', body = '', end] = m;

@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { createSigner, issueCaServerCert, issueLeaf, type Signer } from '../../ca/issuer.js';
 import { createCsrDer, validateCsr } from '../../shared/pki/csr.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
+import { parseCertificate } from '../../shared/pki/certs.js';
 import { createCsrWithX509, issueCaServerCertWithX509, issueLeafWithX509, validateCsrWithX509, x509CertInfo } from '../helpers/x509-reference.js';
 import { createRootCertificate } from '../../shared/pki/roots.js';
 import { TAG, bytesOf, children, readRoot } from '../../shared/pki/der.js';
@@ -83,6 +84,8 @@ test(`the fast path's TBSCertificate is byte-identical to @peculiar/x509's (${IT
     const { subjectName: parsedName, ...parsedRest } = parsed;
     assert.deepEqual(rest, parsedRest, `reported CertInfo differs from the parsed certificate (${context})`);
     if (plain) assert.equal(subjectName, parsedName, context);
+    // The template reports what it encoded: exactly what the one decoder reads back, every field.
+    assert.deepEqual(fast.info, parseCertificate(fast.chainPem[0]!), `reported CertInfo differs from the decoded one (${context})`);
     const tbs = tbsOf(fast.info.der);
     const signature = children(fast.info.der, readRoot(fast.info.der, TAG.SEQUENCE))[2]!;
     const sigBytes = fast.info.der.subarray(signature.start + 1, signature.end);
