@@ -13,7 +13,7 @@ import { tmpDir } from '../helpers/tmp.js';
 import { startCa, type TestCa } from '../helpers/cluster.js';
 import { fetchRoots, joinNode, renewNode } from '../helpers/node-identity.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
-import { createCsrDer } from '../../shared/pki/certs.js';
+import { createCsrDer } from '../../shared/pki/csr.js';
 import { pemToDer } from '../../shared/pki/pem.js';
 import { adminClient, call as adminCall } from '../../ca/admin-client.js';
 import { CaStore } from '../../ca/store.js';

@@ -8,6 +8,7 @@
 import { constants } from 'node:http2';
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { rawSession } from '../helpers/raw-grpc.js';
+import { protos } from '../../proto/load.js';
 import type { Prng } from './prng.js';
 import { DER, PROTOBUF, TOKEN, mutate, type Mutated } from './mutate.js';
 import { lenField, lenValues, stringValue, varintField } from './protobuf.js';
@@ -141,13 +142,25 @@ export async function runCase(fx: Fixtures, index: number, rng: Prng, waitMs: nu
     ] as const);
     const m = mutate(PROTOBUF, target.msg, rng, [issueRequest(fx.tokens.manager, fx.keys[0]!.csrDer), renewRequest(key.csrDer, 0)]);
     const req: GrpcRequest = { path: target.path, body: grpcMessage(m.bytes), mtls: target.mtls, streaming: 'streaming' in target };
-    const token = target.method === 'IssueNodeCertificate' ? stringValue(m.bytes, 1) : undefined;
+    const token = target.method === 'IssueNodeCertificate' ? tokenAsServerReadsIt(m.bytes) : undefined;
     return grpcCase(fx, source, `protobuf/${target.method}`, m.how, req, waitMs, { token, keyIndex, size: m.bytes.length });
   }
   // grpc/framing: the message prefix or the request headers.
   const msg = issueRequest(fx.tokens.worker, key.csrDer);
   const f = framingMutation(msg, rng);
   return grpcCase(fx, source, kind, f.how, { path: f.path ?? PATHS.issue, body: f.bytes, headers: f.headers }, waitMs, { token: fx.tokens.worker, keyIndex, size: f.bytes.length, mayIssue: f.intact });
+}
+
+/**
+ * The join token in a (mutated) request as the CA's own decoder reads it: protobufjs reads a known field by its
+ * number whatever wire type the tag claims, so a token whose tag was damaged can still arrive intact.
+ */
+function tokenAsServerReadsIt(message: Buffer): string | undefined {
+  try {
+    return (protos().nodeCa.hitless.v1.NodeCaService.service.IssueNodeCertificate.requestDeserialize(message) as { join_token?: string }).join_token;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The same token with its secret's first character changed: well-formed, never valid. */
