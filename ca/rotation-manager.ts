@@ -2,7 +2,6 @@
 // files and store, starts/aborts/forces rotations, and runs the reconciler that asks nodes to renew in
 // rate-limited batches and finishes the rotation once the fleet has converged. The decisions themselves are
 // the pure functions of ca/root-rotation.ts.
-import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
@@ -12,17 +11,16 @@ import { writeFileAtomic } from '../shared/fs-atomic.js';
 import { generateKeyPairPem, keyMatchesCertificate } from '../shared/pki/keys.js';
 import { parseCertificate } from '../shared/pki/certs.js';
 import { createRootCertificate, crossSignRoot } from '../shared/pki/roots.js';
-import { verifyChain } from '../shared/pki/chain.js';
 import type { CaStore } from './store.js';
 import { metrics } from '../shared/metrics.js';
 import type { StatePaths } from './config.js';
 import type { Authority, TrustState } from './authority.js';
 import { createSigner } from './issuer.js';
+import { checkSuppliedRoot } from './supplied-root.js';
 import { sealPrivateKey, unsealPrivateKey, type SealedKey } from './root-key.js';
 import { assertNoRotation, blockingReason, connectionCycleMs, readyToFinish, rotationTrust, transition, type BlockReason, type RotationRecord } from './root-rotation.js';
 
 const META = { rotation: 'rotation', version: 'bundleVersion', retired: 'retiredRoots', lastFinished: 'lastRotationFinished' } as const;
-const ROOT_MIN_REMAINING_MS = 30 * 24 * 3_600_000;
 
 export interface RotationOptions {
   /**
@@ -169,7 +167,7 @@ export class RotationManager {
       let toKeyPem: string;
       if (req.certPem || req.keyPem) {
         if (!req.certPem || !req.keyPem) throw new HitlessError('INVALID_ARGUMENT', 'an operator-supplied root needs both --cert and --key');
-        await checkSuppliedRoot(req.certPem, req.keyPem, now);
+        checkSuppliedRoot(req.certPem, req.keyPem, now);
         [toRootPem, toKeyPem] = [req.certPem, req.keyPem];
       } else {
         toKeyPem = generateKeyPairPem().privateKeyPem;
@@ -347,29 +345,4 @@ export class RotationManager {
       excluded: record.excluded,
     });
   }
-}
-
-/** An operator-supplied root must be a currently valid, self-signed P-256 CA whose key we were given. */
-async function checkSuppliedRoot(certPem: string, keyPem: string, now: Date): Promise<void> {
-  let info;
-  try {
-    info = parseCertificate(certPem);
-  } catch (cause) {
-    throw new HitlessError('INVALID_ARGUMENT', 'the supplied root certificate does not parse as PEM X.509', { cause });
-  }
-  if (!info.isCa) throw new HitlessError('INVALID_ARGUMENT', 'the supplied root certificate is not a CA (basicConstraints CA:false)');
-  const self = await verifyChain({ leaf: certPem, roots: [certPem], at: now });
-  if (!self.ok) throw new HitlessError('INVALID_ARGUMENT', `the supplied root is not a valid self-signed root: ${self.detail}`);
-  if (info.notAfter.getTime() - now.getTime() < ROOT_MIN_REMAINING_MS) {
-    throw new HitlessError('INVALID_ARGUMENT', `the supplied root expires at ${info.notAfter.toISOString()}; a new root must be valid for at least 30 days`);
-  }
-  const key = createPublicKey(certPem);
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new HitlessError('INVALID_ARGUMENT', 'the supplied root key must be ECDSA P-256');
-  let matches = false;
-  try {
-    matches = keyMatchesCertificate(keyPem, info);
-  } catch (cause) {
-    throw new HitlessError('INVALID_ARGUMENT', 'the supplied root key does not parse as a PKCS#8 PEM private key', { cause });
-  }
-  if (!matches) throw new HitlessError('INVALID_ARGUMENT', 'the supplied key does not belong to the supplied root certificate');
 }
