@@ -143,12 +143,19 @@ export class Authority extends EventEmitter {
 
   /** A node reported holding bundle `version` (watch stream start): its acknowledgement during a rotation. */
   async acknowledgeBundle(nodeId: string, version: number): Promise<void> {
+    this.checkAcknowledgedVersion(version);
     await this.#nodeLocks.run(nodeId, async () => {
       const node = await this.#store.getNode(nodeId);
       if (!node || node.removedAt || (node.bundleVersion ?? 0) >= version) return;
       await this.#store.putNode({ ...node, bundleVersion: version, lastSeen: this.#clock.now().toISOString() });
       this.emit('node-acknowledged', nodeId);
     });
+  }
+
+  /** A node can only hold bundles we sent: a version beyond ours would acknowledge a rotation that has not happened. */
+  checkAcknowledgedVersion(version: number | undefined): void {
+    if (version === undefined || !(version > this.#trust.version)) return;
+    throw new HitlessError('INVALID_ARGUMENT', `acknowledged trust bundle version ${version} is beyond the current version ${this.#trust.version}`);
   }
 
   currentRootDigest(): string {
@@ -181,6 +188,8 @@ export class Authority extends EventEmitter {
     try {
       role = await this.#roleForToken(req.joinToken);
     } catch (err) {
+      // Only a wrong token is the caller's failure: a store error (INTERNAL) or a CA without secrets is ours.
+      if (!isHitlessError(err, 'INVALID_JOIN_TOKEN')) throw err;
       this.#limiter.recordFailure(req.source);
       this.#log.warn('join.refused', { source: req.source, code: (err as HitlessError).code, reason: (err as Error).message });
       throw err;
@@ -195,6 +204,7 @@ export class Authority extends EventEmitter {
   /** A fresh certificate for an authenticated node, for the key in `csrDer`. Role comes from our records. */
   async renew(req: { peerDer: Uint8Array | undefined; csrDer: Uint8Array; bundleVersion?: number }): Promise<IssuedNodeCert> {
     const identity = await this.authenticate(req.peerDer, { allowRetired: true });
+    this.checkAcknowledgedVersion(req.bundleVersion);
     const spkiDer = await this.#csr.check(req.csrDer);
     // Serialized per node so that a concurrent removal cannot be overwritten by this renewal's write.
     return this.#nodeLocks.run(identity.nodeId, async () => {
@@ -309,9 +319,10 @@ export class Authority extends EventEmitter {
       });
     }
     const secrets = await this.#store.getJoinSecrets();
+    if (!secrets) throw new HitlessError('CA_NOT_READY', 'the CA store holds no join secrets; see the CA log');
     // Compare against both secrets every time, so timing says nothing about which (if any) matched.
-    const isWorker = !!secrets && secretsEqual(token.secret, secrets.worker);
-    const isManager = !!secrets && secretsEqual(token.secret, secrets.manager);
+    const isWorker = secretsEqual(token.secret, secrets.worker);
+    const isManager = secretsEqual(token.secret, secrets.manager);
     if (isManager) return 'manager';
     if (isWorker) return 'worker';
     throw new HitlessError('INVALID_JOIN_TOKEN', 'join token is not valid for this cluster (wrong or rotated secret)', {

@@ -67,7 +67,8 @@ export function nodeCaHandlers(authority: Authority, log: Logger): NodeCaService
     // history. Events for one stream are sent in order from a small queue.
     WatchTrustBundle: (call) => {
       const method = 'WatchTrustBundle';
-      authority.authenticate(peerCertificateDer(call), { allowRetired: true }).then(
+      const known = Number(call.request.known_version);
+      authority.authenticate(peerCertificateDer(call), { allowRetired: true }).then((identity) => (authority.checkAcknowledgedVersion(known), identity)).then(
         (identity) => {
           const replaced = () => {
             cleanup();
@@ -78,7 +79,6 @@ export function nodeCaHandlers(authority: Authority, log: Logger): NodeCaService
           watches.set(identity.nodeId, replaced);
           previous?.();
           authority.watching(identity.nodeId, 1);
-          const known = Number(call.request.known_version);
           if (known > 0) void authority.acknowledgeBundle(identity.nodeId, known).catch((err: unknown) => log.warn('watch.ack_failed', { err }));
           let queue = Promise.resolve();
           const send = (renewRequested: boolean) => {
