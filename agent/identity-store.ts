@@ -40,7 +40,7 @@ export class IdentityStore {
 
   /** Removes temp files a crash may have left behind. */
   async recover(): Promise<string[]> {
-    await ensurePrivateDir(this.dir);
+    await ensurePrivateDir(this.dir, '--state-dir');
     const leftovers = (await readdir(this.dir)).filter((f) => f.startsWith(`${TEMP_PREFIX}identity.json`));
     for (const f of leftovers) await unlink(join(this.dir, f));
     return leftovers;
@@ -66,7 +66,7 @@ export class IdentityStore {
   }
 
   async save(identity: StoredIdentity): Promise<void> {
-    await ensurePrivateDir(this.dir);
+    await ensurePrivateDir(this.dir, '--state-dir');
     const tmp = await writeTempFile(this.file, JSON.stringify(identity, null, 2) + '\n', 0o600);
     this.hooks.afterStep?.('temp-written');
     await rename(tmp, this.file);

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HitlessError, invalidArgument } from '../shared/errors.js';
 import { formatDuration } from '../shared/duration.js';
+import { assertPrivateDir } from '../shared/private-dir.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -74,6 +75,8 @@ export async function readClusterConfig(paths: StatePaths): Promise<ClusterConfi
       hint: `create one with 'ca init --state-dir ${paths.dir}'`,
     });
   }
+  // Holds the sealed root key and the store: refused, not repaired, when group or others can reach it.
+  await assertPrivateDir(paths.dir, '--state-dir');
   const config = JSON.parse(text) as ClusterConfig;
   if (config.version !== 1) throw invalidArgument(`${paths.config}: unsupported config version ${String(config.version)}`);
   return config;

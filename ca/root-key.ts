@@ -2,8 +2,9 @@
 // passphrase. GCM's tag authenticates the ciphertext, so a wrong passphrase is detected, never "decrypted"
 // into garbage. The format is JSON with its parameters, so they can be raised later without breaking old files.
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { HitlessError } from '../shared/errors.js';
+import { tooOpen } from '../shared/private-dir.js';
 import { pkcs8Der, pkcs8PemFromDer } from '../shared/pki/keys.js';
 import { PASSPHRASE_ENV } from './config.js';
 
@@ -62,12 +63,26 @@ export async function unsealPrivateKey(sealed: SealedKey, passphrase: string): P
   }
 }
 
-/** The passphrase from a file (first line) or the environment; undefined when neither is given. */
+/**
+ * The passphrase from a file (first line) or the environment; undefined when neither is given. Like ssh with
+ * a private key, a file that group or others can read is refused: the passphrase is as good as the root key.
+ */
 export async function readPassphrase(opts: { file?: string; env?: string }): Promise<string | undefined> {
   if (opts.file) {
-    const text = await readFile(opts.file, 'utf8').catch((cause: unknown) => {
-      throw new HitlessError('INVALID_ARGUMENT', `cannot read passphrase file ${opts.file}`, { cause });
+    const cannotRead = (cause: unknown) => new HitlessError('INVALID_ARGUMENT', `cannot read passphrase file ${opts.file}`, { cause });
+    const handle = await open(opts.file, 'r').catch((cause: unknown) => {
+      throw cannotRead(cause);
     });
+    let text: string;
+    try {
+      const st = await handle.stat();
+      if (st.isFile() && (st.mode & 0o077) !== 0) throw tooOpen(opts.file, st, 'passphrase file');
+      text = await handle.readFile('utf8').catch((cause: unknown) => {
+        throw cannotRead(cause);
+      });
+    } finally {
+      await handle.close();
+    }
     const line = text.split(/\r?\n/)[0] ?? '';
     if (!line) throw new HitlessError('INVALID_ARGUMENT', `passphrase file ${opts.file} is empty`);
     return line;

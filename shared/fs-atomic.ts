@@ -1,6 +1,6 @@
 // Crash-safe file writes: write a temp file beside the target, fsync it, rename over the target, fsync the
 // directory. A crash at any instant leaves either the old or the new content, never a torn file.
-import { open, rename, unlink, mkdir, chmod } from 'node:fs/promises';
+import { open, rename, unlink, chmod } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -43,7 +43,5 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await fsyncDir(dirname(path));
 }
 
-export async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-}
+// Creates a 0700 directory or accepts a private one; refuses a wider existing one (shared/private-dir.ts).
+export { ensurePrivateDir } from './private-dir.js';

@@ -1,5 +1,5 @@
 // `ca init`: create a cluster in a fresh state directory.
-import { access, mkdir } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { HitlessError } from '../../shared/errors.js';
 import { ensurePrivateDir, writeFileAtomic } from '../../shared/fs-atomic.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
@@ -49,7 +49,7 @@ export async function initCluster(opts: InitOptions, clock: Clock): Promise<Init
     });
   }
   const passphrase = opts.passphrase ?? generatePassphrase();
-  await ensurePrivateDir(opts.stateDir);
+  await ensurePrivateDir(opts.stateDir, '--state-dir');
 
   const now = clock.now();
   const { privateKeyPem } = generateKeyPairPem();
@@ -68,7 +68,6 @@ export async function initCluster(opts: InitOptions, clock: Clock): Promise<Init
   } finally {
     await store.close();
   }
-  await mkdir(opts.stateDir, { recursive: true });
   await writeFileAtomic(paths.rootCert, rootPem, 0o644);
   await writeFileAtomic(paths.rootKey, JSON.stringify(sealed, null, 2) + '\n', 0o600);
   const config: ClusterConfig = {

@@ -2,7 +2,7 @@
 // scrypt (N=2^17) costs a few hundred ms per call: this file seals once and unseals four times.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
@@ -111,7 +111,7 @@ test('generatePassphrase is long enough to seal with, and random', () => {
 test('readPassphrase: file first line wins over the environment', async (t) => {
   const write = async (name: string, text: string) => {
     const file = join(dir, name);
-    await writeFile(file, text);
+    await writeFile(file, text, { mode: 0o600 });
     return file;
   };
   await t.test('first line only, LF', async () => {
@@ -140,6 +140,22 @@ test('readPassphrase: file first line wins over the environment', async (t) => {
   });
   await t.test('file with an empty first line is INVALID_ARGUMENT', async () => {
     await assert.rejects(readPassphrase({ file: await write('blank', '\nsecond line\n') }), isCode('INVALID_ARGUMENT'));
+  });
+  await t.test('a file group or others can read is refused with a chmod 600 hint, whatever it holds', async () => {
+    for (const mode of [0o640, 0o604, 0o644]) {
+      const file = await write(`open-${mode.toString(8)}`, 'a good passphrase\n');
+      await chmod(file, mode);
+      await assert.rejects(readPassphrase({ file }), (err: unknown) => {
+        assert.ok(err instanceof HitlessError);
+        assert.equal(err.code, 'INVALID_ARGUMENT');
+        assert.equal(err.message, `passphrase file ${file} is accessible by group or others (mode ${mode.toString(8)}); refusing to use it`);
+        assert.equal(err.hint, `chmod 600 ${file}`);
+        return true;
+      });
+    }
+    const ok = await write('owner-only', 'a good passphrase\n');
+    await chmod(ok, 0o400);
+    assert.equal(await readPassphrase({ file: ok }), 'a good passphrase');
   });
   await t.test('missing file is INVALID_ARGUMENT (not ENOENT), even with env set', async () => {
     await assert.rejects(readPassphrase({ file: join(dir, 'does-not-exist'), env: 'from env' }), isCode('INVALID_ARGUMENT'));
