@@ -5,17 +5,35 @@
 //   nodes/<nodeId>  NodeRecord — kept as a tombstone (removedAt) after removal so its serials stay denied
 //   certs/<serial>  CertRecord — every certificate issued, until pruned after expiry
 //   meta/tokens     JoinSecrets
-// Every write that precedes handing a certificate to a client is a `sync: true` batch: the record is on disk
-// before the certificate leaves the CA.
+//   integrity/head  { seq, count, digest } of the three above, written in every batch (ca/store-integrity.ts)
+// Every write is a `sync: true` batch: a record is on disk before the certificate it describes leaves the CA.
+//
+// Damage fails closed: `open` checks a copy of an existing store first (store-integrity.ts) and refuses a
+// damaged one without touching it. A failed write (disk full) leaves LevelDB's log with a torn record at its
+// end; appending after it would make the next start drop everything written since (measured: 3 of 4 records
+// gone). So after a failed write the database is closed and reopened before the next one: the torn record is
+// then the log's end, which recovery ignores, and writing resumes in a fresh log once space returns.
+//
+// Files: the store is 0700 and its files 0600 whatever the operator's umask: LevelDB creates files itself,
+// at open and from its compaction thread for the life of the process, so `open` sets the process umask to 077
+// (files hitless means to share, root.crt, are written with an explicit mode) and narrows any file a
+// previous version left wider.
 //
 // Node records are also held in memory (loaded at open, updated once each write is durable): every
 // authenticated call reads its node, and a rotation's reconciler scans all of them every tick; from LevelDB
 // that cost 3 reads per renewal and a 10,000-record iteration per scan. A record is a few hundred bytes,
 // so a million nodes is a few hundred MB; certificate records stay on disk only.
-import { resolve } from 'node:path';
+import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { Level } from 'level';
 import { HitlessError } from '../shared/errors.js';
 import { metrics } from '../shared/metrics.js';
+import type { Logger } from '../shared/log.js';
+import {
+  HeadFile, SetDigest, checkStoreCopy, droppedData, headProblem, readHeadFile, recordHash, scanRecords, storeCorrupt, storeLocked,
+  type Head, type Scan, type Tracked,
+} from './store-integrity.js';
 
 export type Role = 'worker' | 'manager';
 
@@ -49,51 +67,113 @@ export interface JoinSecrets {
 }
 
 type Json = NodeRecord | CertRecord | JoinSecrets | Record<string, unknown>;
-/** A write that goes through the group commit (see #commit). */
-type Write = { node: NodeRecord } | { cert: CertRecord };
+/** One record written (value) or deleted (no value); `hash` is the stored record's, when the caller read it. */
+interface Op {
+  sub: Tracked;
+  key: string;
+  value?: Json;
+  hash?: Buffer;
+}
 
 // LevelDB silently drops its lock if the same path is opened twice in one process (node-runtime.md §4):
 // keep one instance per path.
 const openPaths = new Set<string>();
+
+export interface OpenOptions {
+  /**
+   * The store must already exist (`ca serve`: ca init made it, so a missing store or CURRENT file is damage,
+   * where LevelDB would quietly start an empty one). @default false (created when missing: ca init, tests)
+   */
+  mustExist?: boolean;
+  log?: Logger;
+}
 
 export class CaStore {
   readonly #db: Level<string, Json>;
   readonly #nodes;
   readonly #certs;
   readonly #meta;
+  readonly #subs;
+  readonly #integrity;
+  readonly #log: Logger | undefined;
   /** Every node record, as last durably written. */
   readonly #nodeCache = new Map<string, NodeRecord>();
+  /** Hashes of the stored node and meta records (certificate records are write-once: prune reads theirs). */
+  readonly #hashes = { nodes: new Map<string, Buffer>(), meta: new Map<string, Buffer>(), certs: new Map<string, Buffer>() };
+  #digest = new SetDigest();
+  #seq = 0;
+  #headFile: HeadFile | undefined;
+  /** The last write failed: reopen before the next (see the header). */
+  #broken: unknown;
 
-  private constructor(db: Level<string, Json>, readonly path: string) {
+  private constructor(db: Level<string, Json>, readonly path: string, log: Logger | undefined) {
     this.#db = db;
+    this.#log = log;
     this.#nodes = db.sublevel<string, NodeRecord>('nodes', { valueEncoding: 'json' });
     this.#certs = db.sublevel<string, CertRecord>('certs', { valueEncoding: 'json' });
     this.#meta = db.sublevel<string, Json>('meta', { valueEncoding: 'json' });
+    this.#subs = { nodes: this.#nodes, certs: this.#certs, meta: this.#meta };
+    this.#integrity = db.sublevel<string, Head>('integrity', { valueEncoding: 'json' });
   }
 
-  static async open(dir: string): Promise<CaStore> {
+  static async open(dir: string, opts: OpenOptions = {}): Promise<CaStore> {
     const path = resolve(dir); // one key per directory, however it is spelled ("s", "./s", "/abs/s/")
     if (openPaths.has(path)) throw new HitlessError('STORE_LOCKED', `store ${path} is already open in this process`);
-    const db = new Level<string, Json>(path, { valueEncoding: 'json' });
+    // LevelDB creates files from its own threads for the life of the process (see the header).
+    if (isMainThread) process.umask(0o077);
+    const exists = await stat(join(path, 'CURRENT')).then(() => true, () => false);
+    let scan: Scan | undefined;
+    if (exists || opts.mustExist) {
+      try {
+        scan = await checkStoreCopy(path);
+      } catch (err) {
+        if ((err as HitlessError).code === 'STORE_CORRUPT') opts.log?.error('store.corrupt', { path, reason: (err as Error).message });
+        throw err;
+      }
+    } else {
+      await mkdir(path, { recursive: true, mode: 0o700 });
+    }
+    const db = new Level<string, Json>(path, { valueEncoding: 'json', createIfMissing: !exists && !opts.mustExist });
     try {
       await db.open();
     } catch (cause) {
       const inner = (cause as { cause?: { code?: string } }).cause;
-      if (inner?.code === 'LEVEL_LOCKED') {
-        throw new HitlessError('STORE_LOCKED', `the CA state in ${path} is in use by another process`, {
-          cause,
-          hint: "another 'ca serve' runs on this state dir; use the admin commands (ca nodes, ca join-token ...) against it",
-        });
-      }
+      if (inner?.code === 'LEVEL_LOCKED') throw storeLocked(path, cause);
       throw cause;
     }
     openPaths.add(path);
-    const store = new CaStore(db, path);
-    for await (const n of store.#nodes.values()) store.#nodeCache.set(n.nodeId, n);
+    const store = new CaStore(db, path, opts.log);
+    try {
+      await narrowModes(path);
+      store.#load(scan ?? { nodes: new Map(), meta: new Map(), digest: new SetDigest(), head: undefined, problems: [] });
+      store.#headFile = HeadFile.open(path);
+      if (!scan?.head) {
+        // A new store, or one from before integrity records: its head is written now (nothing else writes yet).
+        await store.#write([]);
+        if (scan) opts.log?.info('store.integrity_initialized', { path, records: store.#digest.count });
+      }
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     return store;
   }
 
+  #load(scan: Scan): void {
+    this.#nodeCache.clear();
+    this.#hashes.nodes.clear();
+    for (const [id, n] of scan.nodes) {
+      this.#nodeCache.set(id, n.record as unknown as NodeRecord);
+      this.#hashes.nodes.set(id, n.hash);
+    }
+    this.#hashes.meta = new Map(scan.meta);
+    this.#digest = scan.digest;
+    this.#seq = scan.head?.seq ?? 0;
+  }
+
   async close(): Promise<void> {
+    this.#headFile?.close();
+    this.#headFile = undefined;
     await this.#db.close();
     openPaths.delete(this.path);
   }
@@ -103,6 +183,7 @@ export class CaStore {
   }
 
   async getCert(serial: string): Promise<CertRecord | undefined> {
+    await this.#readable();
     return this.#certs.get(serial);
   }
 
@@ -114,24 +195,28 @@ export class CaStore {
   /** Records an issued certificate and the node's new state in one durable batch. */
   /** Durable before it resolves: the certificate may be handed out only after its record is on disk. */
   recordIssued(node: NodeRecord, cert: CertRecord): Promise<void> {
-    return this.#commit([{ node }, { cert }]);
+    return this.#commit([
+      { sub: 'nodes', key: node.nodeId, value: node },
+      { sub: 'certs', key: cert.serial, value: cert },
+    ]);
   }
 
   putNode(node: NodeRecord): Promise<void> {
-    return this.#commit([{ node }]);
+    return this.#commit([{ sub: 'nodes', key: node.nodeId, value: node }]);
   }
 
   // Group commit. Every write must be synced before its caller goes on, and one fsync costs far more than
   // the write itself; so writes that arrive while a synced batch is in flight wait and go together in the
-  // next one. Each caller still resolves only once its own operations are durable, in arrival order.
-  #queue: { writes: Write[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  // next one. Each caller still resolves only once its own operations are durable, in arrival order. Every
+  // write goes through here, so the integrity head is computed one batch at a time.
+  #queue: { ops: Op[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
   #flushing = false;
   /** Writes and the synced batches that carried them (writes / batches = the grouping factor). */
   readonly commitStats = { writes: 0, batches: 0 };
 
-  #commit(writes: Write[]): Promise<void> {
+  #commit(ops: Op[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ writes, resolve, reject });
+      this.#queue.push({ ops, resolve, reject });
       if (!this.#flushing) void this.#flush();
     });
   }
@@ -141,28 +226,98 @@ export class CaStore {
     while (this.#queue.length) {
       const group = this.#queue.splice(0);
       try {
-        const batch = this.#db.batch();
-        for (const w of group.flatMap((g) => g.writes)) {
-          if ('node' in w) batch.put(w.node.nodeId, w.node, { sublevel: this.#nodes });
-          else batch.put(w.cert.serial, w.cert, { sublevel: this.#certs });
-        }
-        const timer = metrics.caStoreCommitSeconds.startTimer();
-        await batch.write({ sync: true });
-        timer();
-        // Durable: now readers may see it. (In arrival order, so the newest write of a node wins.)
-        for (const w of group.flatMap((g) => g.writes)) if ('node' in w) this.#nodeCache.set(w.node.nodeId, w.node);
+        if (this.#broken) await this.#recover();
+        await this.#write(group.flatMap((g) => g.ops));
         this.commitStats.writes += group.length;
         this.commitStats.batches += 1;
         for (const g of group) g.resolve();
       } catch (err) {
+        if (!this.#broken && (err as HitlessError).code !== 'STORE_CORRUPT') this.#broken = err;
         for (const g of group) g.reject(err);
       }
     }
     this.#flushing = false;
   }
 
+  /** One durable batch of `ops` plus the new integrity head; memory follows only once it is on disk. */
+  async #write(ops: Op[]): Promise<void> {
+    const digest = this.#digest.clone();
+    const after = new Map<string, Buffer | undefined>(); // sub/key → hash after this batch
+    const batch = this.#db.batch();
+    for (const op of ops) {
+      const id = `${op.sub}/${op.key}`;
+      const before = after.has(id) ? after.get(id) : (op.hash ?? this.#hashes[op.sub].get(op.key));
+      if (before) digest.remove(before);
+      if (op.value === undefined) {
+        batch.del(op.key, { sublevel: this.#subs[op.sub] });
+        after.set(id, undefined);
+      } else {
+        const raw = JSON.stringify(op.value);
+        const hash = recordHash(op.sub, op.key, raw);
+        digest.add(hash);
+        batch.put(op.key, raw as unknown as Json, { sublevel: this.#subs[op.sub] as never, valueEncoding: 'utf8' });
+        after.set(id, hash);
+      }
+    }
+    const head: Head = { seq: this.#seq + 1, count: digest.count, digest: digest.hex() };
+    batch.put('head', head, { sublevel: this.#integrity as never });
+    const timer = metrics.caStoreCommitSeconds.startTimer();
+    await batch.write({ sync: true });
+    timer();
+    // Durable: now readers may see it. (In arrival order, so the newest write of a node wins.)
+    for (const op of ops) {
+      if (op.sub === 'certs') continue;
+      const hash = after.get(`${op.sub}/${op.key}`);
+      if (hash) this.#hashes[op.sub].set(op.key, hash);
+      else this.#hashes[op.sub].delete(op.key);
+      if (op.sub === 'nodes') {
+        if (op.value === undefined) this.#nodeCache.delete(op.key);
+        else this.#nodeCache.set(op.key, op.value as NodeRecord);
+      }
+    }
+    this.#digest = digest;
+    this.#seq = head.seq;
+    this.#headFile?.write(head);
+  }
+
+  #recovering: Promise<void> | undefined;
+
+  /** One reopen at a time, shared by the writes and reads that wait for it. */
+  #recover(): Promise<void> {
+    this.#recovering ??= this.#reopen().finally(() => (this.#recovering = undefined));
+    return this.#recovering;
+  }
+
+  /** Reads work on the open database; one closed by a reopen that failed (disk still full) is retried first. */
+  async #readable(): Promise<void> {
+    if (this.#broken && this.#db.status !== 'open') await this.#recover();
+  }
+
+  /**
+   * After a failed write: close and reopen, so LevelDB recovers its log (a torn last record is ignored) and
+   * writes a fresh one; then re-read what is durable (the failed batch may or may not have reached the disk).
+   * Fails (the caller's write with it) while the disk is still full; the next write tries again.
+   */
+  async #reopen(): Promise<void> {
+    this.#log?.warn('store.reopening', { path: this.path, after: String((this.#broken as Error)?.message ?? this.#broken) });
+    await this.#db.close();
+    await this.#db.open();
+    // Closing a database closes its sublevels too, and reopening it does not reopen them.
+    await Promise.all([this.#nodes, this.#certs, this.#meta, this.#integrity].map((sub) => sub.open()));
+    const scan = await scanRecords(this.#db as Level<string, unknown>);
+    const problem = (await droppedData(this.path, this.path))[0] ?? scan.problems[0] ?? headProblem(scan, await readHeadFile(this.path));
+    if (problem) {
+      const err = storeCorrupt(this.path, problem);
+      this.#log?.error('store.corrupt', { path: this.path, reason: err.message });
+      throw err;
+    }
+    this.#load(scan);
+    this.#broken = undefined;
+    this.#log?.info('store.reopened', { path: this.path, seq: this.#seq });
+  }
+
   async getJoinSecrets(): Promise<JoinSecrets | undefined> {
-    return (await this.#meta.get('tokens')) as JoinSecrets | undefined;
+    return this.getMeta<JoinSecrets>('tokens');
   }
 
   async putJoinSecrets(secrets: JoinSecrets): Promise<void> {
@@ -170,38 +325,47 @@ export class CaStore {
   }
 
   async getMeta<T extends Json>(key: string): Promise<T | undefined> {
+    await this.#readable();
     return (await this.#meta.get(key)) as T | undefined;
   }
 
   async putMeta(key: string, value: Json): Promise<void> {
-    await this.#db.batch([{ type: 'put', sublevel: this.#meta, key, value }], { sync: true });
+    await this.#commit([{ sub: 'meta', key, value }]);
   }
 
   /** Writes (or, for `undefined`, deletes) several meta keys in one durable batch. */
   async putMetaBatch(entries: Record<string, Json | undefined>): Promise<void> {
-    await this.#db.batch(
-      Object.entries(entries).map(([key, value]) =>
-        value === undefined
-          ? { type: 'del' as const, sublevel: this.#meta, key }
-          : { type: 'put' as const, sublevel: this.#meta, key, value },
-      ),
-      { sync: true },
-    );
+    await this.#commit(Object.entries(entries).map(([key, value]) => ({ sub: 'meta' as const, key, value })));
   }
 
   /** Drops certificate records, and tombstones of removed nodes, that expired before `cutoff`. */
   async prune(cutoff: Date): Promise<{ certs: number; nodes: number }> {
-    const certKeys: string[] = [];
-    for await (const c of this.#certs.values()) if (Date.parse(c.notAfter) < cutoff.getTime()) certKeys.push(c.serial);
-    const nodeKeys: string[] = [];
-    for (const n of this.#nodeCache.values()) {
-      if (n.removedAt && Date.parse(n.notAfter) < cutoff.getTime()) nodeKeys.push(n.nodeId);
+    await this.#readable();
+    const ops: Op[] = [];
+    const certs = this.#db.sublevel<string, string>('certs', { valueEncoding: 'utf8' });
+    for await (const [key, raw] of certs.iterator()) {
+      if (Date.parse((JSON.parse(raw) as CertRecord).notAfter) < cutoff.getTime()) ops.push({ sub: 'certs', key, hash: recordHash('certs', key, raw) });
     }
-    await this.#db.batch([
-      ...certKeys.map((key) => ({ type: 'del' as const, sublevel: this.#certs, key })),
-      ...nodeKeys.map((key) => ({ type: 'del' as const, sublevel: this.#nodes, key })),
-    ]);
-    for (const key of nodeKeys) this.#nodeCache.delete(key);
-    return { certs: certKeys.length, nodes: nodeKeys.length };
+    const certCount = ops.length;
+    for (const n of this.#nodeCache.values()) {
+      if (n.removedAt && Date.parse(n.notAfter) < cutoff.getTime()) ops.push({ sub: 'nodes', key: n.nodeId });
+    }
+    if (ops.length) await this.#commit(ops);
+    return { certs: certCount, nodes: ops.length - certCount };
+  }
+
+  /** The integrity head of the last durable batch (tests, diagnostics). */
+  get head(): Head {
+    return { seq: this.#seq, count: this.#digest.count, digest: this.#digest.hex() };
+  }
+}
+
+/** The store directory 0700 and its files 0600 (stores made before this rule had 0755/0644). */
+async function narrowModes(dir: string): Promise<void> {
+  await chmod(dir, 0o700);
+  for (const name of await readdir(dir)) {
+    const file = join(dir, name);
+    const st = await stat(file).catch(() => undefined);
+    if (st?.isFile() && (st.mode & 0o077) !== 0) await chmod(file, 0o600).catch(() => {});
   }
 }

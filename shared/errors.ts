@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'CERT_EXPIRED'
   | 'CA_NOT_READY'
   | 'STORE_LOCKED'
+  | 'STORE_CORRUPT'
   | 'ALREADY_EXISTS'
   | 'WRONG_PASSPHRASE'
   | 'ROTATION_STATE'

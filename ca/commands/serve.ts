@@ -64,7 +64,7 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     });
   }
   // The store first: its lock is what makes a second `ca serve` on this directory fail fast and cleanly.
-  const store = await CaStore.open(paths.store);
+  const store = await CaStore.open(paths.store, { mustExist: true, log });
   const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
   const unwind = async () => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => log.warn('ca.stop_step_failed', { err }));

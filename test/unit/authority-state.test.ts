@@ -10,7 +10,7 @@ import { HitlessError, isHitlessError } from '../../shared/errors.js';
 import { silentLogger } from '../../shared/log.js';
 import { formatJoinToken, generateSecret, rootDigest } from '../../shared/join-token.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
-import { createCsrDer } from '../../shared/pki/certs.js';
+import { createCsrDer } from '../../shared/pki/csr.js';
 import { pemToDer } from '../../shared/pki/pem.js';
 import { Authority, type TrustState } from '../../ca/authority.js';
 import { CaStore } from '../../ca/store.js';
