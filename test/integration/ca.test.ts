@@ -222,7 +222,7 @@ test('serve refuses a wrong passphrase and leaves the state as it was', async ()
     const { stateDir } = await initCa(other.path);
     const before = await readFile(join(stateDir, 'root.key.enc'), 'utf8');
     const wrong = join(other.path, 'wrong');
-    await (await import('node:fs/promises')).writeFile(wrong, 'not the passphrase at all\n');
+    await (await import('node:fs/promises')).writeFile(wrong, 'not the passphrase at all\n', { mode: 0o600 });
     const r = await runCli('ca', ['serve', '--state-dir', stateDir, '--passphrase-file', wrong, '--listen', '127.0.0.1:0']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /wrong passphrase.*\(WRONG_PASSPHRASE\)/);
