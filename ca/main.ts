@@ -38,7 +38,7 @@ const workerCount = (v: string): number => {
 };
 const stateDirOption = () => new Option('--state-dir <dir>', 'CA state directory').default(DEFAULT_STATE_DIR);
 const passphraseOption = () =>
-  new Option('--passphrase-file <file>', `file whose first line is the root key passphrase (or set ${PASSPHRASE_ENV})`);
+  new Option('--passphrase-file <file>', `file whose first line is the root key passphrase, not readable by group or others (or set ${PASSPHRASE_ENV})`);
 
 const program = new Command('ca')
   .description('hitless certificate authority: short-lived node certificates, rotated without dropping a connection')

@@ -10,6 +10,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { chmod, mkdir, readFile, readdir, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -17,6 +19,9 @@ import { tmpDir, writePassphrase } from '../helpers/tmp.js';
 import { initCa, serveCa } from '../helpers/cluster.js';
 import { freePort, run, runCli, runJson, spawnDaemon } from '../helpers/proc.js';
 import { fetchRoots, joinNode } from '../helpers/node-identity.js';
+import { CaClient, staticConnection } from '../../agent/ca-client.js';
+import { createCsrDer } from '../../shared/pki/csr.js';
+import { generateKeyPairPem } from '../../shared/pki/keys.js';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let pristine: string;
@@ -214,6 +219,35 @@ test('a healthy store starts, keeps its records, and is 0700 with 0600 files eve
   assert.equal((await stat(store)).mode & 0o777, 0o700);
   for (const f of await readdir(store)) assert.equal((await stat(join(store, f))).mode & 0o777, 0o600, f);
   assert.deepEqual((await readdir(s)).filter((f) => f.startsWith('.store-check-')), [], 'no copy left behind');
+});
+
+test('bundle_version / known_version beyond the current version: INVALID_ARGUMENT naming the current one; nothing recorded', async () => {
+  const s = await copyState();
+  const { daemon, port } = await serveCa(s, passphraseFile);
+  const address = `127.0.0.1:${port}`;
+  const roots = await fetchRoots(address);
+  const node = await joinNode(address, workerToken, roots);
+  const client = new CaClient(address, staticConnection(roots, { keyPem: node.keyPem, chainPem: node.cert.chain_pem }));
+  try {
+    const current = Number(node.cert.bundle!.version);
+    const beyond = `acknowledged trust bundle version 1000000 is beyond the current version ${current}`;
+    await assert.rejects(client.renew(createCsrDer(generateKeyPairPem().privateKeyPem), 1_000_000), (err: Error & { cause?: { code?: number; details?: string } }) => {
+      assert.equal(err.cause?.code, grpcStatus.INVALID_ARGUMENT, String(err));
+      assert.equal(err.cause?.details, beyond);
+      return true;
+    });
+    const stream = client.raw.WatchTrustBundle({ known_version: '1000000' });
+    const [err] = (await once(stream, 'error')) as [Error & { code?: number; details?: string }];
+    assert.equal(err.code, grpcStatus.INVALID_ARGUMENT);
+    assert.equal(err.details, beyond);
+    const listed = await runJson<{ node_id: string; serial: string }[]>('ca', ['nodes', '--json', '--state-dir', s]);
+    assert.equal(listed.find((n) => n.node_id === node.cert.node_id)?.serial, node.cert.serial, 'no renewal recorded');
+    // Up to the current version both work.
+    await client.renew(createCsrDer(generateKeyPairPem().privateKeyPem), current);
+  } finally {
+    client.close();
+    await daemon.stop();
+  }
 });
 
 test('disk full: joins are INTERNAL without a certificate; they work again once space returns, and survive a restart', async (t) => {
