@@ -20,7 +20,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Level } from 'level';
 import { HitlessError } from '../shared/errors.js';
 import { escapedPrefix } from '../shared/untrusted.js';
@@ -259,7 +259,7 @@ export function headProblem(scan: Scan, file: HeadFileContent): string | undefin
 export async function checkStoreCopy(storeDir: string): Promise<Scan> {
   await removeStaleCopies(storeDir);
   const st = await stat(storeDir).catch(() => undefined);
-  if (!st?.isDirectory()) throw storeCorrupt(storeDir, `${basename(storeDir)}/ is missing (ca init creates it before ca.json)`);
+  if (!st?.isDirectory()) throw storeCorrupt(storeDir, 'the directory itself is missing (ca init creates it before ca.json)');
   if (await lockHeld(storeDir)) throw storeLocked(storeDir);
   if (!(await stat(join(storeDir, 'CURRENT')).then((s) => s.isFile(), () => false))) {
     throw storeCorrupt(storeDir, `${join(storeDir, 'CURRENT')} is missing (LevelDB would start an empty store in its place)`);
