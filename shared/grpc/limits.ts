@@ -35,16 +35,19 @@ export interface ServerLimits {
 }
 
 /**
- * The CA port. Largest legitimate requests, measured (test/security/bounds.test.ts prints them): a join
- * (IssueNodeCertificateRequest: 83-character token + P-256 CSR) ≈ 0.3 KiB; a renewal ≈ 0.2 KiB; remote
- * admin's StartRootRotation with an operator-supplied P-256 root and key in PEM ≈ 1.2 KiB. 16 KiB leaves room
- * for a root PEM with a long subject or a text preamble. Agents hold one WatchTrustBundle stream and make
- * one call at a time; admin tools a few. A join (bootstrap fetch + issue) takes well under a second.
+ * The CA port. Largest legitimate requests, measured by test/security/bounds.test.ts: a join
+ * (IssueNodeCertificateRequest: 83-character token + P-256 CSR) and a renewal are a few hundred bytes;
+ * remote admin's StartRootRotation with an operator-supplied P-256 root and key in PEM about 1 KiB. 16 KiB
+ * leaves room for a root PEM with a long subject or a text preamble. Every agent holds one connection (its
+ * WatchTrustBundle stream) and makes one call at a time on it; admin tools a few. So maxConnections is the
+ * fleet size plus headroom: each open connection costs the CA about 85 KB (figure 9 of `npm run bench`:
+ * RSS grew ~83 MB for 1,000), so the default bounds that at ~1.4 GB. A join (bootstrap fetch + issue) takes
+ * well under a second.
  */
 export const CA_PORT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxMessageBytes: 16 * 1024,
   maxStreamsPerConnection: 16,
-  maxConnections: 4096,
+  maxConnections: 16_384,
   maxConnectionsPerSource: 64,
   requestTimeoutMs: 5_000,
   unauthenticatedTimeoutMs: 10_000,
@@ -151,5 +154,8 @@ export function grpcServerOptions(limits: ServerLimits): grpc.ServerOptions {
     'grpc.max_concurrent_streams': limits.maxStreamsPerConnection + 1,
     'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+    // channelz keeps per-connection and per-call trace objects for an introspection service we do not serve:
+    // memory and CPU per unauthenticated connection for nothing.
+    'grpc.enable_channelz': 0,
   };
 }

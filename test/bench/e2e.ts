@@ -16,12 +16,12 @@ export interface E2eCa {
 }
 
 /** `ca init` + `ca serve` in a temp dir; resolves once it listens. Its log is read, then drained unparsed. */
-export async function startBenchCa(nodeCertTtl = '6h'): Promise<E2eCa & { token: string }> {
+export async function startBenchCa(nodeCertTtl = '6h', serveArgs: string[] = []): Promise<E2eCa & { token: string }> {
   const dir = await tmpDir();
   const { init, stateDir, passphraseFile } = await initCa(dir.path, { nodeCertTtl });
   // HITLESS_BENCH_CA_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the CA (how the notes' profiles were made).
   const nodeArgs = process.env.HITLESS_BENCH_CA_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, BIN.ca, 'serve', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--listen', '127.0.0.1:0'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, BIN.ca, 'serve', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--listen', '127.0.0.1:0', ...serveArgs], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   const lines = createInterface({ input: child.stderr! });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`ca serve exited (${code}) before listening`)));

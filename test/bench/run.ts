@@ -21,6 +21,7 @@ import { benchSoak } from './soak.js';
 import { benchRenewalStorm, benchRootRotation, ROTATION_BENCH_CYCLE_S } from './fleet.js';
 import { benchFootprint } from './footprint.js';
 import { benchAttack } from './attack.js';
+import { CA_PORT_LIMITS } from '../../shared/grpc/limits.js';
 
 const { values } = parseArgs({
   options: {
@@ -163,12 +164,12 @@ if (want(9)) {
   raw.attack = runs;
   const pct = runs.map((r) => r.ratio * 100);
   add(figure('9a', `renewals, ${CONCURRENCY} nodes, no attack (same runs as 9b)`, 'certs/s', runs.map((r) => r.unloadedPerSec)));
-  add(figure('9b', `renewals while ${ATTACK.toLocaleString('en-US')} unauthenticated connections hold half-open calls`, 'certs/s', runs.map((r) => r.loadedPerSec)));
+  add(figure('9b', `renewals while ${ATTACK.toLocaleString('en-US')} unauthenticated connections hold half-open calls (timeouts 60 s/30 s, see attack.ts)`, 'certs/s', runs.map((r) => r.loadedPerSec)));
   add(figure('9c', 'renewal rate under attack / without (9b / 9a, per run)', '%', pct, { target: '>= 90', met: median(pct) >= 90 }));
   add(figure('9d', 'CA CPU per renewal, no attack', 'ms', runs.map((r) => r.cpuMsPerRenewalUnloaded)));
   add(figure('9e', 'CA CPU per renewal under attack (attack handling included)', 'ms', runs.map((r) => r.cpuMsPerRenewalLoaded)));
   add(figure('9f', 'CA RSS before the attack', 'MB', runs.map((r) => r.rssMbBefore)));
-  add(figure('9g', `CA RSS, largest sample under attack (limits bound it: ${ATTACK} of 4,096 connections, 16 KiB messages)`, 'MB', runs.map((r) => r.rssMbMaxUnderAttack)));
+  add(figure('9g', `CA RSS, largest sample under attack (${ATTACK} connections of the ${CA_PORT_LIMITS.maxConnections.toLocaleString('en-US')} allowed)`, 'MB', runs.map((r) => r.rssMbMaxUnderAttack)));
 }
 
 const machine = { cpus: cpus().length, model: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version };
