@@ -35,10 +35,10 @@ export interface ServerLimits {
 }
 
 /**
- * The CA port. Largest legitimate requests, measured by test/security/bounds.test.ts: a join
- * (IssueNodeCertificateRequest: 83-character token + P-256 CSR) and a renewal are a few hundred bytes;
- * remote admin's StartRootRotation with an operator-supplied P-256 root and key in PEM about 1 KiB. 16 KiB
- * leaves room for a root PEM with a long subject or a text preamble. Every agent holds one connection (its
+ * The CA port. Largest legitimate requests, measured by test/unit/limits.test.ts: a join
+ * (IssueNodeCertificateRequest: 83-character token + P-256 CSR) 300 B, a renewal 226 B; remote admin's
+ * StartRootRotation with an openssl-made P-256 root (long subject, `openssl x509 -text` dump in front of the
+ * PEM) and its key 3.1 KiB — the largest. 16 KiB leaves room above that. Every agent holds one connection (its
  * WatchTrustBundle stream) and makes one call at a time on it; admin tools a few. So maxConnections is the
  * fleet size plus headroom: each open connection costs the CA about 85 KB (figure 9 of `npm run bench`:
  * RSS grew ~83 MB for 1,000), so the default bounds that at ~1.4 GB. A join (bootstrap fetch + issue) takes
@@ -56,9 +56,9 @@ export const CA_PORT_LIMITS: Readonly<ServerLimits> = Object.freeze({
 });
 
 /**
- * The agent's node port: only peers with a node certificate of the cluster get past TLS (the client
- * certificate is required). Requests are a HeartbeatPing (two integers) or an empty WhoAmI; a peer holds one
- * heartbeat stream and probes with one WhoAmI at a time.
+ * The agent's node port: every node-service call needs a node certificate of the cluster (health checks do
+ * not, so TLS requests the client certificate without requiring it). Requests are a HeartbeatPing (33 B at
+ * most) or an empty WhoAmI; a peer holds one heartbeat stream and probes with one WhoAmI at a time.
  */
 export const NODE_PORT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxMessageBytes: 4 * 1024,

@@ -69,23 +69,25 @@ export async function rawSession(opts: RawSessionOptions): Promise<RawSession> {
         { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' },
         { endStream: false },
       );
-      let code: number | undefined;
-      let message = '';
-      const take = (h: Record<string, unknown>) => {
-        if (h['grpc-status'] !== undefined) code = Number(h['grpc-status']);
-        if (h['grpc-message'] !== undefined) message = decodeURIComponent(String(h['grpc-message']));
-      };
-      stream.on('response', take);
-      stream.on('trailers', take);
       stream.on('data', () => {});
       const status = new Promise<RawStatus>((resolve) => {
         const timer = setTimeout(() => {
           resolve({ code: undefined, message: '', timedOut: true });
           stream.close(constants.NGHTTP2_CANCEL);
         }, callOpts.waitMs ?? STATUS_WAIT_MS);
+        // A status (trailers, or a trailers-only response) ends the call even though our half of the stream
+        // is still open (a half-open call never ends it): resolve, then cancel our half.
+        const take = (h: Record<string, unknown>) => {
+          if (h['grpc-status'] === undefined) return;
+          clearTimeout(timer);
+          resolve({ code: Number(h['grpc-status']), message: decodeURIComponent(String(h['grpc-message'] ?? '')) });
+          if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+        };
+        stream.on('response', take);
+        stream.on('trailers', take);
         stream.once('close', () => {
           clearTimeout(timer);
-          resolve({ code, message, rstCode: stream.rstCode === constants.NGHTTP2_NO_ERROR ? undefined : stream.rstCode });
+          resolve({ code: undefined, message: '', rstCode: stream.rstCode });
         });
         stream.on('error', () => {});
       });

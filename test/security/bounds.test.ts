@@ -16,7 +16,8 @@ import { joinPem } from '../../shared/pki/pem.js';
 import { CaClient, staticConnection } from '../../agent/ca-client.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { startCa, type TestCa } from '../helpers/cluster.js';
-import { runJson, type LogEvent } from '../helpers/proc.js';
+import { startAgent, type TestAgent } from '../helpers/agents.js';
+import { freePort, runJson, type LogEvent } from '../helpers/proc.js';
 import { fetchRoots, joinNode, renewNode, type TestNode } from '../helpers/node-identity.js';
 import { rawSession, issueRequest, ISSUE_PATH, BUNDLE_PATH, type RawSession } from '../helpers/raw-grpc.js';
 
@@ -28,6 +29,8 @@ let dir: Awaited<ReturnType<typeof tmpDir>>;
 let ca: TestCa;
 let roots: string[];
 let port: number;
+let agent: TestAgent;
+const WHOAMI_PATH = '/hitless.v1.NodeService/WhoAmI';
 
 interface NodeJson { node_id: string; serial: string }
 const nodes = () => runJson<NodeJson[]>('ca', ['nodes', '--state-dir', ca.stateDir, '--json']);
@@ -71,9 +74,17 @@ before(async () => {
   });
   port = Number(ca.address.split(':')[1]);
   roots = await fetchRoots(ca.address);
+  agent = startAgent(dir.path, 'a1', {
+    ca: ca.address,
+    token: ca.init.tokens.worker,
+    port: await freePort(),
+    extra: ['--unauthenticated-timeout', '4s', '--request-timeout', '1s', '--max-connections-per-source', '5'],
+  });
+  await agent.daemon.waitFor('agent.listening', { timeoutMs: 60_000 });
 });
 
 after(async () => {
+  await agent?.daemon.stop();
   await ca?.daemon.stop();
   await dir?.cleanup();
 });
@@ -248,4 +259,34 @@ test("a node's second WatchTrustBundle stream replaces its first", async () => {
     client.close();
   }
   await legitimateNodeJoinsAndRenews();
+});
+
+test("the agent's node port: connections per source bounded, connections without a node certificate closed, oversized and half-open calls ended; a node's calls still answered", async () => {
+  const mark = agent.daemon.events.length;
+  const node = await legitimateNodeJoinsAndRenews();
+  const tls = { key: node.keyPem, cert: joinPem(node.cert.chain_pem) };
+  const all = await Promise.all(Array.from({ length: 30 }, () => rawSession({ port: agent.port, localAddress: '127.0.0.20' }).catch(() => null)));
+  const admitted = all.filter((s): s is RawSession => s !== null);
+  assert.ok(admitted.length <= 5, `${admitted.length} admitted`);
+  const perSource = await agent.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'max_connections_per_source' });
+  assert.equal(perSource.port, 'node');
+  assert.equal(perSource.source, '127.0.0.20');
+  const peer = await rawSession({ port: agent.port, localAddress: '127.0.0.21', tls });
+  try {
+    const huge = await peer.call(WHOAMI_PATH, new Uint8Array(8192)).status;
+    assert.equal(huge.code, status.RESOURCE_EXHAUSTED, huge.message);
+    assert.equal(huge.message, 'Received message larger than max (8192 vs 4096)');
+    await agent.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'max_message_size' && e.method === WHOAMI_PATH });
+    const halfOpen = await peer.call(WHOAMI_PATH, undefined).status;
+    assert.equal(halfOpen.code, status.DEADLINE_EXCEEDED, halfOpen.message);
+    assert.equal(halfOpen.message, 'the request did not arrive completely within 1s');
+    // The unauthenticated ones are closed; this one, which carried a node certificate, still answers.
+    await Promise.all(admitted.map((s) => s.closed));
+    await agent.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'unauthenticated_timeout' && e.source === '127.0.0.20' });
+    const ok = await peer.call(WHOAMI_PATH, new Uint8Array(0)).status;
+    assert.equal(ok.code, status.OK, ok.message);
+  } finally {
+    peer.close();
+  }
+  assert.equal(agent.daemon.child.exitCode, null, 'the agent kept running');
 });

@@ -81,3 +81,43 @@ test('--tls-min-version takes 1.3 or 1.2 only, and quotes at most a short prefix
   }
   assert.throws(() => parseTlsMinVersion('x'.repeat(5000)), (err: Error) => err.message.length < 100);
 });
+
+test('the message bound is a few KiB above the largest legitimate request, measured from real requests', async (t) => {
+  const { protos } = await import('../../proto/load.js');
+  const { generateKeyPairPem } = await import('../../shared/pki/keys.js');
+  const { createCsrDer } = await import('../../shared/pki/csr.js');
+  const { run } = await import('../helpers/proc.js');
+  const { tmpDir } = await import('../helpers/tmp.js');
+  const ca = protos().nodeCa.hitless.v1.NodeCaService.service;
+  const admin = protos().caAdmin.hitless.v1.CaAdminService.service;
+  const node = protos().node.hitless.v1.NodeService.service;
+  const csr = Buffer.from(await createCsrDer(generateKeyPairPem().privateKeyPem));
+  const token = `HTLS-1-${'z'.repeat(50)}-${'z'.repeat(25)}`;
+
+  // An operator's root made with the openssl CLI, long subject, with openssl's text dump in front of the PEM
+  // (what `openssl x509 -text` writes): the largest remote-admin request we expect.
+  const dir = await tmpDir();
+  try {
+    const subject = '/C=DE/ST=Some State/L=Some City/O=Example Operations GmbH/OU=Platform Security/CN=hitless cluster root 2027';
+    const made = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '3650', '-subj', subject,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-keyout', `${dir.path}/k.pem`, '-out', `${dir.path}/c.pem`]);
+    assert.equal(made.code, 0, made.stderr);
+    const text = await run('openssl', ['x509', '-in', `${dir.path}/c.pem`, '-text']);
+    const key = await run('openssl', ['pkey', '-in', `${dir.path}/k.pem`]);
+    const sizes = {
+      IssueNodeCertificate: ca.IssueNodeCertificate.requestSerialize({ join_token: token, csr_der: csr }).length,
+      RenewNodeCertificate: ca.RenewNodeCertificate.requestSerialize({ csr_der: csr, bundle_version: '18446744073709551615' }).length,
+      WatchTrustBundle: ca.WatchTrustBundle.requestSerialize({ known_version: '18446744073709551615' }).length,
+      StartRootRotation: admin.StartRootRotation.requestSerialize({ root_cert_pem: text.stdout, root_key_pem: key.stdout, root_subject: subject }).length,
+      Heartbeat: node.Heartbeat.requestSerialize({ seq: '18446744073709551615', sent_at_ms: '18446744073709551615' }).length,
+    };
+    t.diagnostic(`request sizes (bytes): ${JSON.stringify(sizes)}`);
+    const caLargest = Math.max(sizes.IssueNodeCertificate, sizes.RenewNodeCertificate, sizes.WatchTrustBundle, sizes.StartRootRotation);
+    const headroom = CA_PORT_LIMITS.maxMessageBytes - caLargest;
+    assert.ok(headroom >= 4096 && headroom <= 16 * 1024, `CA port: largest request ${caLargest} B, limit ${CA_PORT_LIMITS.maxMessageBytes} B`);
+    const nodeHeadroom = NODE_PORT_LIMITS.maxMessageBytes - sizes.Heartbeat;
+    assert.ok(nodeHeadroom >= 2048 && nodeHeadroom <= 8 * 1024, `node port: largest request ${sizes.Heartbeat} B, limit ${NODE_PORT_LIMITS.maxMessageBytes} B`);
+  } finally {
+    await dir.cleanup();
+  }
+});
