@@ -175,6 +175,15 @@ export class NodeAgent extends EventEmitter {
     for (const p of this.#peers) p.start();
   }
 
+  #trustView() {
+    return {
+      clusterId: this.#identity.clusterId,
+      rootsPem: this.#identity.bundle.rootsPem,
+      crossSignedPem: this.#identity.bundle.crossSignedPem,
+      removedNodeIds: this.#removed,
+    };
+  }
+
   async #startServer(limits: ServerLimits): Promise<void> {
     const lifetime = Date.parse(this.#identity.notAfter) - Date.parse(this.#identity.issuedAt);
     // An override may shorten the age, never lengthen it: the CA's root rotation waits for connections to
@@ -184,12 +193,7 @@ export class NodeAgent extends EventEmitter {
     bounded.server.addService(
       protos().node.hitless.v1.NodeService.service,
       nodeServiceHandlers({
-        trust: () => ({
-          clusterId: this.#identity.clusterId,
-          rootsPem: this.#identity.bundle.rootsPem,
-          crossSignedPem: this.#identity.bundle.crossSignedPem,
-          removedNodeIds: this.#removed,
-        }),
+        trust: () => this.#trustView(),
         self: () => this.#identity,
         clock: this.deps.clock,
         log: this.deps.log,
@@ -242,6 +246,11 @@ export class NodeAgent extends EventEmitter {
     await this.#store.save(next);
     this.provider.update({ chainPem: next.chainPem, keyPem: next.keyPem, trustPem: next.bundle.rootsPem });
     this.#identity = next;
+    // Streams we serve whose certificate no longer chains to our new bundle are asked to refresh and ended
+    // after the grace (agent/node-service.ts): none runs on a root we stopped trusting.
+    if (previous && previous.bundle.version !== next.bundle.version) {
+      void this.#registry.recheck(this.#trustView(), this.deps.clock, this.deps.log).catch((err: unknown) => this.deps.log.error('heartbeat.recheck_failed', { err }));
+    }
     if (reason === 'renewal') this.#renewals++;
     if (previous?.serial !== next.serial) {
       this.deps.log.info(reason === 'start' ? 'identity.ready' : 'identity.renewed', {

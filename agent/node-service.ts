@@ -1,36 +1,71 @@
 // The node service every agent serves to its peers: Heartbeat (echo stream) and WhoAmI. gRPC wiring plus a
-// registry of live streams, so that a node the CA removes loses its streams at once, not at cert expiry.
+// registry of live streams, each with the certificate that authenticated it and its bound
+// (shared/grpc/stream-bound.ts): a removed node loses its streams at once, a stream whose certificate nears
+// expiry is asked to refresh and is ended at expiry + grace, and one whose root leaves our bundle is ended too.
 import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { HitlessError } from '../shared/errors.js';
 import { unary, failStream } from '../shared/grpc/handlers.js';
 import { peerCertificateDer } from '../shared/grpc/peer.js';
+import { StreamBound } from '../shared/grpc/stream-bound.js';
+import { metrics } from '../shared/metrics.js';
 import type { NodeServiceHandlers, HeartbeatPing__Output, HeartbeatPong } from '../proto/load.js';
-import { authorizePeer, type TrustView } from './peer-auth.js';
+import { authorizePeer, type PeerIdentity, type TrustView } from './peer-auth.js';
 
 type HeartbeatCall = grpc.ServerDuplexStream<HeartbeatPing__Output, HeartbeatPong>;
 
-export class NodeServiceRegistry {
-  readonly #streams = new Map<HeartbeatCall, string>();
+export interface ServedStream {
+  nodeId: string;
+  serial: string;
+  /** The peer certificate (DER) that authenticated the stream. */
+  der: Uint8Array;
+  bound: StreamBound;
+}
 
-  add(call: HeartbeatCall, nodeId: string): void {
-    this.#streams.set(call, nodeId);
+export class NodeServiceRegistry {
+  readonly #streams = new Map<HeartbeatCall, ServedStream>();
+
+  add(call: HeartbeatCall, s: ServedStream): void {
+    this.#streams.set(call, s);
   }
   delete(call: HeartbeatCall): void {
+    this.#streams.get(call)?.bound.stop();
     this.#streams.delete(call);
   }
   get size(): number {
     return this.#streams.size;
   }
+  /** The streams being served now (for status and rotation evidence). */
+  streams(): ServedStream[] {
+    return [...this.#streams.values()];
+  }
   /** Ends the streams of removed nodes with PERMISSION_DENIED. */
   evict(removed: ReadonlySet<string>, log: Logger): number {
     let n = 0;
-    for (const [call, nodeId] of this.#streams) {
-      if (!removed.has(nodeId)) continue;
-      this.#streams.delete(call);
-      failStream(log, 'Heartbeat', call, new HitlessError('NODE_REMOVED', `node ${nodeId} was removed from the cluster`));
+    for (const [call, s] of this.#streams) {
+      if (!removed.has(s.nodeId)) continue;
+      this.delete(call);
+      failStream(log, 'Heartbeat', call, new HitlessError('NODE_REMOVED', `node ${s.nodeId} was removed from the cluster`));
       n++;
+    }
+    return n;
+  }
+  /**
+   * After a trust-bundle change: every stream whose certificate no longer chains to a trusted root is asked
+   * to refresh now and ended after the grace. Returns how many were revoked.
+   */
+  async recheck(trust: TrustView, clock: Clock, log: Logger): Promise<number> {
+    let n = 0;
+    for (const s of this.streams()) {
+      try {
+        await authorizePeer(s.der, trust, clock);
+      } catch (err) {
+        if (!(err instanceof HitlessError) || err.code === 'NODE_REMOVED') continue;
+        log.warn('heartbeat.stream_revoked', { peer: s.nodeId, serial: s.serial, reason: err.message, endsInMs: s.bound.endsAt.getTime() - clock.now().getTime() });
+        s.bound.revoke(err.message);
+        n++;
+      }
     }
     return n;
   }
@@ -42,6 +77,8 @@ export function nodeServiceHandlers(deps: {
   clock: Clock;
   log: Logger;
   registry: NodeServiceRegistry;
+  /** Grace after a stream's bound (shared/grpc/stream-bound.ts). */
+  streamGraceMs?: number;
 }): NodeServiceHandlers {
   const { trust, clock, log, registry } = deps;
   return {
@@ -56,23 +93,44 @@ export function nodeServiceHandlers(deps: {
     }),
 
     Heartbeat: (call) => {
-      authorizePeer(peerCertificateDer(call), trust(), clock).then(
-        (peer) => {
-          registry.add(call, peer.nodeId);
-          log.debug('heartbeat.stream_started', { peer: peer.nodeId, serial: peer.serial });
-          call.on('data', (ping: HeartbeatPing__Output) => {
-            if (call.writable) call.write({ seq: ping.seq, sent_at_ms: ping.sent_at_ms, caller_serial: peer.serial });
-          });
-          const done = () => registry.delete(call);
-          call.on('end', () => {
-            done();
-            call.end();
-          });
-          call.on('cancelled', done);
-          call.on('error', done);
-        },
+      const der = peerCertificateDer(call);
+      authorizePeer(der, trust(), clock).then(
+        (peer) => serveHeartbeat(call, peer, der!),
         (err: unknown) => failStream(log, 'Heartbeat', call, err),
       );
     },
   };
+
+  function serveHeartbeat(call: HeartbeatCall, peer: PeerIdentity, der: Uint8Array): void {
+    const bound = new StreamBound({
+      clock,
+      notAfter: peer.notAfter,
+      graceMs: deps.streamGraceMs,
+      events: {
+        // Pongs are answers to pings, so the hint rides on every pong from now on (bound.refreshRequested).
+        refresh: () => log.info('heartbeat.refresh_requested', { peer: peer.nodeId, serial: peer.serial, endsAt: bound.endsAt }),
+        end: (err) => {
+          registry.delete(call);
+          metrics.streamBoundEnds.inc({ service: 'node', reason: err.code });
+          log.warn('heartbeat.stream_bound_reached', { peer: peer.nodeId, serial: peer.serial, reason: err.message });
+          failStream(log, 'Heartbeat', call, err);
+        },
+      },
+    });
+    registry.add(call, { nodeId: peer.nodeId, serial: peer.serial, der, bound });
+    const endsAt = bound.endsAt.toISOString();
+    log.debug('heartbeat.stream_started', { peer: peer.nodeId, serial: peer.serial, endsAt });
+    call.on('data', (ping: HeartbeatPing__Output) => {
+      if (call.writable) {
+        call.write({ seq: ping.seq, sent_at_ms: ping.sent_at_ms, caller_serial: peer.serial, refresh_requested: bound.refreshRequested, stream_ends_at: endsAt });
+      }
+    });
+    const done = () => registry.delete(call);
+    call.on('end', () => {
+      done();
+      call.end();
+    });
+    call.on('cancelled', done);
+    call.on('error', done);
+  }
 }

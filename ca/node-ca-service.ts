@@ -2,6 +2,7 @@
 // through toStatus. Authorization per RPC is documented in proto/hitless/v1/node_ca.proto.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../shared/log.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import { unary, failStream } from '../shared/grpc/handlers.js';
 import { peerAddress, peerCertificateDer } from '../shared/grpc/peer.js';
 import type { NodeCaServiceHandlers, IssuedCertificate, TrustBundle } from '../proto/load.js';
@@ -10,6 +11,7 @@ import type { Authority, Bundle, IssuedNodeCert } from './authority.js';
 import type { Role } from './store.js';
 import { HitlessError } from '../shared/errors.js';
 import { limitExceeded, metrics } from '../shared/metrics.js';
+import { StreamBound } from '../shared/grpc/stream-bound.js';
 
 export const ROLE_ENUM: Record<Role, 'NODE_ROLE_WORKER' | 'NODE_ROLE_MANAGER'> = {
   worker: 'NODE_ROLE_WORKER',
@@ -36,7 +38,7 @@ function issuedMessage(c: IssuedNodeCert): IssuedCertificate {
 /** Stable name of the one-watch-per-node bound (hitless_limit_rejections_total{limit}). */
 export const WATCH_LIMIT = 'watch_streams_per_node';
 
-export function nodeCaHandlers(authority: Authority, log: Logger): NodeCaServiceHandlers {
+export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock = systemClock): NodeCaServiceHandlers {
   // One WatchTrustBundle stream per node: a node's agent holds one, so a second means the first is dead (its
   // connection not yet noticed as gone) or someone with the node's key is opening streams. Either way the
   // newest wins and the previous one is ended, so a node can hold at most one stream's worth of CA memory.
@@ -81,6 +83,22 @@ export function nodeCaHandlers(authority: Authority, log: Logger): NodeCaService
           authority.watching(identity.nodeId, 1);
           if (known > 0) void authority.acknowledgeBundle(identity.nodeId, known).catch((err: unknown) => log.warn('watch.ack_failed', { err }));
           let queue = Promise.resolve();
+          // The certificate that authenticated this watch bounds it (shared/grpc/stream-bound.ts): an extra
+          // event asks for a refresh ahead of its expiry, and the stream is ended at expiry + grace.
+          const bound = new StreamBound({
+            clock,
+            notAfter: identity.notAfter,
+            events: {
+              refresh: () => send(false),
+              end: (err) => {
+                cleanup();
+                metrics.streamBoundEnds.inc({ service: 'ca', reason: err.code });
+                log.warn('watch.stream_bound_reached', { nodeId: identity.nodeId, serial: identity.serial, reason: err.message });
+                failStream(log, method, call, err);
+              },
+            },
+          });
+          const endsAt = bound.endsAt.toISOString();
           const send = (renewRequested: boolean) => {
             queue = queue
               .then(async () => {
@@ -88,6 +106,8 @@ export function nodeCaHandlers(authority: Authority, log: Logger): NodeCaService
                   bundle: bundleMessage(authority.bundle()),
                   renew_requested: renewRequested,
                   removed_node_ids: await authority.removedNodeIds(),
+                  refresh_requested: bound.refreshRequested,
+                  stream_ends_at: endsAt,
                 };
                 if (!call.cancelled && call.writable) call.write(event);
               })
@@ -110,6 +130,7 @@ export function nodeCaHandlers(authority: Authority, log: Logger): NodeCaService
             if (cleaned) return;
             cleaned = true;
             if (watches.get(identity.nodeId) === replaced) watches.delete(identity.nodeId);
+            bound.stop();
             authority.watching(identity.nodeId, -1);
             authority.off('closing', onClosing);
             authority.off('trust', onTrust);

@@ -76,6 +76,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Server streams ended at their bound (shared/grpc/stream-bound.ts), by service and error code. */
+  readonly streamBoundEnds = new Counter({
+    name: 'hitless_stream_bound_ends_total',
+    help: 'Server streams ended because the certificate that authenticated them expired or stopped being trusted (the client did not refresh), by service (node|ca) and reason (CERT_EXPIRED|UNTRUSTED_PEER).',
+    labelNames: ['service', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** Client streams moved to a fresh connection (shared/grpc/refreshing-stream.ts), by stream and trigger. */
+  readonly streamRefreshes = new Counter({
+    name: 'hitless_stream_refreshes_total',
+    help: 'Long-lived client streams moved make-before-break to a new connection with current credentials, by stream (peer|ca_watch) and trigger (own-credentials|server-request|peer-expiry|own-expiry).',
+    labelNames: ['stream', 'trigger'] as const,
+    registers: [this.registry],
+  });
+
   // ---- CA: events ----
 
   readonly caJoins = this.#forCa(

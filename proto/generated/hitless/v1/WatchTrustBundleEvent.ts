@@ -6,10 +6,14 @@ export interface WatchTrustBundleEvent {
   'bundle'?: (_hitless_v1_TrustBundle | null);
   'renew_requested'?: (boolean);
   'removed_node_ids'?: (string)[];
+  'refresh_requested'?: (boolean);
+  'stream_ends_at'?: (string);
 }
 
 export interface WatchTrustBundleEvent__Output {
   'bundle': (_hitless_v1_TrustBundle__Output | null);
   'renew_requested': (boolean);
   'removed_node_ids': (string)[];
+  'refresh_requested': (boolean);
+  'stream_ends_at': (string);
 }
