@@ -1,71 +1,76 @@
 // Keeps a WatchTrustBundle stream open to the CA and hands every event to the agent: new bundles (root
-// rotation), renewal requests, and the removed-node list. Reconnects with jittered backoff when it breaks.
-import type * as grpc from '@grpc/grpc-js';
+// rotation), renewal requests, and the removed-node list. The stream is a RefreshingStream
+// (shared/grpc/refreshing-stream.ts): it moves make-before-break to a fresh connection when our certificate or
+// bundle changes, the CA asks (refresh_requested), or either certificate nears expiry, and reconnects with
+// jittered backoff when it breaks. Events carry the whole current state, so the overlap of two streams during
+// a move is harmless: events are applied one at a time, in order.
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
-import type { WatchTrustBundleEvent__Output } from '../proto/load.js';
-import type { CaClient } from './ca-client.js';
-import { backoffDelayMs } from './renewal-schedule.js';
+import type { NodeCaServiceClient, WatchTrustBundleEvent__Output } from '../proto/load.js';
+import type { MemoryCertificateProvider } from '../shared/grpc/certificate-provider.js';
+import { RefreshingStream } from '../shared/grpc/refreshing-stream.js';
+import { parseCertificate } from '../shared/pki/certs.js';
+import { metrics } from '../shared/metrics.js';
 
 export class CaWatch {
-  readonly #stop = new AbortController();
-  #loop: Promise<void> | undefined;
-  #call: grpc.ClientReadableStream<WatchTrustBundleEvent__Output> | undefined;
-  connected = false;
+  readonly #stream: RefreshingStream<never, WatchTrustBundleEvent__Output>;
+  #queue = Promise.resolve();
 
   constructor(
     private readonly deps: {
-      client: () => CaClient;
+      /** A new client (own channel, so a new connection) for each generation of the stream. */
+      connect: (generation: number) => NodeCaServiceClient;
       knownVersion: () => number;
       onEvent: (e: WatchTrustBundleEvent__Output) => Promise<void>;
+      provider: MemoryCertificateProvider;
       clock: Clock;
       log: Logger;
     },
-  ) {}
+  ) {
+    const { log } = deps;
+    this.#stream = new RefreshingStream<never, WatchTrustBundleEvent__Output>({
+      name: 'ca_watch',
+      connect: (generation) => deps.connect(generation),
+      open: (client) => (client as NodeCaServiceClient).WatchTrustBundle({ known_version: String(deps.knownVersion()) }),
+      refreshRequested: (e) => e.refresh_requested,
+      provider: deps.provider,
+      ownNotAfter: () => {
+        const leaf = deps.provider.current?.chainPem[0];
+        return leaf ? parseCertificate(leaf).notAfter : undefined;
+      },
+      clock: deps.clock,
+      log,
+      backoff: { baseMs: 500, capMs: 15_000 },
+      onMessage: (event) => {
+        this.#queue = this.#queue.then(() => deps.onEvent(event)).catch((err: unknown) => log.error('ca_watch.event_failed', { err }));
+      },
+      events: {
+        up: (leg, kind, trigger) => {
+          if (kind === 'refresh') metrics.streamRefreshes.inc({ stream: 'ca_watch', trigger: trigger ?? 'unknown' });
+          log.debug('ca_watch.up', { kind, trigger, caSerial: leg.peerSerial });
+        },
+        error: (err, established) => {
+          if (established) log.warn('ca_watch.broken', { code: err.code, details: err.details });
+        },
+      },
+    });
+  }
+
+  get connected(): boolean {
+    return this.#stream.connected;
+  }
+
+  /** Refreshes done (make-before-break moves) and failures of the stream in use. */
+  get counters(): { refreshes: number; errors: number; caSerial?: string } {
+    return { refreshes: this.#stream.refreshes, errors: this.#stream.errors, caSerial: this.#stream.current?.peerSerial };
+  }
 
   start(): void {
-    this.#loop = this.#run();
+    this.#stream.start();
   }
 
   async stop(): Promise<void> {
-    this.#stop.abort();
-    this.#call?.cancel();
-    await this.#loop;
-  }
-
-  async #run(): Promise<void> {
-    const { clock, log } = this.deps;
-    const stop = this.#stop.signal;
-    let failures = 0;
-    while (!stop.aborted) {
-      const delivered = await this.#once();
-      if (stop.aborted) return;
-      failures = delivered ? 1 : failures + 1;
-      const delay = backoffDelayMs(failures, Math.random, { baseMs: 500, capMs: 15_000 });
-      log.debug('ca_watch.reconnect', { inMs: delay });
-      await clock.sleep(delay, stop).catch(() => {});
-    }
-  }
-
-  #once(): Promise<boolean> {
-    return new Promise((resolve) => {
-      let delivered = false;
-      const call = this.deps.client().raw.WatchTrustBundle({ known_version: String(this.deps.knownVersion()) });
-      this.#call = call;
-      let queue = Promise.resolve();
-      call.on('data', (event: WatchTrustBundleEvent__Output) => {
-        delivered = true;
-        this.connected = true;
-        // Events are applied one at a time, in order.
-        queue = queue.then(() => this.deps.onEvent(event)).catch((err: unknown) => this.deps.log.error('ca_watch.event_failed', { err }));
-      });
-      const done = (err?: grpc.ServiceError) => {
-        this.connected = false;
-        if (err && !this.#stop.signal.aborted) this.deps.log.warn('ca_watch.broken', { code: err.code, details: err.details });
-        queue.finally(() => resolve(delivered));
-      };
-      call.on('error', done);
-      call.on('end', () => done());
-    });
+    await this.#stream.stop();
+    await this.#queue;
   }
 }

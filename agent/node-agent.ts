@@ -22,6 +22,7 @@ import { identityFromIssued } from './issued.js';
 import { Renewer } from './renewer.js';
 import { isExpired } from './renewal-schedule.js';
 import { CaWatch } from './ca-watch.js';
+import { GENERATION_OPTION } from '../shared/grpc/refreshing-stream.js';
 import { PeerLink, type PeerCounters } from './peer-link.js';
 import { NodeServiceRegistry, nodeServiceHandlers } from './node-service.js';
 import { startStatusServer } from './status-server.js';
@@ -152,7 +153,11 @@ export class NodeAgent extends EventEmitter {
     log.info('renewal.scheduled', { at: this.#renewer.nextRenewalAt });
 
     this.#watch = new CaWatch({
-      client: () => this.#ca,
+      connect: (generation) => {
+        const conn = providerConnection(this.provider);
+        return new CaClient(this.options.caAddress, { ...conn, options: { ...conn.options, [GENERATION_OPTION]: generation } }).raw;
+      },
+      provider: this.provider,
       knownVersion: () => this.#identity.bundle.version,
       onEvent: (e) => this.#onWatchEvent(e),
       clock,

@@ -1,6 +1,9 @@
-// One long-lived Heartbeat stream to a peer, plus a periodic WhoAmI probe on the same channel. The counters
-// are the product's proof of hitlessness: across rotations `streamStarts` stays 1 and `streamErrors` 0 while
-// the serials seen on *new* connections (the probes) change.
+// One long-lived Heartbeat stream to a peer, plus a periodic WhoAmI probe. The stream is a RefreshingStream
+// (shared/grpc/refreshing-stream.ts): it moves make-before-break to a fresh connection whenever our
+// certificate or bundle changes, the peer asks (refresh_requested), or either certificate nears expiry, so it
+// always runs on current certificates of both ends. The counters are the product's proof of hitlessness:
+// across rotations `streamStarts` stays 1 and `streamErrors` 0 while `refreshes` grows and `streamPeerSerial`
+// / `streamSelfSerial` follow both ends' current certificates.
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import type { Clock } from '../shared/clock.js';
@@ -10,7 +13,8 @@ import { unaryCall } from '../shared/grpc/call.js';
 import { protos, type NodeServiceClient, type HeartbeatPing, type HeartbeatPong__Output } from '../proto/load.js';
 import type { MemoryCertificateProvider } from '../shared/grpc/certificate-provider.js';
 import type { WhoAmIResponse__Output } from '../proto/generated/hitless/v1/WhoAmIResponse.js';
-import { backoffDelayMs } from './renewal-schedule.js';
+import { RefreshingStream, GENERATION_OPTION } from '../shared/grpc/refreshing-stream.js';
+import { parseCertificate } from '../shared/pki/certs.js';
 import { metrics } from '../shared/metrics.js';
 import { RECONNECT_OPTIONS } from './ca-client.js';
 
@@ -21,20 +25,29 @@ export interface PeerCounters {
   address: string;
   /** Heartbeat streams established (first pong received); 1 means the first stream never broke. */
   streamStarts: number;
-  /** Established streams that later failed. */
+  /** Established streams that later failed (refreshes are not failures). */
   streamErrors: number;
+  /** Times the stream moved make-before-break to a new connection, and replacements that failed (the old one carried on). */
+  refreshes: number;
+  refreshFailures: number;
   /** Attempts that never got a stream up (peer not listening yet, refused). */
   connectFailures: number;
   lastError?: string;
   pingsSent: number;
   pongsReceived: number;
+  /** Pings never answered: no pong within HEARTBEAT_LOST_AFTER_MS, or outstanding when the stream in use failed. */
+  heartbeatsLost: number;
   /** True while a heartbeat stream is established (first pong received, not yet failed). */
   connected: boolean;
   /** Largest interval between consecutive pongs on a stream, ms. */
   maxGapMs: number;
-  /** The peer's node id and server certificate serial when the current stream's connection was made. */
+  /** The peer's node id and the serial of its certificate on the current stream's connection. */
   peerNodeId?: string;
   streamPeerSerial?: string;
+  /** Our serial as the peer saw it on the current stream (from its pongs). */
+  streamSelfSerial?: string;
+  /** When the peer will end the current stream at the latest (its bound: our certificate's expiry + grace). */
+  streamEndsAt?: string;
   /** The peer's server certificate serial on the connection of the latest probe (a fresh connection after GOAWAY). */
   probePeerSerial?: string;
   /** Our own serial as the peer saw it on the latest probe. */
@@ -54,115 +67,134 @@ export interface PeerLinkOptions {
   probeIntervalMs: number;
 }
 
+/** A ping without a pong for this long counts as lost (a refresh never takes more than one interval). */
+export const HEARTBEAT_LOST_AFTER_MS = 10_000;
+
 const serialOf = (cert: PeerCertificate | undefined) => (cert?.serialNumber ? normalizeSerial(cert.serialNumber) : undefined);
 
 export class PeerLink {
   readonly counters: PeerCounters;
   readonly #client: NodeServiceClient;
   readonly #stop = new AbortController();
+  readonly #stream: RefreshingStream<HeartbeatPing, HeartbeatPong__Output>;
+  /** Pings sent and not yet answered: seq → sent at (ms). */
+  readonly #outstanding = new Map<string, number>();
   #tasks: Promise<void>[] = [];
 
   constructor(private readonly o: PeerLinkOptions) {
-    this.counters = { address: o.address, connected: false, streamStarts: 0, streamErrors: 0, connectFailures: 0, pingsSent: 0, pongsReceived: 0, maxGapMs: 0, probesOk: 0, probesFailed: 0 };
+    this.counters = { address: o.address, connected: false, streamStarts: 0, streamErrors: 0, refreshes: 0, refreshFailures: 0, connectFailures: 0, pingsSent: 0, pongsReceived: 0, heartbeatsLost: 0, maxGapMs: 0, probesOk: 0, probesFailed: 0 };
     const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
       const org = ([] as string[]).concat(cert.subject?.O ?? []);
       return org.includes(o.clusterId()) ? undefined : new Error(`peer ${o.address} is not a node of cluster ${o.clusterId()}`);
     };
     const { NodeService } = protos().node.hitless.v1;
-    this.#client = new NodeService(o.address, o.provider.channelCredentials(checkServerIdentity), {
-      'grpc.ssl_target_name_override': NODE_SERVER_NAME,
-      'grpc.use_local_subchannel_pool': 1,
-      ...RECONNECT_OPTIONS,
-    });
+    const client = (generation: number) =>
+      new NodeService(o.address, o.provider.channelCredentials(checkServerIdentity), {
+        'grpc.ssl_target_name_override': NODE_SERVER_NAME,
+        'grpc.use_local_subchannel_pool': 1,
+        [GENERATION_OPTION]: generation,
+        ...RECONNECT_OPTIONS,
+      });
+    this.#client = client(0);
+    this.#stream = this.#heartbeatStream(client);
   }
 
   start(): void {
-    this.#tasks = [this.#heartbeatLoop(), this.#probeLoop()];
+    this.#stream.start();
+    this.#tasks = [this.#pace(), this.#probeLoop()];
   }
 
   async stop(): Promise<void> {
     this.#stop.abort();
+    await this.#stream.stop();
     await Promise.allSettled(this.#tasks);
     this.#client.close();
   }
 
-  async #heartbeatLoop(): Promise<void> {
+  #heartbeatStream(client: (generation: number) => NodeServiceClient): RefreshingStream<HeartbeatPing, HeartbeatPong__Output> {
     const { clock, log } = this.o;
-    const stop = this.#stop.signal;
-    let failures = 0;
-    while (!stop.aborted) {
-      const ok = await this.#runStream();
-      if (stop.aborted) return;
-      failures = ok ? 0 : failures + 1;
-      const delay = backoffDelayMs(failures, Math.random, { baseMs: 500, capMs: 5_000 });
-      log.warn('peer.stream_retry', { peer: this.o.address, inMs: delay });
-      await clock.sleep(delay, stop).catch(() => {});
-    }
-  }
-
-  /** Runs one stream until it fails or we stop. Resolves true if it delivered at least one pong. */
-  #runStream(): Promise<boolean> {
-    const { clock, log, heartbeatIntervalMs } = this.o;
     const c = this.counters;
-    const stop = this.#stop.signal;
-    return new Promise((resolve) => {
-      const call = this.#client.Heartbeat();
-      let seq = 0;
-      let lastPong: number | undefined;
-      let gotPong = false;
-      let finished = false;
-      const pacer = new AbortController();
-      const finish = (err?: grpc.ServiceError) => {
-        if (finished) return;
-        finished = true;
-        c.connected = false;
-        pacer.abort();
-        stop.removeEventListener('abort', onStop);
-        if (err && !stop.aborted && !gotPong) {
-          c.connectFailures++;
-          log.debug('peer.connect_failed', { peer: this.o.address, code: err.code, details: err.details });
-        } else if (err && !stop.aborted) {
-          c.streamErrors++;
-          metrics.agentPeerStreamErrors.inc({ peer: this.o.address });
-          c.lastError = `${grpc.status[err.code] ?? err.code}: ${err.details}`;
-          log.warn('peer.stream_error', { peer: this.o.address, code: err.code, details: err.details, streamStarts: c.streamStarts });
-        }
-        resolve(gotPong);
-      };
-      const onStop = () => {
-        call.cancel();
-        finish();
-      };
-      stop.addEventListener('abort', onStop);
-      call.on('data', (pong: HeartbeatPong__Output) => {
+    const peer = this.o.address;
+    let lastPong: number | undefined;
+    const sync = () => {
+      c.streamStarts = this.#stream.starts;
+      c.refreshes = this.#stream.refreshes;
+      c.refreshFailures = this.#stream.refreshFailures;
+      c.connectFailures = this.#stream.connectFailures;
+      c.connected = this.#stream.connected;
+    };
+    return new RefreshingStream<HeartbeatPing, HeartbeatPong__Output>({
+      name: `peer ${peer}`,
+      connect: (generation) => client(generation),
+      open: (cl) => (cl as NodeServiceClient).Heartbeat(),
+      refreshRequested: (pong) => pong.refresh_requested,
+      provider: this.o.provider,
+      ownNotAfter: () => {
+        const leaf = this.o.provider.current?.chainPem[0];
+        return leaf ? parseCertificate(leaf).notAfter : undefined;
+      },
+      clock,
+      log,
+      onMessage: (pong) => {
+        // Gaps are measured across the logical stream, refreshes included.
         const now = clock.now().getTime();
         if (lastPong !== undefined) c.maxGapMs = Math.max(c.maxGapMs, now - lastPong);
         lastPong = now;
         c.pongsReceived++;
-        if (!gotPong) {
-          gotPong = true;
-          c.streamStarts++;
-          c.connected = true;
-          metrics.agentPeerStreamStarts.inc({ peer: this.o.address });
-          const peerCert = call.getAuthContext()?.sslPeerCertificate;
-          c.streamPeerSerial = serialOf(peerCert);
-          c.peerNodeId = ([] as string[]).concat(peerCert?.subject?.CN ?? [])[0];
-          log.info('peer.stream_up', { peer: this.o.address, peerNodeId: c.peerNodeId, peerSerial: c.streamPeerSerial, streamStarts: c.streamStarts });
-        }
-      });
-      call.on('error', (err: grpc.ServiceError) => finish(err));
-      call.on('end', () => finish(stop.aborted ? undefined : ({ code: grpc.status.UNAVAILABLE, details: 'stream ended by peer' } as grpc.ServiceError)));
-      (async () => {
-        while (!pacer.signal.aborted) {
-          const ping: HeartbeatPing = { seq: String(++seq), sent_at_ms: String(clock.now().getTime()) };
-          if (call.writable) {
-            call.write(ping);
-            c.pingsSent++;
+        this.#outstanding.delete(pong.seq);
+        c.streamSelfSerial = pong.caller_serial || c.streamSelfSerial;
+        c.streamEndsAt = pong.stream_ends_at || c.streamEndsAt;
+      },
+      events: {
+        up: (leg, kind, trigger) => {
+          sync();
+          c.streamPeerSerial = leg.peerSerial;
+          c.peerNodeId = ([] as string[]).concat(leg.peerCertificate?.subject?.CN ?? [])[0];
+          if (kind === 'start') {
+            metrics.agentPeerStreamStarts.inc({ peer });
+            log.info('peer.stream_up', { peer, peerNodeId: c.peerNodeId, peerSerial: leg.peerSerial, streamStarts: c.streamStarts });
+          } else {
+            metrics.streamRefreshes.inc({ stream: 'peer', trigger: trigger ?? 'unknown' });
+            log.info('peer.stream_refreshed', { peer, trigger, peerSerial: leg.peerSerial, refreshes: c.refreshes });
           }
-          await clock.sleep(heartbeatIntervalMs, pacer.signal).catch(() => {});
-        }
-      })();
+        },
+        error: (err, established) => {
+          sync();
+          if (!established) {
+            log.debug('peer.connect_failed', { peer, code: err.code, details: err.details });
+            return;
+          }
+          c.streamErrors++;
+          c.heartbeatsLost += this.#outstanding.size;
+          this.#outstanding.clear();
+          metrics.agentPeerStreamErrors.inc({ peer });
+          c.lastError = `${grpc.status[err.code] ?? err.code}: ${err.details}`;
+          log.warn('peer.stream_error', { peer, code: err.code, details: err.details, streamStarts: c.streamStarts });
+        },
+        refreshFailed: () => sync(),
+      },
     });
+  }
+
+  /** One ping per interval on whichever stream is up (none is lost: see RefreshingStream.write). */
+  async #pace(): Promise<void> {
+    const { clock, heartbeatIntervalMs } = this.o;
+    const stop = this.#stop.signal;
+    let seq = 0;
+    while (!stop.aborted) {
+      const now = clock.now().getTime();
+      for (const [s, at] of this.#outstanding) {
+        if (now - at < HEARTBEAT_LOST_AFTER_MS) break;
+        this.#outstanding.delete(s);
+        this.counters.heartbeatsLost++;
+      }
+      const ping = { seq: String(++seq), sent_at_ms: String(now) };
+      if (this.#stream.write(ping)) {
+        this.counters.pingsSent++;
+        this.#outstanding.set(ping.seq, now);
+      }
+      await clock.sleep(heartbeatIntervalMs, stop).catch(() => {});
+    }
   }
 
   async #probeLoop(): Promise<void> {

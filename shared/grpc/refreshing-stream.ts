@@ -1,0 +1,280 @@
+// Make-before-break for long-lived gRPC streams: a stream never outlives the credentials of either end.
+//
+// A TLS connection keeps the certificates of its handshake for as long as it lives, and every stream on it
+// with it (../reference/node-runtime.md §1). So a stream is moved, not kept: whenever
+//   - our own certificate or trust bundle changes (the certificate provider publishes an update),
+//   - the server asks for it (a field of its own messages: `refreshRequested(msg)`, see stream-bound.ts),
+//   - either end's certificate nears expiry (REFRESH_AHEAD_FRACTION of the life it had left at stream start),
+// a replacement stream is opened on a *new channel* (so a new connection, with the provider's current
+// credentials: channels with equal target/options/credentials would share the old connection, hence the
+// generation option), and once it carries traffic (its first message arrives) it becomes the stream; the old
+// one is then ended — half-closed for bidi streams, so answers in flight still arrive, cancelled for server
+// streams (whose events the new stream carries too). Writes made while the replacement is unconfirmed go to
+// it and are kept: if it fails, they are sent again on the old stream, so none is lost. A failed replacement
+// is retried with backoff while the old stream carries on. Only a failure of the stream in use is visible to
+// the application (`error` counters); the moves are counted as refreshes.
+//
+// Usage (any client- or bidi-streaming call; server streaming too):
+//   const s = new RefreshingStream({ name: 'chat', connect: (gen) => new Chat(target, creds, { [GENERATION_OPTION]: gen }),
+//     open: (client) => client.Chat(), onMessage: (m) => ..., provider, clock, log });
+//   s.start(); s.write(msg); ...; await s.stop();
+import type { EventEmitter } from 'node:events';
+import type { PeerCertificate } from 'node:tls';
+import type * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import { normalizeSerial } from '../pki/certs.js';
+
+/** Channel option that gives every replacement its own channel and connection (grpc-js pools by options). */
+export const GENERATION_OPTION = 'hitless.connection_generation';
+/** Refresh once this fraction of the shorter remaining life (ours or the peer's) at stream start has passed. */
+export const REFRESH_AHEAD_FRACTION = 0.75;
+/** Never refresh for expiry more often than this (a peer that has not renewed yet gives us the same cert). */
+export const MIN_EXPIRY_REFRESH_MS = 1_000;
+/** How long a retired bidi stream may take to drain (answers in flight) before it is cancelled. */
+export const DRAIN_MS = 5_000;
+
+export type RefreshTrigger = 'own-credentials' | 'server-request' | 'peer-expiry' | 'own-expiry';
+
+type AnyCall = grpc.ClientReadableStream<unknown> & Partial<Pick<grpc.ClientDuplexStream<unknown, unknown>, 'write' | 'end' | 'writable'>>;
+
+export interface StreamLeg {
+  generation: number;
+  /** The server certificate's serial on this leg's connection. */
+  peerSerial?: string;
+  peerNotAfter?: Date;
+  peerCertificate?: PeerCertificate;
+  openedAt: Date;
+}
+
+export interface RefreshingStreamOptions<Req, Res> {
+  /** For logs and metrics. */
+  name: string;
+  /** A new client for each generation; pass `{ [GENERATION_OPTION]: generation }` among its channel options. */
+  connect(generation: number): grpc.Client;
+  /** Starts the call on `client` (the request for server streaming is bound here). */
+  open(client: grpc.Client, generation: number): grpc.ClientReadableStream<Res> | grpc.ClientDuplexStream<Req, Res>;
+  /** Every message of the stream in use (and answers draining from a retired bidi stream), in order per leg. */
+  onMessage(msg: Res, leg: StreamLeg): void;
+  /** The server's refresh hint in its own messages. */
+  refreshRequested?(msg: Res): boolean;
+  /** Refresh when this publishes 'update' (our certificate or trust bundle changed). */
+  provider?: Pick<EventEmitter, 'on' | 'off'>;
+  /** notAfter of our own current certificate. */
+  ownNotAfter?(): Date | undefined;
+  clock: Clock;
+  log: Logger;
+  /** Backoff after failures. @default { baseMs: 500, capMs: 5000 } */
+  backoff?: { baseMs: number; capMs: number };
+  /** Observers (counters, logs of the caller). */
+  events?: {
+    up?(leg: StreamLeg, kind: 'start' | 'refresh', trigger?: RefreshTrigger): void;
+    error?(err: grpc.ServiceError, established: boolean): void;
+    refreshFailed?(err: grpc.ServiceError | Error): void;
+  };
+}
+
+interface Leg extends StreamLeg {
+  trigger?: RefreshTrigger;
+  client: grpc.Client;
+  call: AnyCall;
+  confirmed: boolean;
+  retired: boolean;
+  done: boolean;
+  stop: AbortController;
+}
+
+const delayFor = (failures: number, o: { baseMs: number; capMs: number }) =>
+  Math.min(o.capMs, o.baseMs * 2 ** Math.max(0, failures - 1)) * (0.5 + Math.random() / 2);
+
+export class RefreshingStream<Req, Res> {
+  #generation = 0;
+  #active: Leg | undefined;
+  #candidate: Leg | undefined;
+  #pending: Req[] = [];
+  #failures = 0;
+  #refreshFailures = 0;
+  #stopped = false;
+  readonly #stop = new AbortController();
+  readonly #backoff: { baseMs: number; capMs: number };
+  /** Stream starts after a failure (1 over a whole run: the logical stream never broke). */
+  starts = 0;
+  refreshes = 0;
+  refreshFailures = 0;
+  /** Failures of the stream in use (application-visible). */
+  errors = 0;
+  connectFailures = 0;
+
+  constructor(private readonly o: RefreshingStreamOptions<Req, Res>) {
+    this.#backoff = o.backoff ?? { baseMs: 500, capMs: 5_000 };
+  }
+
+  /** The leg carrying the stream now. */
+  get current(): StreamLeg | undefined {
+    return this.#active;
+  }
+
+  get connected(): boolean {
+    return this.#active !== undefined;
+  }
+
+  start(): void {
+    this.o.provider?.on('update', this.#onCredentials);
+    this.#openPrimary();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#stop.abort();
+    this.o.provider?.off('update', this.#onCredentials);
+    for (const leg of [this.#active, this.#candidate]) if (leg) this.#close(leg, true);
+    this.#active = this.#candidate = undefined;
+  }
+
+  /**
+   * Sends on the stream (bidi/client streaming). True when the message is in the care of a stream that is up:
+   * sent on it, or on its unconfirmed replacement (and sent on it again if the replacement fails). While no
+   * stream is up the message still goes to the stream being started, since a bidi server may only answer after
+   * a first message, but false says it may be lost with that attempt.
+   */
+  write(msg: Req): boolean {
+    const target = this.#candidate ?? this.#active;
+    if (!target?.call.write || !target.call.writable) return false;
+    target.call.write(msg);
+    if (target === this.#candidate) this.#pending.push(msg);
+    return this.#active !== undefined;
+  }
+
+  /** Moves the stream to a new connection now (make-before-break). No-op while one is being made or none is up. */
+  refresh(trigger: RefreshTrigger): void {
+    if (this.#stopped || !this.#active || this.#candidate) return;
+    this.o.log.info('stream.refresh_started', { stream: this.o.name, trigger, from: this.#active.peerSerial, generation: this.#generation + 1 });
+    this.#candidate = this.#openLeg('refresh', trigger);
+  }
+
+  readonly #onCredentials = () => this.refresh('own-credentials');
+
+  #openPrimary(): void {
+    if (this.#stopped) return;
+    this.#candidate = this.#openLeg('start');
+  }
+
+  #openLeg(kind: 'start' | 'refresh', trigger?: RefreshTrigger): Leg {
+    const generation = ++this.#generation;
+    const client = this.o.connect(generation);
+    const call = this.o.open(client, generation) as unknown as AnyCall;
+    const leg: Leg = { generation, trigger, client, call, openedAt: this.o.clock.now(), confirmed: false, retired: false, done: false, stop: new AbortController() };
+    call.on('data', (msg: Res) => this.#onData(leg, msg, kind));
+    call.on('error', (err: grpc.ServiceError) => this.#onEnd(leg, err));
+    call.on('end', () => this.#onEnd(leg));
+    return leg;
+  }
+
+  #onData(leg: Leg, msg: Res, kind: 'start' | 'refresh'): void {
+    if (leg.done || (leg.retired && !leg.call.write)) return;
+    if (!leg.confirmed && !leg.retired) this.#confirm(leg, kind, leg.trigger);
+    this.o.onMessage(msg, leg);
+    if (leg === this.#active && this.o.refreshRequested?.(msg)) this.refresh('server-request');
+  }
+
+  /** The first message on a leg: it becomes the stream; the previous one is retired. */
+  #confirm(leg: Leg, kind: 'start' | 'refresh', trigger?: RefreshTrigger): void {
+    leg.confirmed = true;
+    const cert = leg.call.getAuthContext?.()?.sslPeerCertificate;
+    leg.peerSerial = cert?.serialNumber ? normalizeSerial(cert.serialNumber) : undefined;
+    leg.peerNotAfter = cert?.valid_to ? new Date(cert.valid_to) : undefined;
+    leg.peerCertificate = cert;
+    const old = this.#active;
+    this.#active = leg;
+    if (this.#candidate === leg) this.#candidate = undefined;
+    this.#pending = [];
+    this.#failures = 0;
+    this.#refreshFailures = 0;
+    if (old) {
+      this.refreshes++;
+      this.#retire(old);
+      this.o.log.info('stream.refreshed', { stream: this.o.name, trigger, from: old.peerSerial, to: leg.peerSerial, generation: leg.generation });
+    } else {
+      this.starts++;
+    }
+    this.o.events?.up?.(leg, old ? 'refresh' : kind, old ? trigger : undefined);
+    this.#scheduleExpiryRefresh(leg);
+  }
+
+  #scheduleExpiryRefresh(leg: Leg): void {
+    const own = this.o.ownNotAfter?.();
+    const candidates: [RefreshTrigger, Date | undefined][] = [['peer-expiry', leg.peerNotAfter], ['own-expiry', own]];
+    const [trigger, deadline] = candidates
+      .filter((c): c is [RefreshTrigger, Date] => c[1] !== undefined)
+      .sort((a, b) => a[1].getTime() - b[1].getTime())[0] ?? [undefined, undefined];
+    if (!trigger || !deadline) return;
+    const now = this.o.clock.now().getTime();
+    const wait = Math.max(MIN_EXPIRY_REFRESH_MS, (deadline.getTime() - now) * REFRESH_AHEAD_FRACTION);
+    this.o.clock.sleep(wait, leg.stop.signal).then(
+      () => leg === this.#active && this.refresh(trigger),
+      () => {},
+    );
+  }
+
+  #retire(leg: Leg): void {
+    leg.retired = true;
+    leg.stop.abort();
+    if (leg.call.end) {
+      // Half-close: the server answers what it has and ends the stream; answers in flight still arrive.
+      leg.call.end();
+      this.o.clock.sleep(DRAIN_MS, this.#stop.signal).then(() => this.#close(leg, true), () => {});
+    } else {
+      this.#close(leg, true);
+    }
+  }
+
+  #close(leg: Leg, cancel: boolean): void {
+    leg.stop.abort();
+    if (cancel && !leg.done) {
+      leg.retired = true;
+      leg.call.cancel();
+    }
+    leg.done = true;
+    leg.client.close();
+  }
+
+  #onEnd(leg: Leg, err?: grpc.ServiceError): void {
+    if (leg.done) return;
+    leg.done = true;
+    leg.stop.abort();
+    leg.client.close();
+    if (this.#stopped || leg.retired) return;
+    const error = err ?? ({ code: 14, details: 'stream ended by the server', message: 'stream ended by the server' } as grpc.ServiceError);
+    if (leg === this.#candidate && this.#active) {
+      // A replacement that never carried traffic: the old stream carries on; what we wrote goes there again.
+      this.#candidate = undefined;
+      this.refreshFailures++;
+      const resend = this.#pending;
+      this.#pending = [];
+      for (const m of resend) this.#active.call.write?.(m);
+      this.o.log.warn('stream.refresh_failed', { stream: this.o.name, code: error.code, details: error.details });
+      this.o.events?.refreshFailed?.(error);
+      const delay = delayFor(++this.#refreshFailures, this.#backoff);
+      const trigger = leg.trigger ?? 'own-credentials';
+      this.o.clock.sleep(delay, this.#stop.signal).then(() => this.refresh(trigger), () => {});
+      return;
+    }
+    if (leg === this.#active) {
+      this.#active = undefined;
+      this.errors++;
+      this.o.events?.error?.(error, true);
+      // A replacement under way becomes the new primary if it confirms; otherwise start over.
+      if (this.#candidate) return;
+    } else if (leg === this.#candidate) {
+      this.#candidate = undefined;
+      this.connectFailures++;
+      this.o.events?.error?.(error, false);
+    } else {
+      return;
+    }
+    this.#pending = [];
+    const delay = delayFor(++this.#failures, this.#backoff);
+    this.o.log.warn('stream.retry', { stream: this.o.name, inMs: Math.round(delay), code: error.code });
+    this.o.clock.sleep(delay, this.#stop.signal).then(() => this.#openPrimary(), () => {});
+  }
+}
