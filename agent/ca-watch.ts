@@ -11,6 +11,8 @@ import type { MemoryCertificateProvider } from '../shared/grpc/certificate-provi
 import { RefreshingStream } from '../shared/grpc/refreshing-stream.js';
 import { parseCertificate } from '../shared/pki/certs.js';
 import { metrics } from '../shared/metrics.js';
+import { isHitlessError } from '../shared/errors.js';
+import { fromServiceError } from '../shared/grpc/status.js';
 
 export class CaWatch {
   readonly #stream: RefreshingStream<never, WatchTrustBundleEvent__Output>;
@@ -33,6 +35,8 @@ export class CaWatch {
       connect: (generation) => deps.connect(generation),
       open: (client) => (client as NodeCaServiceClient).WatchTrustBundle({ known_version: String(deps.knownVersion()) }),
       refreshRequested: (e) => e.refresh_requested,
+      // The CA keeps one watch per node and ends the older one when the replacement arrives (LIMIT_EXCEEDED).
+      endedByReplacement: (err) => isHitlessError(fromServiceError(err), 'LIMIT_EXCEEDED'),
       provider: deps.provider,
       ownNotAfter: () => {
         const leaf = deps.provider.current?.chainPem[0];

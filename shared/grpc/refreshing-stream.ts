@@ -58,6 +58,12 @@ export interface RefreshingStreamOptions<Req, Res> {
   onMessage(msg: Res, leg: StreamLeg): void;
   /** The server's refresh hint in its own messages. */
   refreshRequested?(msg: Res): boolean;
+  /**
+   * True for the status a server ends a stream with because a newer stream of the same client replaced it
+   * (a server that allows one stream per client ends the old one itself). While a replacement is under way
+   * that is the expected end of the old stream, not a failure.
+   */
+  endedByReplacement?(err: grpc.ServiceError): boolean;
   /** Refresh when this publishes 'update' (our certificate or trust bundle changed). */
   provider?: Pick<EventEmitter, 'on' | 'off'>;
   /** notAfter of our own current certificate. */
@@ -92,6 +98,8 @@ export class RefreshingStream<Req, Res> {
   #active: Leg | undefined;
   #candidate: Leg | undefined;
   #pending: Req[] = [];
+  /** The stream in use, ended by the server because the replacement under way superseded it. */
+  #superseded: Leg | undefined;
   #failures = 0;
   #refreshFailures = 0;
   #stopped = false;
@@ -184,7 +192,8 @@ export class RefreshingStream<Req, Res> {
     leg.peerSerial = cert?.serialNumber ? normalizeSerial(cert.serialNumber) : undefined;
     leg.peerNotAfter = cert?.valid_to ? new Date(cert.valid_to) : undefined;
     leg.peerCertificate = cert;
-    const old = this.#active;
+    const old = this.#active ?? this.#superseded;
+    this.#superseded = undefined;
     this.#active = leg;
     if (this.#candidate === leg) this.#candidate = undefined;
     this.#pending = [];
@@ -192,7 +201,7 @@ export class RefreshingStream<Req, Res> {
     this.#refreshFailures = 0;
     if (old) {
       this.refreshes++;
-      this.#retire(old);
+      if (!old.done) this.#retire(old);
       this.o.log.info('stream.refreshed', { stream: this.o.name, trigger, from: old.peerSerial, to: leg.peerSerial, generation: leg.generation });
     } else {
       this.starts++;
@@ -259,12 +268,24 @@ export class RefreshingStream<Req, Res> {
       this.o.clock.sleep(delay, this.#stop.signal).then(() => this.refresh(trigger), () => {});
       return;
     }
+    if (leg === this.#active && this.#candidate && this.o.endedByReplacement?.(error)) {
+      this.#active = undefined;
+      this.#superseded = leg;
+      this.o.log.debug('stream.superseded', { stream: this.o.name, generation: leg.generation });
+      return;
+    }
     if (leg === this.#active) {
       this.#active = undefined;
       this.errors++;
       this.o.events?.error?.(error, true);
       // A replacement under way becomes the new primary if it confirms; otherwise start over.
       if (this.#candidate) return;
+    } else if (leg === this.#candidate && this.#superseded) {
+      // The old stream is gone and its replacement failed: the stream in use failed after all.
+      this.#candidate = undefined;
+      this.#superseded = undefined;
+      this.errors++;
+      this.o.events?.error?.(error, true);
     } else if (leg === this.#candidate) {
       this.#candidate = undefined;
       this.connectFailures++;
