@@ -256,6 +256,8 @@ export class NodeAgent extends EventEmitter {
     if (previous && previous.bundle.version !== next.bundle.version) {
       void this.#registry.recheck(this.#trustView(), this.deps.clock, this.deps.log).catch((err: unknown) => this.deps.log.error('heartbeat.recheck_failed', { err }));
     }
+    // Streams we serve run on connections made with our previous certificate: ask their clients to move.
+    if (previous && previous.serial !== next.serial) this.#registry.refreshAll();
     if (reason === 'renewal') this.#renewals++;
     if (previous?.serial !== next.serial) {
       this.deps.log.info(reason === 'start' ? 'identity.ready' : 'identity.renewed', {

@@ -52,6 +52,15 @@ export class NodeServiceRegistry {
     return n;
   }
   /**
+   * Our own certificate changed: the streams we serve still run on connections made with the old one, so we
+   * ask their clients to move (refresh_requested on every later pong). Returns how many were asked.
+   */
+  refreshAll(): number {
+    const all = this.streams();
+    for (const s of all) s.bound.requestRefresh();
+    return all.length;
+  }
+  /**
    * After a trust-bundle change: every stream whose certificate no longer chains to a trusted root is asked
    * to refresh now and ended after the grace. Returns how many were revoked.
    */

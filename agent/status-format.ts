@@ -13,9 +13,9 @@ export function formatStatus(s: AgentStatus): string {
     `listening   port ${s.listen.port}`,
   ];
   if (s.peers.length) {
-    const rows = [['PEER', 'NODE', 'STREAM STARTS', 'ERRORS', 'MAX GAP', 'SERIAL (STREAM)', 'SERIAL (NEW CONN)']];
+    const rows = [['PEER', 'NODE', 'STREAM STARTS', 'ERRORS', 'REFRESHES', 'LOST', 'MAX GAP', 'PEER SERIAL (STREAM)', 'OUR SERIAL (STREAM)', 'PEER SERIAL (NEW CONN)']];
     for (const p of s.peers) {
-      rows.push([p.address, (p.peerNodeId ?? '-').slice(0, 10), String(p.streamStarts), String(p.streamErrors), `${p.maxGapMs}ms`, p.streamPeerSerial ?? '-', p.probePeerSerial ?? '-']);
+      rows.push([p.address, (p.peerNodeId ?? '-').slice(0, 10), String(p.streamStarts), String(p.streamErrors), String(p.refreshes), String(p.heartbeatsLost), `${p.maxGapMs}ms`, p.streamPeerSerial ?? '-', p.streamSelfSerial ?? '-', p.probePeerSerial ?? '-']);
     }
     const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     lines.push('', ...rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()));

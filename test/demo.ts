@@ -93,13 +93,15 @@ function follow(name: string, d: Daemon): void {
 
 async function table(): Promise<void> {
   const statuses = await Promise.all(agents.map((a) => fetchStatus<AgentStatus>(a.stateDir).catch(() => undefined)));
-  const rows = [['AGENT', 'SERIAL', 'RENEWALS', 'ROOTS', 'PEER', 'STREAM STARTS', 'ERRORS', 'MAX GAP', 'PEER SERIAL ON STREAM', 'PEER SERIAL ON NEW CONN']];
+  // Per peer stream: the serials it runs on *now* (the peer's, and ours as the peer sees it) follow every
+  // renewal and the rotation, while STREAM STARTS stays 1 and ERRORS/LOST 0: the stream moved, it never broke.
+  const rows = [['AGENT', 'SERIAL', 'RENEWALS', 'ROOTS', 'PEER', 'STREAM STARTS', 'ERRORS', 'REFRESHES', 'LOST', 'MAX GAP', 'PEER SERIAL ON STREAM', 'OUR SERIAL ON STREAM', 'PEER SERIAL ON NEW CONN']];
   statuses.forEach((s, i) => {
     const p = s?.peers[0];
     const peer = p ? NAMES[ports.indexOf(Number(p.address.split(':')[1]))] ?? p.address : '-';
     const roots = s ? s.trustBundle.roots.map((r) => short(r.replace(/^sha256:/, ''))).join('+') : '-';
     rows.push([agents[i]!.name, short(s?.serial), String(s?.renewals ?? '-'), roots, peer, String(p?.streamStarts ?? '-'), String(p?.streamErrors ?? '-'),
-      p ? `${p.maxGapMs}ms` : '-', short(p?.streamPeerSerial), short(p?.probePeerSerial)]);
+      String(p?.refreshes ?? '-'), String(p?.heartbeatsLost ?? '-'), p ? `${p.maxGapMs}ms` : '-', short(p?.streamPeerSerial), short(p?.streamSelfSerial), short(p?.probePeerSerial)]);
   });
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log('\n' + rows.map((r) => '    ' + r.map((c, i) => c.padEnd(w[i]!)).join('  ')).join('\n') + '\n');

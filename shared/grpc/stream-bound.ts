@@ -78,6 +78,11 @@ export class StreamBound {
     return this.plan.endAt;
   }
 
+  /** Ask for a refresh now without moving the end (e.g. the server's own certificate changed). */
+  requestRefresh(): void {
+    this.#refresh();
+  }
+
   /** The peer's certificate stopped being trusted (its root left the bundle): refresh now, end after the grace. */
   revoke(detail: string): void {
     if (this.#revoked || this.#stop.signal.aborted) return;
