@@ -52,6 +52,7 @@ function rotationMessage(v: RotationStatusView, tokens?: JoinTokens): RootRotati
     nodes_reissued: v.nodesReissued,
     bundles_acknowledged: v.bundlesAcknowledged,
     blocking: v.blocking.map((b) => ({ node_id: b.nodeId, reason: b.reason, last_seen: b.lastSeen, connected: b.connected })),
+    waiting_for: v.waitingFor.map((w) => ({ node_id: w.nodeId, reason: w.reason, connected: w.connected })),
     excluded: v.excluded,
     converged_at: v.convergedAt ?? '',
     finishes_at: v.finishesAt ?? '',

@@ -12,6 +12,7 @@ import type { Role } from './store.js';
 import { HitlessError } from '../shared/errors.js';
 import { limitExceeded, metrics } from '../shared/metrics.js';
 import { StreamBound } from '../shared/grpc/stream-bound.js';
+import { LiveEvidence } from './live-evidence.js';
 
 export const ROLE_ENUM: Record<Role, 'NODE_ROLE_WORKER' | 'NODE_ROLE_MANAGER'> = {
   worker: 'NODE_ROLE_WORKER',
@@ -38,7 +39,7 @@ function issuedMessage(c: IssuedNodeCert): IssuedCertificate {
 /** Stable name of the one-watch-per-node bound (hitless_limit_rejections_total{limit}). */
 export const WATCH_LIMIT = 'watch_streams_per_node';
 
-export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock = systemClock): NodeCaServiceHandlers {
+export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock = systemClock, evidence: LiveEvidence = new LiveEvidence()): NodeCaServiceHandlers {
   // One WatchTrustBundle stream per node: a node's agent holds one, so a second means the first is dead (its
   // connection not yet noticed as gone) or someone with the node's key is opening streams. Either way the
   // newest wins and the previous one is ended, so a node can hold at most one stream's worth of CA memory.
@@ -63,6 +64,12 @@ export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock =
         bundleVersion: Number(call.request.bundle_version),
       }));
       return { certificate: issuedMessage(issued) };
+    }),
+
+    ReportLiveCredentials: unary(log, 'ReportLiveCredentials', async (call) => {
+      const identity = await authority.authenticate(peerCertificateDer(call), { allowRetired: true });
+      evidence.report(identity.nodeId, Number(call.request.bundle_version), call.request.issuer_root_fingerprints, clock.now());
+      return {};
     }),
 
     // Each event carries the whole current state (bundle, removed nodes), so a reconnecting agent never needs

@@ -8,9 +8,10 @@
 //     ▼
 //   rotating → B       bundle {A, B}   CA signs with B, chain [leaf, X]     nodes present [leaf(A)] or [leaf(B), X]
 //     │                                (a node still trusting only A accepts [leaf(B), X] through X)
-//     │ every live node holds leaf(B) and has acknowledged {A, B}; then 1.5 max-connection-ages pass so
-//     │ that every connection made with leaf(A) has had its GOAWAY: new calls all run on handshakes made
-//     │ with leaf(B). (A stream opened before that keeps its old connection until it ends: see README.)
+//     │ every live node holds leaf(B) and has acknowledged {A, B} ("converged"); then it finishes as soon as
+//     │ every live node reported that none of its live connections and streams involves a certificate of A
+//     │ (evidenceWait), or at the latest 1.5 max-connection-ages after convergence for nodes that never
+//     │ report (every connection made with leaf(A) has had its GOAWAY by then).
 //     ▼
 //   idle (B)           bundle {B}      CA signs with B, chain [leaf]        tokens carry digest(B); old tokens stop
 //                                      (A is kept as a *retired* root for one node-cert lifetime, for renewal
@@ -130,9 +131,31 @@ export function connectionCycleMs(maxConnectionAgeMs: number): number {
   return Math.ceil(maxConnectionAgeMs * CONNECTION_CYCLE_FACTOR);
 }
 
-/** True when the rotation may finish at `now`: all converged, and connections had time to cycle. */
-export function readyToFinish(r: RotationRecord, now: Date, maxConnectionAgeMs: number): boolean {
-  return r.convergedAt !== undefined && now.getTime() >= Date.parse(r.convergedAt) + connectionCycleMs(maxConnectionAgeMs);
+export type EvidenceWait = 'no-report' | 'old-root-in-use';
+
+/**
+ * Why the finish still waits for a node's evidence (ReportLiveCredentials), or undefined when its report at
+ * the rotation's bundle version shows that none of its live connections or streams involves a certificate of
+ * the root being moved away from. Removed and excluded nodes are never waited for.
+ */
+export function evidenceWait(
+  node: Pick<NodeView, 'nodeId' | 'removedAt'>,
+  r: RotationRecord,
+  report: { bundleVersion: number; issuerRoots: readonly string[] } | undefined,
+): EvidenceWait | undefined {
+  if (node.removedAt || r.excluded.includes(node.nodeId)) return undefined;
+  if (!report || report.bundleVersion < r.bundleVersion) return 'no-report';
+  return report.issuerRoots.includes(r.fromFingerprint) ? 'old-root-in-use' : undefined;
+}
+
+/**
+ * True when the rotation may finish at `now`: all converged, and then either every live node reported that
+ * nothing of its still involves the old root (`evidenceComplete`) or, for nodes that never report, the
+ * connection-cycle timer ran out (the upper bound).
+ */
+export function readyToFinish(r: RotationRecord, now: Date, maxConnectionAgeMs: number, evidenceComplete = false): boolean {
+  if (r.convergedAt === undefined) return false;
+  return evidenceComplete || now.getTime() >= Date.parse(r.convergedAt) + connectionCycleMs(maxConnectionAgeMs);
 }
 
 /** The trust a rotation implies: both roots trusted; sign with the target; send X after leaves of B. */

@@ -18,7 +18,8 @@ import type { Authority, TrustState } from './authority.js';
 import { createSigner } from './issuer.js';
 import { checkSuppliedRoot } from './supplied-root.js';
 import { sealPrivateKey, unsealPrivateKey, type SealedKey } from './root-key.js';
-import { assertNoRotation, blockingReason, connectionCycleMs, readyToFinish, rotationTrust, transition, type BlockReason, type RotationRecord } from './root-rotation.js';
+import { assertNoRotation, blockingReason, connectionCycleMs, evidenceWait, readyToFinish, rotationTrust, transition, type BlockReason, type EvidenceWait, type RotationRecord } from './root-rotation.js';
+import type { LiveEvidence } from './live-evidence.js';
 
 const META = { rotation: 'rotation', version: 'bundleVersion', retired: 'retiredRoots', lastFinished: 'lastRotationFinished' } as const;
 
@@ -45,6 +46,8 @@ export interface RotationStatusView {
   nodesReissued: number;
   bundlesAcknowledged: number;
   blocking: { nodeId: string; reason: BlockReason; lastSeen: string; connected: boolean }[];
+  /** Live nodes whose evidence the finish still waits for (after convergence; bounded by finishesAt). */
+  waitingFor: { nodeId: string; reason: EvidenceWait; connected: boolean }[];
   excluded: string[];
   convergedAt?: string;
   finishesAt?: string;
@@ -61,6 +64,8 @@ interface Deps {
   nodeCertTtlMs: number;
   backdateMs: number;
   maxConnectionAgeMs: number;
+  /** Agents' reports of the roots on their live connections and streams (ReportLiveCredentials). */
+  evidence?: LiveEvidence;
 }
 
 /** Reads the CA's trust from disk and store, completing a finish that a crash interrupted. */
@@ -249,11 +254,15 @@ export class RotationManager {
     const lastFinishedAt = (await store.getMeta<{ at: string }>(META.lastFinished))?.at;
     const nodes = (await store.listNodes()).filter((n) => !n.removedAt);
     if (!record) {
-      return { phase: 'idle', nodesTotal: nodes.length, nodesReissued: nodes.length, bundlesAcknowledged: nodes.length, blocking: [], excluded: [], currentRootFingerprint: current, lastFinishedAt };
+      return { phase: 'idle', nodesTotal: nodes.length, nodesReissued: nodes.length, bundlesAcknowledged: nodes.length, blocking: [], waitingFor: [], excluded: [], currentRootFingerprint: current, lastFinishedAt };
     }
     const blocking = nodes.flatMap((n) => {
       const reason = blockingReason(n, record);
       return reason ? [{ nodeId: n.nodeId, reason, lastSeen: n.lastSeen, connected: authority.isWatching(n.nodeId) }] : [];
+    });
+    const waitingFor = nodes.flatMap((n) => {
+      const reason = evidenceWait(n, record, this.d.evidence?.get(n.nodeId));
+      return reason ? [{ nodeId: n.nodeId, reason, connected: authority.isWatching(n.nodeId) }] : [];
     });
     return {
       phase: record.phase,
@@ -265,6 +274,7 @@ export class RotationManager {
       nodesReissued: nodes.filter((n) => n.issuerRoot === record.toFingerprint).length,
       bundlesAcknowledged: nodes.filter((n) => (n.bundleVersion ?? 0) >= record.bundleVersion).length,
       blocking,
+      waitingFor,
       excluded: record.excluded,
       convergedAt: record.convergedAt,
       finishesAt: record.convergedAt ? new Date(Date.parse(record.convergedAt) + connectionCycleMs(this.d.maxConnectionAgeMs)).toISOString() : undefined,
@@ -299,10 +309,13 @@ export class RotationManager {
       const next = transition(record, { type: 'converged', at: now });
       await store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown> });
       metrics.caRotationTransitions.inc({ step: 'converged' });
-      log.info('root_rotation.converged', { rotationId: record.id, finishesAt: new Date(now.getTime() + connectionCycleMs(this.d.maxConnectionAgeMs)) });
+      log.info('root_rotation.converged', { rotationId: record.id, finishesAt: new Date(now.getTime() + connectionCycleMs(this.d.maxConnectionAgeMs)), waitingFor: view.waitingFor.length });
       return;
     }
-    if (readyToFinish(record, now, this.d.maxConnectionAgeMs)) await this.#finish(record);
+    if (readyToFinish(record, now, this.d.maxConnectionAgeMs, view.waitingFor.length === 0)) {
+      log.info('root_rotation.finishing', { rotationId: record.id, on: view.waitingFor.length === 0 ? 'evidence' : 'timer', waitingFor: view.waitingFor.map((w) => w.nodeId) });
+      await this.#finish(record);
+    }
   }
 
   async #finish(record: RotationRecord): Promise<void> {

@@ -40,7 +40,17 @@ export function formatRotationStatus(s: Status): string {
     `  nodes re-issued   ${bar(s.nodes_reissued, s.nodes_total)}`,
     `  bundles updated   ${bar(s.bundles_acknowledged, s.nodes_total)}`,
   );
-  if (s.converged_at) lines.push(`  all nodes converged at ${s.converged_at}; old connections cycle until ${s.finishes_at}`);
+  if (s.converged_at) {
+    lines.push(
+      s.waiting_for.length
+        ? `  all nodes converged at ${s.converged_at}; finishing once every live node reports no live connection or stream on the old root (at the latest ${s.finishes_at})`
+        : `  all nodes converged at ${s.converged_at}; every live node reported no live connection or stream on the old root: finishing`,
+    );
+    for (const w of s.waiting_for) {
+      const why = w.reason === 'old-root-in-use' ? 'reports a live connection or stream still involving a certificate of the old root' : 'has not reported its live connections at this bundle version';
+      lines.push(`    waiting for ${w.node_id}: ${why}; ${w.connected ? 'connected' : 'NOT CONNECTED'}`);
+    }
+  }
   if (s.blocking.length) {
     lines.push(`  ${s.blocking.length} node(s) block completion:`);
     for (const b of s.blocking) {

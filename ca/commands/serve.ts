@@ -20,6 +20,7 @@ import { FailureRateLimiter } from '../rate-limiter.js';
 import { CsrWorkerPool } from '../csr-pool.js';
 import { CaServerIdentity } from '../server-identity.js';
 import { nodeCaHandlers } from '../node-ca-service.js';
+import { LiveEvidence } from '../live-evidence.js';
 import { adminHandlers, localOperator, managerCertificate } from '../admin-service.js';
 import { metrics } from '../../shared/metrics.js';
 import { startMetricsServer } from '../../shared/metrics-http.js';
@@ -98,7 +99,8 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     // The rotation must outwait every connection made with an old-root certificate: ours (maxAgeMs) and the
     // agents' among themselves (the default age for the node cert TTL, which agents never exceed).
     const cycleAgeMs = Math.max(maxAgeMs, maxConnectionAgeMs(config.nodeCertTtlMs));
-    const rotation = new RotationManager({ ...rotationDeps, authority, maxConnectionAgeMs: cycleAgeMs }, opts.rotation);
+    const evidence = new LiveEvidence();
+    const rotation = new RotationManager({ ...rotationDeps, authority, evidence, maxConnectionAgeMs: cycleAgeMs }, opts.rotation);
     rotation.start();
     cleanups.push(() => rotation.stop());
 
@@ -106,7 +108,7 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     // No max_connection_age_grace: streams opened before the GOAWAY may run as long as they like.
     const bounded = new BoundedServer(limits, { clock, log, port: 'ca' }, { 'grpc.max_connection_age_ms': maxAgeMs });
     const server = bounded.server;
-    server.addService(nodeCa.hitless.v1.NodeCaService.service, nodeCaHandlers(authority, log));
+    server.addService(nodeCa.hitless.v1.NodeCaService.service, nodeCaHandlers(authority, log, clock, evidence));
     server.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers(authority, rotation, log, managerCertificate(authority)));
     // requireClientCert=false: joins come without a certificate on the same port. A certificate that does
     // not verify is then indistinguishable from none (see shared/grpc/peer.ts).

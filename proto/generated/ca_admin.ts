@@ -23,9 +23,12 @@ import type { RemoveNodeRequest as _hitless_v1_RemoveNodeRequest, RemoveNodeRequ
 import type { RemoveNodeResponse as _hitless_v1_RemoveNodeResponse, RemoveNodeResponse__Output as _hitless_v1_RemoveNodeResponse__Output } from './hitless/v1/RemoveNodeResponse.js';
 import type { RenewNodeCertificateRequest as _hitless_v1_RenewNodeCertificateRequest, RenewNodeCertificateRequest__Output as _hitless_v1_RenewNodeCertificateRequest__Output } from './hitless/v1/RenewNodeCertificateRequest.js';
 import type { RenewNodeCertificateResponse as _hitless_v1_RenewNodeCertificateResponse, RenewNodeCertificateResponse__Output as _hitless_v1_RenewNodeCertificateResponse__Output } from './hitless/v1/RenewNodeCertificateResponse.js';
+import type { ReportLiveCredentialsRequest as _hitless_v1_ReportLiveCredentialsRequest, ReportLiveCredentialsRequest__Output as _hitless_v1_ReportLiveCredentialsRequest__Output } from './hitless/v1/ReportLiveCredentialsRequest.js';
+import type { ReportLiveCredentialsResponse as _hitless_v1_ReportLiveCredentialsResponse, ReportLiveCredentialsResponse__Output as _hitless_v1_ReportLiveCredentialsResponse__Output } from './hitless/v1/ReportLiveCredentialsResponse.js';
 import type { RootRotationStatus as _hitless_v1_RootRotationStatus, RootRotationStatus__Output as _hitless_v1_RootRotationStatus__Output } from './hitless/v1/RootRotationStatus.js';
 import type { StartRootRotationRequest as _hitless_v1_StartRootRotationRequest, StartRootRotationRequest__Output as _hitless_v1_StartRootRotationRequest__Output } from './hitless/v1/StartRootRotationRequest.js';
 import type { TrustBundle as _hitless_v1_TrustBundle, TrustBundle__Output as _hitless_v1_TrustBundle__Output } from './hitless/v1/TrustBundle.js';
+import type { WaitingNode as _hitless_v1_WaitingNode, WaitingNode__Output as _hitless_v1_WaitingNode__Output } from './hitless/v1/WaitingNode.js';
 import type { WatchTrustBundleEvent as _hitless_v1_WatchTrustBundleEvent, WatchTrustBundleEvent__Output as _hitless_v1_WatchTrustBundleEvent__Output } from './hitless/v1/WatchTrustBundleEvent.js';
 import type { WatchTrustBundleRequest as _hitless_v1_WatchTrustBundleRequest, WatchTrustBundleRequest__Output as _hitless_v1_WatchTrustBundleRequest__Output } from './hitless/v1/WatchTrustBundleRequest.js';
 
@@ -59,9 +62,12 @@ export interface ProtoGrpcType {
       RemoveNodeResponse: MessageTypeDefinition<_hitless_v1_RemoveNodeResponse, _hitless_v1_RemoveNodeResponse__Output>
       RenewNodeCertificateRequest: MessageTypeDefinition<_hitless_v1_RenewNodeCertificateRequest, _hitless_v1_RenewNodeCertificateRequest__Output>
       RenewNodeCertificateResponse: MessageTypeDefinition<_hitless_v1_RenewNodeCertificateResponse, _hitless_v1_RenewNodeCertificateResponse__Output>
+      ReportLiveCredentialsRequest: MessageTypeDefinition<_hitless_v1_ReportLiveCredentialsRequest, _hitless_v1_ReportLiveCredentialsRequest__Output>
+      ReportLiveCredentialsResponse: MessageTypeDefinition<_hitless_v1_ReportLiveCredentialsResponse, _hitless_v1_ReportLiveCredentialsResponse__Output>
       RootRotationStatus: MessageTypeDefinition<_hitless_v1_RootRotationStatus, _hitless_v1_RootRotationStatus__Output>
       StartRootRotationRequest: MessageTypeDefinition<_hitless_v1_StartRootRotationRequest, _hitless_v1_StartRootRotationRequest__Output>
       TrustBundle: MessageTypeDefinition<_hitless_v1_TrustBundle, _hitless_v1_TrustBundle__Output>
+      WaitingNode: MessageTypeDefinition<_hitless_v1_WaitingNode, _hitless_v1_WaitingNode__Output>
       WatchTrustBundleEvent: MessageTypeDefinition<_hitless_v1_WatchTrustBundleEvent, _hitless_v1_WatchTrustBundleEvent__Output>
       WatchTrustBundleRequest: MessageTypeDefinition<_hitless_v1_WatchTrustBundleRequest, _hitless_v1_WatchTrustBundleRequest__Output>
     }

@@ -12,6 +12,8 @@ import type { NodeCaServiceClient as _hitless_v1_NodeCaServiceClient, NodeCaServ
 import type { NodeServiceClient as _hitless_v1_NodeServiceClient, NodeServiceDefinition as _hitless_v1_NodeServiceDefinition } from './hitless/v1/NodeService.js';
 import type { RenewNodeCertificateRequest as _hitless_v1_RenewNodeCertificateRequest, RenewNodeCertificateRequest__Output as _hitless_v1_RenewNodeCertificateRequest__Output } from './hitless/v1/RenewNodeCertificateRequest.js';
 import type { RenewNodeCertificateResponse as _hitless_v1_RenewNodeCertificateResponse, RenewNodeCertificateResponse__Output as _hitless_v1_RenewNodeCertificateResponse__Output } from './hitless/v1/RenewNodeCertificateResponse.js';
+import type { ReportLiveCredentialsRequest as _hitless_v1_ReportLiveCredentialsRequest, ReportLiveCredentialsRequest__Output as _hitless_v1_ReportLiveCredentialsRequest__Output } from './hitless/v1/ReportLiveCredentialsRequest.js';
+import type { ReportLiveCredentialsResponse as _hitless_v1_ReportLiveCredentialsResponse, ReportLiveCredentialsResponse__Output as _hitless_v1_ReportLiveCredentialsResponse__Output } from './hitless/v1/ReportLiveCredentialsResponse.js';
 import type { TrustBundle as _hitless_v1_TrustBundle, TrustBundle__Output as _hitless_v1_TrustBundle__Output } from './hitless/v1/TrustBundle.js';
 import type { WatchTrustBundleEvent as _hitless_v1_WatchTrustBundleEvent, WatchTrustBundleEvent__Output as _hitless_v1_WatchTrustBundleEvent__Output } from './hitless/v1/WatchTrustBundleEvent.js';
 import type { WatchTrustBundleRequest as _hitless_v1_WatchTrustBundleRequest, WatchTrustBundleRequest__Output as _hitless_v1_WatchTrustBundleRequest__Output } from './hitless/v1/WatchTrustBundleRequest.js';
@@ -37,6 +39,8 @@ export interface ProtoGrpcType {
       NodeService: SubtypeConstructor<typeof grpc.Client, _hitless_v1_NodeServiceClient> & { service: _hitless_v1_NodeServiceDefinition }
       RenewNodeCertificateRequest: MessageTypeDefinition<_hitless_v1_RenewNodeCertificateRequest, _hitless_v1_RenewNodeCertificateRequest__Output>
       RenewNodeCertificateResponse: MessageTypeDefinition<_hitless_v1_RenewNodeCertificateResponse, _hitless_v1_RenewNodeCertificateResponse__Output>
+      ReportLiveCredentialsRequest: MessageTypeDefinition<_hitless_v1_ReportLiveCredentialsRequest, _hitless_v1_ReportLiveCredentialsRequest__Output>
+      ReportLiveCredentialsResponse: MessageTypeDefinition<_hitless_v1_ReportLiveCredentialsResponse, _hitless_v1_ReportLiveCredentialsResponse__Output>
       TrustBundle: MessageTypeDefinition<_hitless_v1_TrustBundle, _hitless_v1_TrustBundle__Output>
       WatchTrustBundleEvent: MessageTypeDefinition<_hitless_v1_WatchTrustBundleEvent, _hitless_v1_WatchTrustBundleEvent__Output>
       WatchTrustBundleRequest: MessageTypeDefinition<_hitless_v1_WatchTrustBundleRequest, _hitless_v1_WatchTrustBundleRequest__Output>

@@ -1,6 +1,7 @@
 // Original file: hitless/v1/ca_admin.proto
 
 import type { BlockingNode as _hitless_v1_BlockingNode, BlockingNode__Output as _hitless_v1_BlockingNode__Output } from '../../hitless/v1/BlockingNode.js';
+import type { WaitingNode as _hitless_v1_WaitingNode, WaitingNode__Output as _hitless_v1_WaitingNode__Output } from '../../hitless/v1/WaitingNode.js';
 
 export interface RootRotationStatus {
   'phase'?: (string);
@@ -19,6 +20,7 @@ export interface RootRotationStatus {
   'worker_token'?: (string);
   'manager_token'?: (string);
   'current_root_fingerprint'?: (string);
+  'waiting_for'?: (_hitless_v1_WaitingNode)[];
 }
 
 export interface RootRotationStatus__Output {
@@ -38,4 +40,5 @@ export interface RootRotationStatus__Output {
   'worker_token': (string);
   'manager_token': (string);
   'current_root_fingerprint': (string);
+  'waiting_for': (_hitless_v1_WaitingNode__Output)[];
 }
