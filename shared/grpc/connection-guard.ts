@@ -24,7 +24,7 @@
 //    moves that path, the limit still holds; only the report goes missing (bounds.test.ts would fail).
 //  - Reports are throttled to one log line per limit per second (the counter counts every event), so a
 //    flood cannot turn into a log flood.
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer, isIPv6, type Server as NetServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -53,6 +53,29 @@ interface Tracked {
   calls: number;
   callsSeen: number;
   timer: AbortController;
+}
+
+/**
+ * Resolves after the event loop's next I/O poll. A process that was descheduled (a loaded machine, a long GC)
+ * wakes up with its due timers run *before* the I/O that arrived meanwhile: a deadline checked right in the
+ * timer would refuse a request that is already sitting in the socket. Checking after the poll phase
+ * (setImmediate) lets that I/O be read first.
+ */
+const afterPendingIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The "source" a per-source bound counts: the IPv4 address, or the /64 of an IPv6 address — one host usually
+ * holds a whole /64, so counting single IPv6 addresses would bound nothing.
+ */
+export function sourceOf(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(address)) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 const connectionKey = (address: string | undefined, port: number | undefined) => `${address ?? '?'}|${port ?? 0}`;
@@ -107,11 +130,11 @@ export class ConnectionGuard {
   }
 
   #accept(socket: Socket, inject: (socket: Socket) => void): void {
-    const source = socket.remoteAddress;
-    if (!source) {
+    if (!socket.remoteAddress) {
       socket.destroy();
       return;
     }
+    const source = sourceOf(socket.remoteAddress);
     const { limits } = this;
     if (this.#conns.size >= limits.maxConnections) {
       this.#report(LIMIT.connections, { source, max: limits.maxConnections });
@@ -135,9 +158,9 @@ export class ConnectionGuard {
     });
     // A TLS error on a socket we destroyed (or a peer that vanished) must not become an unhandled 'error'.
     socket.on('error', () => {});
-    this.deps.clock.sleep(limits.unauthenticatedTimeoutMs, conn.timer.signal).then(
+    this.deps.clock.sleep(limits.unauthenticatedTimeoutMs, conn.timer.signal).then(afterPendingIo).then(
       () => {
-        if (conn.authenticated) return;
+        if (conn.authenticated || socket.destroyed) return;
         this.#report(LIMIT.unauthenticated, { source, after: formatDuration(limits.unauthenticatedTimeoutMs), calls: conn.callsSeen });
         socket.destroy();
       },
@@ -176,7 +199,7 @@ export class ConnectionGuard {
   readonly interceptor: grpc.ServerInterceptor = (method, call) => {
     const info = call.getConnectionInfo();
     const conn = this.#conns.get(connectionKey(info.remoteAddress, info.remotePort));
-    const source = info.remoteAddress ?? 'unknown';
+    const source = info.remoteAddress ? sourceOf(info.remoteAddress) : 'unknown';
     this.#observeMessageSize(call, method.path, source);
     let finished = false;
     let counted = false;
@@ -206,9 +229,9 @@ export class ConnectionGuard {
         }
         if (!method.requestStream) {
           const timeout = this.limits.requestTimeoutMs;
-          this.deps.clock.sleep(timeout, requestTimer.signal).then(
+          this.deps.clock.sleep(timeout, requestTimer.signal).then(afterPendingIo).then(
             () => {
-              if (finished) return;
+              if (finished || requestTimer.signal.aborted) return;
               this.#report(LIMIT.request, { source, method: method.path, after: formatDuration(timeout) });
               refuse(grpc.status.DEADLINE_EXCEEDED, `the request did not arrive completely within ${formatDuration(timeout)}`);
             },

@@ -121,3 +121,14 @@ test('the message bound is a few KiB above the largest legitimate request, measu
     await dir.cleanup();
   }
 });
+
+test('per-source bounds count an IPv4 address, or the /64 of an IPv6 address', async () => {
+  const { sourceOf } = await import('../../shared/grpc/connection-guard.js');
+  assert.equal(sourceOf('127.0.0.2'), '127.0.0.2');
+  assert.equal(sourceOf('::ffff:10.1.2.3'), '10.1.2.3');
+  assert.equal(sourceOf('2001:db8:1:2:aaaa:bbbb:cccc:dddd'), '2001:db8:1:2::/64');
+  assert.equal(sourceOf('2001:db8:1:2::1'), '2001:db8:1:2::/64');
+  assert.equal(sourceOf('2001:0db8::5'), '2001:db8:0:0::/64');
+  assert.equal(sourceOf('::1'), '0:0:0:0::/64');
+  assert.equal(sourceOf('fe80::1:2:3:4'), 'fe80:0:0:0::/64');
+});
