@@ -11,6 +11,8 @@
 // a busy 2-core machine the attacker cannot keep 1,000 open at all — the CA closes them faster than they are
 // re-opened — and the figure would measure handshake churn at whatever level the machine allows instead.
 import { once } from 'node:events';
+import { readdir } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { CaClient, staticConnection } from '../../agent/ca-client.js';
 import { startModuleWorker } from '../../shared/ts-worker.js';
 import { CA_PORT_LIMITS } from '../../shared/grpc/limits.js';
@@ -53,10 +55,19 @@ export async function benchAttack(opts: {
       const node = await joinNode(ca.address, ca.token, roots);
       clients.push(new CaClient(ca.address, staticConnection(roots, { keyPem: node.keyPem, chainPem: node.cert.chain_pem })));
     }
-    await loops(clients, opts.csrs, 500); // warm-up
+    await loops(clients, opts.csrs, 2000); // warm-up: JIT, connections, CSR worker
     const port = Number(ca.address.split(':')[1]);
+    const openFds = async () => (await readdir(`/proc/${pid}/fd`)).length;
+    const baselineFds = await openFds();
     const runs: AttackRun[] = [];
     for (let r = 0; r < opts.runs; r++) {
+      // The previous run's attack must be gone (its 1,000 connections closed by the CA) before a window that is
+      // meant to be without attack starts: otherwise the teardown is measured as "no attack".
+      for (const deadline = Date.now() + 60_000; (await openFds()) > baselineFds + 10; ) {
+        if (Date.now() > deadline) throw new Error(`the CA still holds ${await openFds()} fds (baseline ${baselineFds}) 60 s after the attack`);
+        await delay(200);
+      }
+      await loops(clients, opts.csrs, 1000); // settle
       const rssBefore = await rssMb(pid);
       const cpu0 = await cpuSeconds(pid);
       const t0 = performance.now();
