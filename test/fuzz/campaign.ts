@@ -39,6 +39,8 @@ export interface CampaignOptions {
   /** Only these case indexes (replay of findings). */
   only?: number[];
   onProgress?: (done: number, total: number) => void;
+  /** Called after each case with the CA's pid (the tests kill the CA here to prove the crash oracle). */
+  afterCase?: (index: number, caPid: number) => void;
 }
 
 export interface Finding {
@@ -129,10 +131,14 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       expected.set(a.nodeId, a.serial);
     };
 
+    // A crash ends the campaign with a finding (and the report, table and all), not with an exception.
+    let crashedAfter: number | undefined;
+    const caDied = () => ca.daemon.child.exitCode !== null || ca.daemon.child.signalCode !== null;
     const checkpoint = async (label: string) => {
       checkpoints++;
-      if (ca.daemon.child.exitCode !== null || ca.daemon.child.signalCode !== null) {
-        throw new Error(`CA process died (${label}); last output:\n${ca.daemon.output.slice(-20).join('\n')}`);
+      if (caDied()) {
+        findings.push({ index: crashedAfter ?? -1, kind: 'ca', how: label, outcome: 'crash', problem: `the CA process exited; last output: ${ca.daemon.output.slice(-5).join(' | ').slice(0, 600)}` });
+        return;
       }
       try {
         const node = await joinNode(ca.address, ca.init.tokens.worker, roots);
@@ -159,19 +165,21 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     const indexes = opts.only ?? Array.from({ length: opts.cases }, (_, i) => i);
     let next = 0;
     let done = 0;
-    while (next < indexes.length) {
+    while (next < indexes.length && crashedAfter === undefined) {
       const block = indexes.slice(next, next + checkEvery);
       next += block.length;
       let cursor = 0;
       await Promise.all(
         Array.from({ length: Math.min(concurrency, block.length) }, async () => {
-          while (cursor < block.length) {
+          while (cursor < block.length && crashedAfter === undefined) {
             const index = block[cursor++]!;
             const result = await runCase(fx, index, root.fork(index), waitMs, silentMs).catch((err: unknown) => ({
               kind: 'harness', how: 'exception', outcome: `harness-error`, message: (err as Error).message, size: 0,
             }) as CaseResult);
             judge(index, result);
             opts.onProgress?.(++done, indexes.length);
+            opts.afterCase?.(index, ca.daemon.child.pid!);
+            if (caDied()) crashedAfter = index;
           }
         }),
       );

@@ -32,6 +32,26 @@ test('500 mutated inputs against a real CA: no crash, no state change, every rep
   assert.ok(refused > 400, `only ${refused} of 500 refused:\n${table}`);
 });
 
+test('crash oracle: a CA that dies mid-campaign ends the run with a crash finding and a report', async () => {
+  let killed = false;
+  const report = await runCampaign({
+    cases: 200,
+    seed: SEED,
+    checkEvery: 100,
+    afterCase: (index, pid) => {
+      if (index >= 20 && !killed) {
+        killed = true;
+        process.kill(pid, 'SIGKILL');
+      }
+    },
+  });
+  const crash = report.findings.find((f) => f.outcome === 'crash');
+  assert.ok(crash, JSON.stringify(report.findings, null, 2));
+  assert.match(crash.problem, /the CA process exited/);
+  assert.ok([...report.table.values()].flatMap((row) => [...row.values()]).reduce((a, b) => a + b, 0) < 200, 'the campaign stopped early');
+  assert.notEqual(report.caExitCode, 0);
+});
+
 test('a seed replays the same mutations; another seed does not', () => {
   const csr = Buffer.from('3081d130790201003017311530130603550403130c6869746c657373', 'hex');
   const token = Buffer.from(`HTLS-1-${'a'.repeat(50)}-${'b'.repeat(25)}`);
