@@ -31,9 +31,16 @@ export interface CaConnection {
   options?: grpc.ChannelOptions;
 }
 
-/** Unverified TLS: only for fetching the bundle that pinTrustBundle then checks. */
+/**
+ * Unverified TLS: only for fetching the bundle that pinTrustBundle then checks. It names the CA like every other
+ * CA connection: without a name grpc-js sends the dialed address as the TLS server name, and an IP address
+ * there is an error since Node 26 (DEP0123).
+ */
 export function bootstrapConnection(): CaConnection {
-  return { credentials: grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false }) };
+  return {
+    credentials: grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false }),
+    options: { 'grpc.ssl_target_name_override': CA_SERVER_NAME },
+  };
 }
 
 /** TLS verified against `rootsPem`, optionally with a static client identity (tests, tools). */

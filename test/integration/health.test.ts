@@ -35,6 +35,8 @@ let rootPem: Buffer;
 const caCreds = () => grpc.credentials.createSsl(rootPem);
 const CA_OPTIONS = { 'grpc.ssl_target_name_override': 'hitless-ca' };
 const nodeCreds = () => grpc.credentials.createSsl(rootPem, null, null, { checkServerIdentity: () => undefined });
+// A name, as the agents use: grpc-js would send the dialed IP as the TLS server name, an error since Node 26.
+const NODE_OPTIONS = { 'grpc.ssl_target_name_override': 'hitless-node' };
 
 const check = (c: HealthClient, service = '') =>
   new Promise<string>((resolve, reject) =>
@@ -83,8 +85,8 @@ test('CA port: Check answers SERVING without a client certificate, per service t
 
 test('agent node port: Check is SERVING without a client certificate, while WhoAmI on the same channel is refused', async () => {
   const address = `127.0.0.1:${agent.port}`;
-  const c = new Health(address, nodeCreds());
-  const node = new (protos().node.hitless.v1.NodeService)(address, nodeCreds());
+  const c = new Health(address, nodeCreds(), NODE_OPTIONS);
+  const node = new (protos().node.hitless.v1.NodeService)(address, nodeCreds(), NODE_OPTIONS);
   try {
     assert.equal(await check(c, 'hitless.v1.NodeService'), 'SERVING');
     const refused = await new Promise<grpc.ServiceError | null>((resolve) => node.WhoAmI({}, { deadline: Date.now() + 10_000 }, (err) => resolve(err)));
@@ -119,7 +121,7 @@ test('reflection lists the CA services and health', async () => {
 
 test('Watch sees SERVING, then NOT_SERVING when a graceful stop begins, and the stream is ended by the server', async () => {
   const c = new Health(ca.address, caCreds(), CA_OPTIONS);
-  const a = new Health(`127.0.0.1:${agent.port}`, nodeCreds());
+  const a = new Health(`127.0.0.1:${agent.port}`, nodeCreds(), NODE_OPTIONS);
   try {
     const caWatch = watch(c);
     const agentWatch = watch(a);
