@@ -22,7 +22,7 @@ export interface CertInfo {
   der: Uint8Array;
   serial: string; // lowercase hex without leading zeros (normalizeSerial): the one form every comparison uses
   subject: SubjectFields;
-  /** "CN=…, OU=…, O=…" in certificate order (no RFC 4514 escaping: our ids and roles never need it). */
+  /** "CN=…, OU=…, O=…" in certificate order, values escaped as RFC 4514 says (formatName). */
   subjectName: string;
   issuerName: string;
   notBefore: Date;
@@ -101,8 +101,8 @@ export function decodeCertificate(der: Uint8Array): DecodedCert {
     der,
     serial: normalizeSerial(hex(valueOf(der, serialT))),
     subject: { commonName: get('CN')[0], organizationalUnits: get('OU'), organization: get('O')[0] },
-    subjectName: subject.map(([t, v]) => `${t}=${v}`).join(', '),
-    issuerName: names(der, issuerT).map(([t, v]) => `${t}=${v}`).join(', '),
+    subjectName: formatName(subject),
+    issuerName: formatName(names(der, issuerT)),
     notBefore: time(der, nbT),
     notAfter: time(der, naT),
     isCa: ext.isCa,
@@ -119,6 +119,25 @@ export function decodeCertificate(der: Uint8Array): DecodedCert {
     spki,
     canIssue: ext.isCa && ext.keyCertSign !== false,
   };
+}
+
+/**
+ * [[type, value]] → "CN=a, O=b\\, c": RFC 4514 escapes (as @peculiar/x509 and OpenSSL print them), so that
+ * roots.ts parseDistinguishedName reads the same Name back from the text.
+ */
+export function formatName(rdns: readonly (readonly [type: string, value: string])[]): string {
+  return rdns.map(([t, v]) => `${t}=${escapeDnValue(v)}`).join(', ');
+}
+
+const DN_SPECIAL = /[,+"\\<>;\r\n\t]|^[ #]| $/;
+
+function escapeDnValue(v: string): string {
+  if (!DN_SPECIAL.test(v)) return v;
+  return v
+    .replace(/([,+"\\<>;])/g, '\\$1')
+    .replace(/^([ #])/, '\\$1')
+    .replace(/ $/, '\\ ')
+    .replace(/[\r\n\t]/g, (c) => `\\${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
 /** A certificate (PEM or DER) → CertInfo. Throws on anything that is not one. */

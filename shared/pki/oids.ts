@@ -11,6 +11,9 @@ export const OID = {
   commonName: oid('2.5.4.3'),
   organizationalUnit: oid('2.5.4.11'),
   organization: oid('2.5.4.10'),
+  country: oid('2.5.4.6'),
+  locality: oid('2.5.4.7'),
+  stateOrProvince: oid('2.5.4.8'),
   // Certificate extensions (RFC 5280 4.2.1).
   subjectKeyIdentifier: oid('2.5.29.14'),
   keyUsage: oid('2.5.29.15'),
@@ -33,4 +36,9 @@ export const ECDSA_DIGESTS = new Map<string, 'sha256' | 'sha384' | 'sha512'>([
 /** Short names of the Name attributes we print (RFC 4514 keywords); others print as dotted OIDs. */
 export const ATTRIBUTE_NAMES = new Map<string, string>([
   ['2.5.4.3', 'CN'], ['2.5.4.11', 'OU'], ['2.5.4.10', 'O'], ['2.5.4.6', 'C'], ['2.5.4.7', 'L'], ['2.5.4.8', 'ST'],
+]);
+
+/** The same keywords, for names an operator writes ("CN=…, O=…"). */
+export const ATTRIBUTE_OIDS = new Map<string, Uint8Array>([
+  ['CN', OID.commonName], ['OU', OID.organizationalUnit], ['O', OID.organization], ['C', OID.country], ['L', OID.locality], ['ST', OID.stateOrProvince],
 ]);

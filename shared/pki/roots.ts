@@ -1,81 +1,124 @@
-// Root certificates and cross-signs, built with @peculiar/x509 (the CA only, and rarely: `ca init` and root
-// rotations). The root subject is operator text ("CN=…, O=…"), which x509's Name parser reads per RFC 4514.
-// Agents never import this file: their certificate needs (CSRs, decoding, chains) are native (csr.ts,
-// certs.ts, chain.ts), which keeps x509, its Reflect polyfill and its ASN.1 schemas out of every node.
-import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { x509, webcrypto } from './crypto-provider.js';
-import { randomSerial } from './certs.js';
-import { toPem } from './pem.js';
-
-const EC_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-export const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
-
-/** Imports a PKCS#8 PEM private key for x509 signing (WebCrypto), plus its public half. */
-export async function importKeyPair(privateKeyPem: string): Promise<CryptoKeyPair> {
-  const keyObject = createPrivateKey(privateKeyPem);
-  const pkcs8 = keyObject.export({ format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(keyObject).export({ format: 'der', type: 'spki' });
-  const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, EC_ALGORITHM, true, ['sign']);
-  const publicKey = await webcrypto.subtle.importKey('spki', spki, EC_ALGORITHM, true, ['verify']);
-  return { privateKey, publicKey };
-}
+// Root certificates and cross-signs (the CA only, and rarely: `ca init` and root rotations), encoded by our
+// DER writer and signed by Node's native crypto like every other certificate. The root subject is operator
+// text ("CN=…, O=…", RFC 4514). test/unit/roots.test.ts proves both byte-identical (before the signature) to
+// what @peculiar/x509 builds, which is now only a test reference.
+import { createPrivateKey } from 'node:crypto';
+import { HitlessError } from '../errors.js';
+import { TAG, explicit, implicit, positiveInteger, time, tlv } from './der.js';
+import { decodeCertificate, randomSerial, type DecodedCert } from './certs.js';
+import { ATTRIBUTE_OIDS, OID } from './oids.js';
+import { pemToDer, toPem } from './pem.js';
+import { spkiDer } from './keys.js';
+import { ECDSA_WITH_SHA256, VERSION_3, encodeName, extension, keyIdentifier, signDer } from './template.js';
 
 export interface RootOptions {
   privateKeyPem: string;
+  /** RFC 4514 text, e.g. "CN=hitless root CA, O=Example". */
   subject: string;
   notBefore: Date;
   notAfter: Date;
 }
 
-const caExtensions = async (publicKey: CryptoKey) => [
-  new x509.BasicConstraintsExtension(true, undefined, true),
-  new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-  await x509.SubjectKeyIdentifierExtension.create(publicKey, false, webcrypto),
-];
+/** BasicConstraints CA:true, KeyUsage keyCertSign + cRLSign (both critical), SubjectKeyIdentifier. */
+function caExtensions(spki: Uint8Array): Uint8Array[] {
+  return [
+    extension(OID.basicConstraints, tlv(TAG.SEQUENCE, Uint8Array.of(TAG.BOOLEAN, 1, 0xff)), true),
+    extension(OID.keyUsage, Uint8Array.of(TAG.BIT_STRING, 2, 1, 0x06), true), // bits 5 and 6: 1 unused bit
+    extension(OID.subjectKeyIdentifier, tlv(TAG.OCTET_STRING, keyIdentifier(spki))),
+  ];
+}
+
+function tbsCertificate(f: { issuer: Uint8Array; subject: Uint8Array; notBefore: Date; notAfter: Date; spki: Uint8Array; extensions: Uint8Array[] }): Uint8Array {
+  return tlv(
+    TAG.SEQUENCE,
+    VERSION_3,
+    positiveInteger(randomSerial()),
+    ECDSA_WITH_SHA256,
+    f.issuer,
+    tlv(TAG.SEQUENCE, time(f.notBefore), time(f.notAfter)),
+    f.subject,
+    f.spki,
+    explicit(3, tlv(TAG.SEQUENCE, ...f.extensions)),
+  );
+}
 
 /** A self-signed root. */
 export async function createRootCertificate(opts: RootOptions): Promise<string> {
-  const keys = await importKeyPair(opts.privateKeyPem);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      serialNumber: randomSerial().toString('hex'),
-      name: opts.subject,
-      notBefore: opts.notBefore,
-      notAfter: opts.notAfter,
-      keys,
-      signingAlgorithm: SIGNING_ALGORITHM,
-      extensions: await caExtensions(keys.publicKey),
-    },
-    webcrypto,
-  );
-  return toPem(cert.rawData, 'CERTIFICATE');
+  const key = createPrivateKey(opts.privateKeyPem);
+  const spki = spkiDer(key);
+  const name = parseDistinguishedName(opts.subject);
+  const tbs = tbsCertificate({ issuer: name, subject: name, notBefore: opts.notBefore, notAfter: opts.notAfter, spki, extensions: caExtensions(spki) });
+  return toPem(signDer(tbs, key), 'CERTIFICATE');
 }
 
 /**
- * Cross-signs `newRootPem` with the old root's key: same subject, key and validity as the new root, issued
- * by the old root. A node that trusts only the old root accepts leaves of the new root through it.
+ * Cross-signs `newRootPem` with the old root's key: same subject (byte for byte), key and validity as the new
+ * root, issued by the old root. A node that trusts only the old root accepts leaves of the new root through it.
  */
 export async function crossSignRoot(newRootPem: string, oldRootPem: string, oldRootKeyPem: string): Promise<string> {
-  const newRoot = new x509.X509Certificate(newRootPem);
-  const oldRoot = new x509.X509Certificate(oldRootPem);
-  const oldKeys = await importKeyPair(oldRootKeyPem);
-  const publicKey = await newRoot.publicKey.export(webcrypto);
-  const cert = await x509.X509CertificateGenerator.create(
-    {
-      serialNumber: randomSerial().toString('hex'),
-      subject: newRoot.subjectName,
-      issuer: oldRoot.subjectName,
-      notBefore: newRoot.notBefore,
-      notAfter: newRoot.notAfter,
-      publicKey,
-      signingKey: oldKeys.privateKey,
-      signingAlgorithm: SIGNING_ALGORITHM,
-      extensions: [
-        ...(await caExtensions(publicKey)),
-        await x509.AuthorityKeyIdentifierExtension.create(oldKeys.publicKey, false, webcrypto),
-      ],
-    },
-    webcrypto,
-  );
-  return toPem(cert.rawData, 'CERTIFICATE');
+  const newRoot: DecodedCert = decodeCertificate(pemToDer(newRootPem));
+  const oldRoot: DecodedCert = decodeCertificate(pemToDer(oldRootPem));
+  const key = createPrivateKey(oldRootKeyPem);
+  const tbs = tbsCertificate({
+    issuer: oldRoot.subjectDer,
+    subject: newRoot.subjectDer,
+    notBefore: newRoot.info.notBefore,
+    notAfter: newRoot.info.notAfter,
+    spki: newRoot.spki,
+    extensions: [
+      ...caExtensions(newRoot.spki),
+      extension(OID.authorityKeyIdentifier, tlv(TAG.SEQUENCE, implicit(0, keyIdentifier(spkiDer(key))))),
+    ],
+  });
+  return toPem(signDer(tbs, key), 'CERTIFICATE');
+}
+
+const badSubject = (text: string, why: string) =>
+  new HitlessError('INVALID_ARGUMENT', `root subject "${text.slice(0, 80)}": ${why}`, {
+    hint: `write it as RFC 4514 attributes, e.g. "CN=hitless root CA, O=Example, C=DE" (${[...ATTRIBUTE_OIDS.keys()].join(', ')})`,
+  });
+
+/**
+ * RFC 4514 text → Name DER, in the order written. Values run from "=" to the next unescaped "," and keep
+ * their spaces (as @peculiar/x509 read them, so existing subjects encode as before); they take `\,`-style and
+ * `\xx` hex escapes. Multi-valued RDNs ("A=1+B=2") are refused rather than guessed at.
+ */
+export function parseDistinguishedName(text: string): Uint8Array {
+  const rdns: [Uint8Array, string][] = [];
+  let i = 0;
+  while (i < text.length) {
+    const eq = text.indexOf('=', i);
+    if (eq < 0) throw badSubject(text, `"${text.slice(i).trim()}" has no "="`);
+    const type = text.slice(i, eq).trim().toUpperCase();
+    const oid = ATTRIBUTE_OIDS.get(type);
+    if (!oid) throw badSubject(text, `unsupported attribute "${type.slice(0, 20)}"`);
+    if (text[eq + 1] === '#') throw badSubject(text, `a value starting with "#" (BER in hex) is not supported; write \\# for a literal "#"`);
+    const bytes: number[] = [];
+    for (i = eq + 1; i < text.length && text[i] !== ','; i++) {
+      const c = text[i]!;
+      if (c === '\\') {
+        const hex = /^[0-9a-fA-F]{2}/.exec(text.slice(i + 1));
+        if (hex) bytes.push(parseInt(hex[0], 16)), (i += 2);
+        else if (i + 1 < text.length) i += utf8Of(text, i + 1, bytes);
+        else throw badSubject(text, 'ends in a lone "\\"');
+      } else if (c === '+') {
+        throw badSubject(text, 'multi-valued RDNs ("+") are not supported');
+      } else {
+        i += utf8Of(text, i, bytes) - 1;
+      }
+    }
+    const value = Buffer.from(bytes).toString('utf8');
+    if (value === '') throw badSubject(text, `${type} is empty`);
+    rdns.push([oid, value]);
+    i++; // past the ','
+  }
+  if (rdns.length === 0) throw badSubject(text, 'is empty');
+  return encodeName(rdns);
+}
+
+/** Appends the UTF-8 of the code point at `at` (a surrogate pair is one); returns how many UTF-16 units it took. */
+function utf8Of(text: string, at: number, out: number[]): number {
+  const c = String.fromCodePoint(text.codePointAt(at)!);
+  out.push(...Buffer.from(c, 'utf8'));
+  return c.length;
 }

@@ -1,5 +1,6 @@
 // The certificate template: TBSCertificates for the leaves hitless issues (node certificates and the CA's own
-// TLS certificate), encoded straight to DER and signed by Node's native crypto.
+// TLS certificate), encoded straight to DER and signed by Node's native crypto. The pieces every certificate
+// shares (algorithm, version, names, extensions, key identifiers, signing) are exported for roots.ts too.
 //
 // Why: building a leaf through @peculiar/x509 costs ~3 ms (generic ASN.1 schema encoding, WebCrypto key
 // import/export); the ECDSA math is a few percent of that. A leaf has a fixed shape, so the constant parts
@@ -9,12 +10,12 @@
 // byte-identical to the one @peculiar/x509 builds for the same inputs (test/helpers/x509-reference.ts).
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { TAG, bitString, children, directoryString, explicit, ia5Bytes, implicit, positiveInteger, readRoot, time, tlv, valueOf } from './der.js';
-import { decodeCertificate, normalizeSerial, randomSerial, sha256Hex, type CertInfo, type DecodedCert } from './certs.js';
+import { decodeCertificate, formatName, normalizeSerial, randomSerial, sha256Hex, type CertInfo, type DecodedCert } from './certs.js';
 import { OID } from './oids.js';
 
 /** AlgorithmIdentifier ecdsa-with-SHA256 (no parameters): every signature hitless makes. */
-const ECDSA_WITH_SHA256 = tlv(TAG.SEQUENCE, OID.ecdsaWithSha256);
-const VERSION_3 = explicit(0, tlv(TAG.INTEGER, Uint8Array.of(2)));
+export const ECDSA_WITH_SHA256 = tlv(TAG.SEQUENCE, OID.ecdsaWithSha256);
+export const VERSION_3 = explicit(0, tlv(TAG.INTEGER, Uint8Array.of(2)));
 const TRUE = Uint8Array.of(TAG.BOOLEAN, 1, 0xff);
 
 /** A signed structure (Certificate or CertificationRequest: the same shape): ECDSA P-256 with SHA-256. */
@@ -29,12 +30,12 @@ export function encodeName(rdns: readonly (readonly [type: Uint8Array, value: st
 }
 
 /** One Extension; `critical` is encoded only when true (DER omits a DEFAULT FALSE). */
-function extension(id: Uint8Array, value: Uint8Array, critical = false): Uint8Array {
+export function extension(id: Uint8Array, value: Uint8Array, critical = false): Uint8Array {
   return critical ? tlv(TAG.SEQUENCE, id, TRUE, tlv(TAG.OCTET_STRING, value)) : tlv(TAG.SEQUENCE, id, tlv(TAG.OCTET_STRING, value));
 }
 
 /** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bits. */
-function keyIdentifier(spkiDer: Uint8Array): Buffer {
+export function keyIdentifier(spkiDer: Uint8Array): Buffer {
   const spki = readRoot(spkiDer, TAG.SEQUENCE);
   const bits = valueOf(spkiDer, children(spkiDer, spki)[1]!).subarray(1);
   return createHash('sha1').update(bits).digest();
@@ -128,7 +129,7 @@ export function signLeaf(enc: LeafEncoder, profile: LeafProfile, f: LeafFields):
     der,
     serial: normalizeSerial(Buffer.from(serial).toString('hex')),
     subject: { commonName: f.commonName, organizationalUnits: [f.organizationalUnit], organization: f.organization },
-    subjectName: `CN=${f.commonName}, OU=${f.organizationalUnit}, O=${f.organization}`,
+    subjectName: formatName([['CN', f.commonName], ['OU', f.organizationalUnit], ['O', f.organization]]),
     issuerName: enc.cert.info.subjectName,
     notBefore: wholeSeconds(f.notBefore),
     notAfter: wholeSeconds(f.notAfter),

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { x509, webcrypto } from '../../shared/pki/crypto-provider.js';
+import { x509, webcrypto } from '../helpers/x509-reference.js';
 import { freePort } from '../helpers/proc.js';
 
 export interface CfsslResult { ok: true; version: string; concurrency: number; runs: { certs: number; seconds: number; perSec: number }[] }

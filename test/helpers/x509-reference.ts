@@ -1,8 +1,30 @@
 // @peculiar/x509 as the dev-time reference that hitless's own DER code is tested against, byte for byte:
-// node and CA-server certificates (shared/pki/template.ts), CSR checks (shared/pki/csr.ts) and the CertInfo
-// the one decoder reports (shared/pki/certs.ts). Tests only: no production module imports this.
-import { x509, webcrypto } from '../../shared/pki/crypto-provider.js';
-import { importKeyPair, SIGNING_ALGORITHM } from '../../shared/pki/roots.js';
+// node and CA-server certificates (shared/pki/template.ts), roots and cross-signs (shared/pki/roots.ts), CSRs
+// (shared/pki/csr.ts) and the CertInfo the one decoder reports (shared/pki/certs.ts). Tests only: no
+// production module imports this or @peculiar/x509.
+
+export const webcrypto: globalThis.Crypto = new Crypto() as unknown as globalThis.Crypto;
+x509.cryptoProvider.set(webcrypto);
+export { x509 };
+
+const EC_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+export const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
+
+/** Imports a PKCS#8 PEM private key for x509 signing (WebCrypto), plus its public half. */
+export async function importKeyPair(privateKeyPem: string): Promise<CryptoKeyPair> {
+  const keyObject = createPrivateKey(privateKeyPem);
+  const pkcs8 = keyObject.export({ format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(keyObject).export({ format: 'der', type: 'spki' });
+  const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, EC_ALGORITHM, true, ['sign']);
+  const publicKey = await webcrypto.subtle.importKey('spki', spki, EC_ALGORITHM, true, ['verify']);
+  return { privateKey, publicKey };
+}
+// x509 v2 resolves its dependencies through tsyringe, which needs the Reflect metadata polyfill loaded before
+// x509 itself is evaluated; its WebCrypto is @peculiar/webcrypto (measured slightly faster for x509's pattern).
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { Crypto } from '@peculiar/webcrypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { normalizeSerial, sha256Hex, type CertInfo } from '../../shared/pki/certs.js';
 import { toPem } from '../../shared/pki/pem.js';
 import { nodeSpiffeId, type IssuedLeaf, type LeafRequest, type Signer } from '../../ca/issuer.js';
@@ -131,4 +153,43 @@ export async function createCsrWithX509(privateKeyPem: string): Promise<Uint8Arr
   const keys = await importKeyPair(privateKeyPem);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=hitless-node', keys, signingAlgorithm: SIGNING_ALGORITHM }, webcrypto);
   return new Uint8Array(csr.rawData);
+}
+
+const caExtensions = async (publicKey: CryptoKey) => [
+  new x509.BasicConstraintsExtension(true, undefined, true),
+  new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+  await x509.SubjectKeyIdentifierExtension.create(publicKey, false, webcrypto),
+];
+
+/** The root createRootCertificate makes, built by @peculiar/x509 (serial given). */
+export async function createRootWithX509(opts: { privateKeyPem: string; subject: string; notBefore: Date; notAfter: Date; serialHex: string }): Promise<string> {
+  const keys = await importKeyPair(opts.privateKeyPem);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned(
+    { serialNumber: opts.serialHex, name: opts.subject, notBefore: opts.notBefore, notAfter: opts.notAfter, keys, signingAlgorithm: SIGNING_ALGORITHM, extensions: await caExtensions(keys.publicKey) },
+    webcrypto,
+  );
+  return toPem(cert.rawData, 'CERTIFICATE');
+}
+
+/** The cross-sign crossSignRoot makes, built by @peculiar/x509 (serial given). */
+export async function crossSignWithX509(newRootPem: string, oldRootPem: string, oldRootKeyPem: string, serialHex: string): Promise<string> {
+  const newRoot = new x509.X509Certificate(newRootPem);
+  const oldRoot = new x509.X509Certificate(oldRootPem);
+  const oldKeys = await importKeyPair(oldRootKeyPem);
+  const publicKey = await newRoot.publicKey.export(webcrypto);
+  const cert = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: serialHex,
+      subject: newRoot.subjectName,
+      issuer: oldRoot.subjectName,
+      notBefore: newRoot.notBefore,
+      notAfter: newRoot.notAfter,
+      publicKey,
+      signingKey: oldKeys.privateKey,
+      signingAlgorithm: SIGNING_ALGORITHM,
+      extensions: [...(await caExtensions(publicKey)), await x509.AuthorityKeyIdentifierExtension.create(oldKeys.publicKey, false, webcrypto)],
+    },
+    webcrypto,
+  );
+  return toPem(cert.rawData, 'CERTIFICATE');
 }

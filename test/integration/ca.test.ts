@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPairSync, webcrypto as nodeWebcrypto } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { x509 } from '../../shared/pki/crypto-provider.js';
+import { x509 } from '../helpers/x509-reference.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
 import { parseCertificate } from '../../shared/pki/certs.js';
 import { createCsrDer } from '../../shared/pki/csr.js';

@@ -1,12 +1,10 @@
 // Proves verifyChain accepts good and cross-signed paths and names the right reason for every way a chain can fail.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { x509, webcrypto } from '../../shared/pki/crypto-provider.js';
+import { importKeyPair, SIGNING_ALGORITHM, webcrypto, x509, x509CertInfo } from '../helpers/x509-reference.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
-import { importKeyPair, SIGNING_ALGORITHM } from '../../shared/pki/roots.js';
 import { decodeCertificate, normalizeSerial, parseCertificate, randomSerial, sha256Hex, type CertInfo } from '../../shared/pki/certs.js';
 import { pemToDer } from '../../shared/pki/pem.js';
-import { x509CertInfo } from '../helpers/x509-reference.js';
 import { X509Certificate } from 'node:crypto';
 import { crossSignRoot } from '../../shared/pki/roots.js';
 import { toPem } from '../../shared/pki/pem.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { CsrWorkerPool, inlineCsrChecker } from '../../ca/csr-pool.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
 import { createCsrDer } from '../../shared/pki/csr.js';
-import { x509, webcrypto } from '../../shared/pki/crypto-provider.js';
+import { x509, webcrypto } from '../helpers/x509-reference.js';
 import { silentLogger } from '../../shared/log.js';
 
 const pool = new CsrWorkerPool(silentLogger, 1);
