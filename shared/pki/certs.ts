@@ -122,7 +122,7 @@ export function decodeCertificate(der: Uint8Array): DecodedCert {
 }
 
 /**
- * [[type, value]] → "CN=a, O=b\\, c": RFC 4514 escapes (as @peculiar/x509 and OpenSSL print them), so that
+ * [[type, value]] → "CN=a, O=b\, c": RFC 4514 escapes (as @peculiar/x509 and OpenSSL print them), so that
  * roots.ts parseDistinguishedName reads the same Name back from the text.
  */
 export function formatName(rdns: readonly (readonly [type: string, value: string])[]): string {
