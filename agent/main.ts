@@ -1,5 +1,4 @@
 // `agent`: the hitless node agent command line. The only file in agent/ that reads argv and the environment.
-import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { systemClock } from '../shared/clock.js';
 import { createLogger, type Level } from '../shared/log.js';
@@ -13,8 +12,8 @@ import { parseTlsMinVersion, TLS_MIN_VERSION_HELP, type TlsMinVersion } from '..
 import { NodeAgent, type AgentStatus } from './node-agent.js';
 import { fetchStatus } from './status-server.js';
 import { formatStatus } from './status-format.js';
+import { readJoinToken, scrubArgv, ARGV_TOKEN_WARNING, TOKEN_ENV } from './token-source.js';
 
-const TOKEN_ENV = 'HITLESS_JOIN_TOKEN';
 const DEFAULT_STATE_DIR = './hitless-agent';
 const duration = (flag: string) => (v: string) => parseDuration(v, flag);
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -28,8 +27,8 @@ const run = program
   .command('run')
   .description('run the agent: join (first start) or load the stored identity, serve the node service, renew forever')
   .requiredOption('--ca <host:port>', 'address of ca serve')
-  .option('--token <token>', `join token, needed on the first start only (or ${TOKEN_ENV}, or --token-file)`)
-  .option('--token-file <file>', 'file whose first line is the join token (keeps it out of ps)')
+  .option('--token-file <file>', `file whose first line is the join token, or - for stdin; needed on the first start only (or set ${TOKEN_ENV}, which the agent removes from its environment once read)`)
+  .option('--token <token>', 'join token on the command line: deprecated, visible in ps; prefer --token-file')
   .option('--state-dir <dir>', 'where the node keeps its key and certificate', DEFAULT_STATE_DIR)
   .option('--listen <host:port>', 'address of this node service (port 0 picks a free port)', '127.0.0.1:7469')
   .option('--peer <host:port>', 'a peer agent to hold a heartbeat stream with (repeatable)', collect, [] as string[])
@@ -51,8 +50,17 @@ run
     if (o.onRotate && !o.certOut) {
       throw new HitlessError('INVALID_ARGUMENT', '--on-rotate needs --cert-out', { hint: 'the command is run after the files in --cert-out are replaced' });
     }
-    const token = o.token ?? (o.tokenFile ? (await readFile(o.tokenFile, 'utf8')).split(/\r?\n/)[0] : undefined) ?? process.env[TOKEN_ENV];
+    // First thing: the token leaves argv and the environment before anything else can copy them.
+    const input = await readJoinToken({ flag: o.token, file: o.tokenFile, env: process.env, stdin: process.stdin });
+    const token = input.token;
     const log = createLogger({ level: o.logLevel, base: { component: 'agent' } });
+    if (input.source === 'argv' && token) {
+      scrubArgv(token);
+      process.stderr.write(`agent: warning: ${ARGV_TOKEN_WARNING}\n`);
+      log.warn('token.argv_deprecated', { hint: ARGV_TOKEN_WARNING });
+    }
+    for (const w of input.warnings) log.warn('token.file_permissions', { warning: w });
+    if (input.source) log.info('token.read', { source: input.source });
     const agent = new NodeAgent(
       {
         caAddress: o.ca, token, stateDir: o.stateDir, listen: o.listen, peers: o.peer, certOut: o.certOut, onRotate: o.onRotate,

@@ -113,7 +113,7 @@ export class NodeAgent extends EventEmitter {
     if (id && isExpired({ notAfter: new Date(id.notAfter) }, clock.now())) {
       if (!this.options.token) {
         throw new HitlessError('CERT_EXPIRED', `the node certificate in ${this.#store.file} expired at ${id.notAfter}; it cannot be renewed`, {
-          hint: "re-join: run the agent again with --token <join token> ('ca join-token worker' on the CA host); the node gets a new id",
+          hint: "re-join: run the agent again with --token-file <file> or HITLESS_JOIN_TOKEN ('ca join-token worker' on the CA host); the node gets a new id",
         });
       }
       log.warn('identity.expired_rejoining', { nodeId: id.nodeId, notAfter: id.notAfter });
@@ -121,8 +121,8 @@ export class NodeAgent extends EventEmitter {
     }
     if (!id) {
       if (!this.options.token) {
-        throw new HitlessError('INVALID_ARGUMENT', `no node identity in ${this.options.stateDir} and no --token to join with`, {
-          hint: "pass --token <join token> ('ca join-token worker' on the CA host) for the first start",
+        throw new HitlessError('INVALID_ARGUMENT', `no node identity in ${this.options.stateDir} and no join token to join with`, {
+          hint: "pass --token-file <file> (or - for stdin) or set HITLESS_JOIN_TOKEN, with a token from 'ca join-token worker' on the CA host, for the first start",
         });
       }
       id = await joinCluster(this.options.caAddress, this.options.token, this.deps);

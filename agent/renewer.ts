@@ -76,7 +76,7 @@ export class Renewer extends EventEmitter {
         this.#nextAt = undefined;
         log.error('identity.expired', {
           notAfter: cert.notAfter,
-          hint: 'the node certificate expired (the agent was offline or the CA unreachable for its whole lifetime); it cannot renew itself. Re-join: restart the agent with --token <current join token> (ca join-token worker on the CA host)',
+          hint: 'the node certificate expired (the agent was offline or the CA unreachable for its whole lifetime); it cannot renew itself. Re-join: restart the agent with --token-file <file> or HITLESS_JOIN_TOKEN holding a current join token (ca join-token worker on the CA host)',
         });
         this.emit('expired');
         return;

@@ -14,10 +14,16 @@ import { pemToDer } from '../shared/pki/pem.js';
 import { issueLeaf, type Signer } from './issuer.js';
 import { inlineCsrChecker, type CsrChecker } from './csr-pool.js';
 import { CA_SERVER_OU } from '../shared/identity.js';
-import type { CaStore, NodeRecord, Role } from './store.js';
+import type { CaStore, JoinTokenRecord, NodeRecord, Role } from './store.js';
 import type { ClusterConfig } from './config.js';
 import type { FailureRateLimiter } from './rate-limiter.js';
 import { metrics } from '../shared/metrics.js';
+import { sha256Hex } from '../shared/pki/certs.js';
+import { limitExceeded } from '../shared/metrics.js';
+import { JoinLimits, type Rate, type Reservation } from './token-policy.js';
+import { JoinTokenRegistry } from './join-tokens.js';
+import { RenewalThrottle, certStanding, defaultRenewRate, seesNewest } from './renewal-policy.js';
+import { OPERATOR_OU } from '../shared/identity.js';
 
 /** What a node may trust, and the key that currently signs. */
 export interface TrustState {
@@ -76,6 +82,22 @@ export interface AuthorityDeps {
   limiter: FailureRateLimiter;
   /** Where CSRs are checked (csr-pool.ts); inline on this thread when omitted. */
   csr?: CsrChecker;
+  /** Bounds on successful joins and on renewals per node; defaults in token-policy.ts / renewal-policy.ts. */
+  limits?: CredentialLimits;
+}
+
+export interface CredentialLimits {
+  joinsPerToken?: Rate;
+  joinsOverall?: Rate;
+  /** @default 5 per node certificate lifetime */
+  renewalsPerNode?: Rate;
+}
+
+/** Which token authorized a join: its role, its rate-limit key, and for a limited token its id. */
+interface TokenGrant {
+  role: Role;
+  key: string;
+  limitedId?: string;
 }
 
 const REJOIN_HINT = "re-join the node with a current join token ('ca join-token worker' on the CA host)";
@@ -89,6 +111,10 @@ export class Authority extends EventEmitter {
   readonly #csr: CsrChecker;
   readonly #nodeLocks = new KeyedMutex();
   #trust: TrustState;
+  readonly #joins: JoinLimits;
+  readonly #renewals: RenewalThrottle;
+  /** Limited join tokens (ca join-token create/list/revoke). */
+  readonly tokens: JoinTokenRegistry;
 
   constructor(deps: AuthorityDeps) {
     super();
@@ -99,6 +125,16 @@ export class Authority extends EventEmitter {
     this.#limiter = deps.limiter;
     this.#trust = deps.trust;
     this.#csr = deps.csr ?? inlineCsrChecker();
+    this.#joins = new JoinLimits(deps.clock, { perToken: deps.limits?.joinsPerToken, overall: deps.limits?.joinsOverall });
+    this.#renewals = new RenewalThrottle(deps.clock, deps.limits?.renewalsPerNode ?? defaultRenewRate(deps.config.nodeCertTtlMs));
+    this.tokens = new JoinTokenRegistry({ store: deps.store, clock: deps.clock, log: deps.log });
+    // The renewal the CA itself asks for (root rotation) is never throttled.
+    this.on('renew-requested', (nodeId: string) => this.#renewals.requested(nodeId));
+  }
+
+  /** The bounds in force, for the startup log line. */
+  get limits(): Required<CredentialLimits> {
+    return { joinsPerToken: this.#joins.rates.perToken, joinsOverall: this.#joins.rates.overall, renewalsPerNode: this.#renewals.rate };
   }
 
   get clusterId(): string {
@@ -184,9 +220,9 @@ export class Authority extends EventEmitter {
   /** First certificate for a new node, authorized by a join token. */
   async join(req: { joinToken: string; csrDer: Uint8Array; source: string }): Promise<IssuedNodeCert> {
     this.#limiter.check(req.source);
-    let role: Role;
+    let grant: TokenGrant;
     try {
-      role = await this.#roleForToken(req.joinToken);
+      grant = await this.#roleForToken(req.joinToken);
     } catch (err) {
       // Only a wrong token is the caller's failure: a store error (INTERNAL) or a CA without secrets is ours.
       if (!isHitlessError(err, 'INVALID_JOIN_TOKEN')) throw err;
@@ -194,37 +230,157 @@ export class Authority extends EventEmitter {
       this.#log.warn('join.refused', { source: req.source, code: (err as HitlessError).code, reason: (err as Error).message });
       throw err;
     }
-    const spkiDer = await this.#csr.check(req.csrDer);
-    const nodeId = randomId();
-    const issued = await this.#issue({ nodeId, role, spkiDer, joinedAt: undefined });
-    this.#log.info('node.joined', { nodeId, role, serial: issued.serial, notAfter: issued.notAfter, source: req.source });
-    return issued;
+    // Successful joins are bounded per token and overall: a leaked token mints nodes only so fast.
+    const reservation = this.#joins.reserve(grant.key);
+    if (!reservation.ok) throw this.#rateLimited(reservation, 'joins with this token', { token: grant.limitedId ?? grant.key, source: req.source });
+    try {
+      const spkiDer = await this.#csr.check(req.csrDer);
+      const spkiSha256 = sha256Hex(spkiDer);
+      const issue = (joinToken?: JoinTokenRecord) =>
+        this.#withKey(spkiSha256, undefined, () =>
+          this.#issue({ nodeId: randomId(), role: grant.role, spkiDer, spkiSha256, joinedAt: undefined, joinToken }),
+        );
+      const limitedId = grant.limitedId;
+      // A limited token's use is checked and spent under its lock, in the join's own durable batch.
+      const issued = limitedId
+        ? await this.#nodeLocks.run(`jointoken:${limitedId}`, async () => issue(await this.tokens.spend(limitedId)))
+        : await issue();
+      this.#log.info('node.joined', {
+        nodeId: issued.nodeId,
+        role: grant.role,
+        serial: issued.serial,
+        notAfter: issued.notAfter,
+        source: req.source,
+        token: grant.limitedId ?? grant.key,
+      });
+      return issued;
+    } catch (err) {
+      reservation.release();
+      if (isHitlessError(err, 'INVALID_JOIN_TOKEN')) {
+        this.#limiter.recordFailure(req.source);
+        this.#log.warn('join.refused', { source: req.source, code: err.code, reason: err.message });
+      }
+      throw err;
+    }
+  }
+
+  #rateLimited(r: Extract<Reservation, { ok: false }>, what: string, fields: Record<string, unknown>): HitlessError {
+    const retryS = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
+    limitExceeded(this.#log, r.limit, { ...fields, retryAfterS: retryS });
+    return new HitlessError('RATE_LIMITED', `too many ${what} (limit ${r.limit}); retry in ${retryS}s`, {
+      hint: 'the CA bounds successful joins per token and overall, and renewals per node; see ca serve --help',
+    });
+  }
+
+  // ---- One public key backs at most one live node ----
+
+  /** SHA-256 of a public key -> the node whose newest certificate carries it (built from the store once). */
+  #keyIndex: Promise<Map<string, string>> | undefined;
+
+  #keys(): Promise<Map<string, string>> {
+    this.#keyIndex ??= this.#store.listNodes().then((nodes) => {
+      const index = new Map<string, string>();
+      for (const n of nodes) if (n.spkiSha256 && !n.removedAt) index.set(n.spkiSha256, n.nodeId);
+      return index;
+    });
+    return this.#keyIndex;
+  }
+
+  /**
+   * Runs `fn` (which issues a certificate for the key) only if no *other* live node's newest certificate
+   * carries the key; serialized per key, so two joins with one CSR cannot both pass.
+   */
+  async #withKey<T extends IssuedNodeCert>(spkiSha256: string, self: NodeRecord | undefined, fn: () => Promise<T>): Promise<T> {
+    return this.#nodeLocks.run(`spki:${spkiSha256}`, async () => {
+      const keys = await this.#keys();
+      const holderId = keys.get(spkiSha256);
+      if (holderId && holderId !== self?.nodeId) {
+        const holder = await this.#store.getNode(holderId);
+        const live = holder && !holder.removedAt && holder.spkiSha256 === spkiSha256 && Date.parse(holder.notAfter) > this.#clock.now().getTime();
+        if (live) {
+          this.#log.warn('node.key_reused', { holderNodeId: holderId, nodeId: self?.nodeId, spkiSha256 });
+          throw new HitlessError('ALREADY_EXISTS', 'this public key already backs a live node of this cluster; each node needs its own key', {
+            hint: "generate a fresh key for every join and renewal (the agent does); to re-install a node, 'ca remove-node' the old one first",
+          });
+        }
+      }
+      const issued = await fn();
+      keys.set(spkiSha256, issued.nodeId);
+      // The node's previous key no longer backs its newest certificate: drop it, so the index stays one entry per node.
+      const previous = self?.spkiSha256;
+      if (previous && previous !== spkiSha256 && keys.get(previous) === issued.nodeId) keys.delete(previous);
+      return issued;
+    });
   }
 
   /** A fresh certificate for an authenticated node, for the key in `csrDer`. Role comes from our records. */
   async renew(req: { peerDer: Uint8Array | undefined; csrDer: Uint8Array; bundleVersion?: number }): Promise<IssuedNodeCert> {
-    const identity = await this.authenticate(req.peerDer, { allowRetired: true });
+    // Renewing is not "seeing the newest in use" by itself: the renewal's own write moves the fallback on.
+    const identity = await this.authenticate(req.peerDer, { allowRetired: true, markSeen: false });
     this.checkAcknowledgedVersion(req.bundleVersion);
-    const spkiDer = await this.#csr.check(req.csrDer);
-    // Serialized per node so that a concurrent removal cannot be overwritten by this renewal's write.
-    return this.#nodeLocks.run(identity.nodeId, async () => {
-      const node = await this.#liveNode(identity.nodeId);
-      const issued = await this.#issue({
-        nodeId: node.nodeId,
-        role: node.role,
-        spkiDer,
-        joinedAt: node.joinedAt,
-        bundleVersion: Math.max(node.bundleVersion ?? 0, req.bundleVersion ?? 0),
+    const reservation = this.#renewals.reserve(identity.nodeId);
+    if (!reservation.ok) throw this.#rateLimited(reservation, 'renewals for this node', { nodeId: identity.nodeId });
+    try {
+      const spkiDer = await this.#csr.check(req.csrDer);
+      const spkiSha256 = sha256Hex(spkiDer);
+      // Serialized per node so that a concurrent removal cannot be overwritten by this renewal's write.
+      return await this.#nodeLocks.run(identity.nodeId, async () => {
+        const node = await this.#liveNode(identity.nodeId);
+        // Again under the lock: a renewal that finished meanwhile may have superseded the presented certificate.
+        const standing = certStanding(node, identity.serial);
+        if (standing === 'superseded') throw this.#superseded(node, identity.serial);
+        const issued = await this.#withKey(spkiSha256, node, () =>
+          this.#issue({
+            nodeId: node.nodeId,
+            role: node.role,
+            spkiDer,
+            spkiSha256,
+            joinedAt: node.joinedAt,
+            bundleVersion: Math.max(node.bundleVersion ?? 0, req.bundleVersion ?? 0),
+            // What the node is known to hold stays accepted until the new certificate is seen in use.
+            fallbackSerial: identity.serial,
+          }),
+        );
+        this.#log.info('node.renewed', {
+          nodeId: node.nodeId,
+          role: node.role,
+          serial: issued.serial,
+          previousSerial: identity.serial,
+          fromFallback: standing === 'fallback',
+          notAfter: issued.notAfter,
+        });
+        this.emit('node-renewed', node.nodeId);
+        return issued;
       });
-      this.#log.info('node.renewed', {
-        nodeId: node.nodeId,
-        role: node.role,
-        serial: issued.serial,
-        previousSerial: identity.serial,
-        notAfter: issued.notAfter,
-      });
-      this.emit('node-renewed', node.nodeId);
-      return issued;
+    } catch (err) {
+      reservation.release();
+      throw err;
+    }
+  }
+
+  /** A certificate the CA issued to the node, but older than the two it may use: logged as a possible key compromise. */
+  #superseded(node: NodeRecord, serial: string): HitlessError {
+    this.#log.error('node.superseded_cert_used', {
+      nodeId: node.nodeId,
+      serial,
+      newestSerial: node.serial,
+      hint: 'someone presented an old certificate of this node: possible key compromise; if the node did not restore an old backup, remove it and re-join it',
+    });
+    return new HitlessError(
+      'PERMISSION_DENIED',
+      `certificate ${serial} of node ${node.nodeId} was superseded by a newer certificate; only the node's newest certificate is accepted`,
+      { hint: "if this node did not restore an old backup, its old key may be compromised: 'ca remove-node' it and re-join it with a fresh token" },
+    );
+  }
+
+  /** The newest certificate authenticated a call: the fallback (the one before it) is accepted no more. */
+  async #markSeen(nodeId: string, serial: string): Promise<void> {
+    await this.#nodeLocks.run(nodeId, async () => {
+      const node = await this.#store.getNode(nodeId);
+      if (!node || node.removedAt || node.serial !== serial || node.fallbackSerial === undefined) return;
+      const { fallbackSerial, ...rest } = node;
+      await this.#store.putNode(rest);
+      this.#log.debug('node.newest_cert_seen', { nodeId, serial, retiredSerial: fallbackSerial });
     });
   }
 
@@ -233,7 +389,7 @@ export class Authority extends EventEmitter {
    * *current* trust (connections outlive certificates and root changes), the node must exist and not be
    * removed, and the serial must be one we issued to it. The role is read from our records.
    */
-  async authenticate(peerDer: Uint8Array | undefined, opts: { allowRetired?: boolean } = {}): Promise<NodeIdentity> {
+  async authenticate(peerDer: Uint8Array | undefined, opts: { allowRetired?: boolean; markSeen?: boolean } = {}): Promise<NodeIdentity> {
     if (!peerDer) {
       throw new HitlessError(
         'UNTRUSTED_PEER',
@@ -261,7 +417,8 @@ export class Authority extends EventEmitter {
       if (!throughRetired) this.#chains.set(peerDer, trust, leaf);
     }
     const nodeId = leaf.subject.commonName;
-    if (leaf.subject.organization !== this.clusterId || !nodeId || leaf.subject.organizationalUnits.includes(CA_SERVER_OU)) {
+    const ous = leaf.subject.organizationalUnits;
+    if (leaf.subject.organization !== this.clusterId || !nodeId || ous.includes(CA_SERVER_OU) || ous.includes(OPERATOR_OU)) {
       throw new HitlessError('UNTRUSTED_PEER', `client certificate "${leaf.subjectName}" is not a node certificate of cluster ${this.clusterId}`);
     }
     const node = await this.#liveNode(nodeId).catch((err: unknown) => {
@@ -272,6 +429,10 @@ export class Authority extends EventEmitter {
     if (!cert || cert.nodeId !== nodeId) {
       throw new HitlessError('UNTRUSTED_PEER', `certificate serial ${leaf.serial} was not issued to node ${nodeId}`);
     }
+    // Only the newest certificate (or, until that is seen in use, the one before it) speaks for the node.
+    const standing = certStanding(node, leaf.serial);
+    if (standing === 'superseded') throw this.#superseded(node, leaf.serial);
+    if (opts.markSeen !== false && seesNewest(node, standing)) await this.#markSeen(nodeId, leaf.serial);
     return { nodeId, role: node.role, serial: leaf.serial, notAfter: leaf.notAfter };
   }
 
@@ -291,6 +452,9 @@ export class Authority extends EventEmitter {
       const node = await this.#liveNode(nodeId);
       const removed: NodeRecord = { ...node, removedAt: this.#clock.now().toISOString() };
       await this.#store.putNode(removed);
+      // Its key is free again (the node can never use it), and it needs no exempt renewal.
+      if (node.spkiSha256) (await this.#keys()).delete(node.spkiSha256);
+      this.#renewals.forget(nodeId);
       this.#log.info('node.removed', { nodeId, serial: node.serial });
       this.emit('node-removed', nodeId);
       return removed;
@@ -306,7 +470,7 @@ export class Authority extends EventEmitter {
     return node;
   }
 
-  async #roleForToken(text: string): Promise<Role> {
+  async #roleForToken(text: string): Promise<TokenGrant> {
     const token = parseJoinToken(text);
     if (!secretsEqual(token.rootDigest, this.currentRootDigest())) {
       if (this.#trust.retired.some((r) => rootDigest(pemToDer(r.rootPem)) === token.rootDigest)) {
@@ -323,8 +487,14 @@ export class Authority extends EventEmitter {
     // Compare against both secrets every time, so timing says nothing about which (if any) matched.
     const isWorker = secretsEqual(token.secret, secrets.worker);
     const isManager = secretsEqual(token.secret, secrets.manager);
-    if (isManager) return 'manager';
-    if (isWorker) return 'worker';
+    if (isManager) return { role: 'manager', key: 'manager' };
+    if (isWorker) return { role: 'worker', key: 'worker' };
+    // Not a cluster token: perhaps a limited one (its id is in the secret field, its secret checked by hash).
+    const limited = await this.tokens.match(token.secret);
+    if (limited) {
+      await this.tokens.spend(limited.id); // refuses an expired, used-up or revoked token before any work
+      return { role: limited.role, key: `token:${limited.id}`, limitedId: limited.id };
+    }
     throw new HitlessError('INVALID_JOIN_TOKEN', 'join token is not valid for this cluster (wrong or rotated secret)', {
       hint: "get a current token with 'ca join-token worker' (or manager)",
     });
@@ -334,8 +504,12 @@ export class Authority extends EventEmitter {
     nodeId: string;
     role: Role;
     spkiDer: Uint8Array;
+    spkiSha256: string;
     joinedAt: string | undefined;
     bundleVersion?: number;
+    fallbackSerial?: string;
+    /** A limited join token's record after this join's use, written in the same batch. */
+    joinToken?: JoinTokenRecord;
   }): Promise<IssuedNodeCert> {
     const now = this.#clock.now();
     const signer = this.#trust.signer;
@@ -363,8 +537,11 @@ export class Authority extends EventEmitter {
         issuerRoot: signer.rootFingerprint,
         lastSeen: iso,
         bundleVersion: req.bundleVersion ?? this.#trust.version,
+        spkiSha256: req.spkiSha256,
+        ...(req.fallbackSerial !== undefined ? { fallbackSerial: req.fallbackSerial } : {}),
       },
       { serial: leaf.info.serial, nodeId: req.nodeId, issuedAt: iso, notAfter: expires, issuerRoot: signer.rootFingerprint },
+      req.joinToken,
     );
     return {
       nodeId: req.nodeId,

@@ -20,12 +20,21 @@ import type { NodeInfo__Output } from '../proto/load.js';
 import type { ListNodesResponse__Output } from '../proto/generated/hitless/v1/ListNodesResponse.js';
 import type { RemoveNodeResponse__Output } from '../proto/generated/hitless/v1/RemoveNodeResponse.js';
 import type { GetJoinTokensResponse__Output } from '../proto/generated/hitless/v1/GetJoinTokensResponse.js';
+import { parseRate, LIMITED_TOKEN, JOIN_RATE_DEFAULTS, formatRate, type Rate } from './token-policy.js';
+import { RENEWALS_PER_LIFETIME_DEFAULT } from './renewal-policy.js';
+import { OPERATOR_TTL } from './operators.js';
+import * as creds from './commands/credentials.js';
 
 const DEFAULT_STATE_DIR = './hitless-ca';
 const DEFAULT_LISTEN = '127.0.0.1:7468';
 
 const duration = (flag: string) => (v: string) => parseDuration(v, flag);
 const hostPort = (v: string) => (parseHostPort(v), v);
+const rate = (flag: string) => (v: string) => parseRate(v, flag);
+const positiveInt = (flag: string) => (v: string): number => {
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1) throw new HitlessError('INVALID_ARGUMENT', `${flag} takes a whole number >= 1, got "${v.slice(0, 20)}"`);
+  return Number(v);
+};
 const MAX_CSR_WORKERS = 64;
 const workerCount = (v: string): number => {
   const n = Number(v);
@@ -80,12 +89,18 @@ const serve = program
   .option('--max-connection-age <duration>', 'GOAWAY connections after this age; can only shorten the default (node cert TTL / 10, at most 30m)', duration('--max-connection-age'))
   .option('--csr-workers <n>', 'threads that check CSRs next to the main thread (default: one per core but one)', workerCount)
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (off by default; e.g. 127.0.0.1:9468)', hostPort)
-  .option('--tls-min-version <version>', TLS_MIN_VERSION_HELP, parseTlsMinVersion);
+  .option('--tls-min-version <version>', TLS_MIN_VERSION_HELP, parseTlsMinVersion)
+  .option('--join-rate-per-token <n/duration>', `successful joins per join token (default ${formatRate(JOIN_RATE_DEFAULTS.perToken)})`, rate('--join-rate-per-token'))
+  .option('--join-rate <n/duration>', `successful joins overall (default ${formatRate(JOIN_RATE_DEFAULTS.overall)})`, rate('--join-rate'))
+  .option('--renew-rate <n/duration>', `renewals per node, beyond those the CA asks for (default ${RENEWALS_PER_LIFETIME_DEFAULT} per node certificate lifetime)`, rate('--renew-rate'));
 // Resource limits of the CA port (shared/grpc/limits.ts; README "Resource limits").
 for (const option of limitOptions(Option, CA_PORT_LIMITS)) serve.addOption(option);
 serve
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-  .action(async (o: { stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; csrWorkers?: number; metricsListen?: string; tlsMinVersion?: TlsMinVersion; logLevel: Level }) => {
+  .action(async (o: {
+    stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; csrWorkers?: number; metricsListen?: string;
+    tlsMinVersion?: TlsMinVersion; logLevel: Level; joinRatePerToken?: Rate; joinRate?: Rate; renewRate?: Rate;
+  }) => {
     const log = createLogger({ level: o.logLevel, base: { component: 'ca' } });
     const passphrase = await readPassphrase({ file: o.passphraseFile, env: process.env[PASSPHRASE_ENV] });
     await runDaemon('ca', log, async () => {
@@ -93,6 +108,7 @@ serve
         {
           stateDir: o.stateDir, listen: o.listen, passphrase, maxConnectionAgeMs: o.maxConnectionAge, csrWorkers: o.csrWorkers,
           metricsListen: o.metricsListen, limits: limitOverrides(o), tlsMinVersion: o.tlsMinVersion,
+          credentialLimits: { joinsPerToken: o.joinRatePerToken, joinsOverall: o.joinRate, renewalsPerNode: o.renewRate },
         },
         { clock: systemClock, log },
       );
@@ -134,9 +150,9 @@ program
     client.close();
   });
 
-program
+const joinToken = program
   .command('join-token')
-  .description('print the join token of a role; --rotate replaces it (the old token stops working)')
+  .description('print the cluster join token of a role (--rotate replaces it); create/list/revoke manage expiring, use-limited tokens')
   .argument('<role>', 'worker or manager')
   .addOption(stateDirOption())
   .option('--rotate', 'replace the token with a new secret')
@@ -153,10 +169,77 @@ program
     if (o.quiet) process.stdout.write(token + '\n');
     else {
       if (o.rotate) process.stdout.write(`Rotated the ${role} join token; the previous one no longer works.\n`);
-      process.stdout.write(`To add a ${role} to this cluster, run:\n\n    agent run --ca <ca-host:port> --token ${token} --state-dir <dir>\n\n`);
+      process.stdout.write(`To add a ${role} to this cluster, run:\n\n${creds.agentInstructions(token)}\n`);
     }
     client.close();
   });
+
+const out = (s: string) => void process.stdout.write(s);
+async function withAdmin(stateDir: string, fn: (client: Awaited<ReturnType<typeof adminClient>>) => Promise<void>): Promise<void> {
+  const client = await adminClient(stateDir);
+  try {
+    await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+joinToken
+  .command('create')
+  .description('create an expiring, use-limited join token (shown once; the CA stores only its hash)')
+  .argument('<role>', 'worker or manager')
+  .addOption(stateDirOption())
+  .addOption(new Option('--ttl <duration>', 'how long it works (at most 30d)').argParser(duration('--ttl')).default(LIMITED_TOKEN.defaultTtlMs, '1h'))
+  .option('--uses <n>', 'how many joins it allows', positiveInt('--uses'), LIMITED_TOKEN.defaultUses)
+  .option('-q, --quiet', 'print only the token')
+  .option('--json', 'print the token and its record as JSON')
+  .action((role: string, o: { stateDir: string; ttl: number; uses: number; quiet?: boolean; json?: boolean }) =>
+    withAdmin(o.stateDir, (c) => creds.createJoinToken(c, { role, ttlMs: o.ttl, uses: o.uses, quiet: o.quiet, json: o.json }, out)),
+  );
+
+joinToken
+  .command('list')
+  .description('list the limited join tokens: id, role, state, uses left, expiry (never the secrets)')
+  .addOption(stateDirOption())
+  .option('--json', 'print JSON')
+  .action((o: { stateDir: string; json?: boolean }) => withAdmin(o.stateDir, (c) => creds.listJoinTokens(c, o, out)));
+
+joinToken
+  .command('revoke')
+  .description('revoke a limited join token: it stops working at once')
+  .argument('<id>', 'the token id (ca join-token list)')
+  .addOption(stateDirOption())
+  .action((id: string, o: { stateDir: string }) => withAdmin(o.stateDir, (c) => creds.revokeJoinToken(c, id, out)));
+
+const operator = program
+  .command('operator')
+  .description('operator credentials: client certificates for the admin API on the CA port (node certificates carry no admin rights)');
+
+operator
+  .command('create')
+  .description('issue an operator credential: writes operator.key (0600), operator.crt and ca.crt into --out')
+  .argument('<name>', 'operator name: a-z, 0-9 and -, up to 63 characters')
+  .requiredOption('--out <dir>', 'directory for the key and certificates (created 0700)')
+  .addOption(stateDirOption())
+  .addOption(new Option('--ttl <duration>', 'lifetime (at most 365d, never beyond the root)').argParser(duration('--ttl')).default(OPERATOR_TTL.defaultMs, '30d'))
+  .option('--json', 'print the record and file paths as JSON')
+  .action((name: string, o: { stateDir: string; out: string; ttl: number; json?: boolean }) =>
+    withAdmin(o.stateDir, (c) => creds.createOperator(c, { name, out: o.out, ttlMs: o.ttl, json: o.json }, out)),
+  );
+
+operator
+  .command('list')
+  .description('list operator credentials: name, state, serial, expiry')
+  .addOption(stateDirOption())
+  .option('--json', 'print JSON')
+  .action((o: { stateDir: string; json?: boolean }) => withAdmin(o.stateDir, (c) => creds.listOperators(c, o, out)));
+
+operator
+  .command('revoke')
+  .description('revoke an operator credential: every later admin call with it is refused')
+  .argument('<name>', 'the operator name')
+  .addOption(stateDirOption())
+  .action((name: string, o: { stateDir: string }) => withAdmin(o.stateDir, (c) => creds.revokeOperator(c, name, out)));
 
 program
   .command('rotate-root')

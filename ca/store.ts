@@ -5,6 +5,8 @@
 //   nodes/<nodeId>  NodeRecord — kept as a tombstone (removedAt) after removal so its serials stay denied
 //   certs/<serial>  CertRecord — every certificate issued, until pruned after expiry
 //   meta/tokens     JoinSecrets
+//   meta/jointoken:<id>    JoinTokenRecord — limited join tokens (secret stored as SHA-256 only)
+//   meta/operator:<name>   OperatorRecord — operator credentials for remote admin
 //   integrity/head  { seq, count, digest } of the three above, written in every batch (ca/store-integrity.ts)
 // Every write is a `sync: true` batch: a record is on disk before the certificate it describes leaves the CA.
 //
@@ -28,6 +30,7 @@ import { join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { Level } from 'level';
 import { HitlessError } from '../shared/errors.js';
+import { escapedPrefix } from '../shared/untrusted.js';
 import { metrics } from '../shared/metrics.js';
 import type { Logger } from '../shared/log.js';
 import {
@@ -51,6 +54,13 @@ export interface NodeRecord {
   removedAt?: string;
   /** Newest trust bundle version the node has acknowledged (root rotation). */
   bundleVersion?: number;
+  /** SHA-256 (hex) of the newest certificate's public key: one key backs one live node. */
+  spkiSha256?: string;
+  /**
+   * Set while the newest certificate has not been seen in use: the serial the node last authenticated with,
+   * still accepted (a renewal whose response was lost). Cleared once the newest authenticates a call.
+   */
+  fallbackSerial?: string;
 }
 
 export interface CertRecord {
@@ -66,7 +76,7 @@ export interface JoinSecrets {
   manager: string;
 }
 
-type Json = NodeRecord | CertRecord | JoinSecrets | Record<string, unknown>;
+type Json = NodeRecord | CertRecord | JoinSecrets | JoinTokenRecord | OperatorRecord | Record<string, unknown>;
 /** One record written (value) or deleted (no value); `hash` is the stored record's, when the caller read it. */
 interface Op {
   sub: Tracked;
@@ -98,6 +108,9 @@ export class CaStore {
   readonly #log: Logger | undefined;
   /** Every node record, as last durably written. */
   readonly #nodeCache = new Map<string, NodeRecord>();
+  /** Limited join tokens and operator credentials, as last durably written (a handful each). */
+  readonly #joinTokenCache = new Map<string, JoinTokenRecord>();
+  readonly #operatorCache = new Map<string, OperatorRecord>();
   /** Hashes of the stored node and meta records (certificate records are write-once: prune reads theirs). */
   readonly #hashes = { nodes: new Map<string, Buffer>(), meta: new Map<string, Buffer>(), certs: new Map<string, Buffer>() };
   #digest = new SetDigest();
@@ -147,6 +160,7 @@ export class CaStore {
       await narrowModes(path);
       store.#load(scan ?? { nodes: new Map(), meta: new Map(), digest: new SetDigest(), head: undefined, problems: [] });
       store.#headFile = HeadFile.open(path);
+      await store.#loadCredentials();
       if (!scan?.head) {
         // A new store, or one from before integrity records: its head is written now (nothing else writes yet).
         await store.#write([]);
@@ -192,13 +206,19 @@ export class CaStore {
     return [...this.#nodeCache.values()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
   }
 
-  /** Records an issued certificate and the node's new state in one durable batch. */
-  /** Durable before it resolves: the certificate may be handed out only after its record is on disk. */
-  recordIssued(node: NodeRecord, cert: CertRecord): Promise<void> {
-    return this.#commit([
+  /**
+   * Records an issued certificate and the node's new state in one durable batch (with the limited join
+   * token's consumed use, for a join with one). Durable before it resolves: the certificate may be handed
+   * out only after its record is on disk.
+   */
+  async recordIssued(node: NodeRecord, cert: CertRecord, joinToken?: JoinTokenRecord): Promise<void> {
+    const ops: Op[] = [
       { sub: 'nodes', key: node.nodeId, value: node },
       { sub: 'certs', key: cert.serial, value: cert },
-    ]);
+    ];
+    if (joinToken) ops.push({ sub: 'meta', key: JOIN_TOKEN_PREFIX + joinToken.id, value: joinToken });
+    await this.#commit(ops);
+    if (joinToken) this.#joinTokenCache.set(joinToken.id, joinToken);
   }
 
   putNode(node: NodeRecord): Promise<void> {
@@ -354,10 +374,103 @@ export class CaStore {
     return { certs: certCount, nodes: ops.length - certCount };
   }
 
+  // ---- Credentials: limited join tokens and operator credentials (helper "creds") ----
+  // Kept in the meta sublevel under their own key prefixes, so the integrity head covers them like every
+  // other record; held in memory (a handful each) and updated once each write is durable.
+
+  async #loadCredentials(): Promise<void> {
+    this.#joinTokenCache.clear();
+    this.#operatorCache.clear();
+    for (const prefix of [JOIN_TOKEN_PREFIX, OPERATOR_PREFIX]) {
+      for await (const [key, value] of this.#meta.iterator({ gte: prefix, lt: prefix.slice(0, -1) + ';' })) {
+        const v = value as Partial<JoinTokenRecord & OperatorRecord>;
+        if (prefix === JOIN_TOKEN_PREFIX) {
+          if (v.id !== key.slice(prefix.length) || typeof v.secretSha256 !== 'string' || typeof v.usesLeft !== 'number' || typeof v.expiresAt !== 'string') {
+            throw storeCorrupt(this.path, `record meta/${escapedPrefix(key)} is not a join token record`);
+          }
+          this.#joinTokenCache.set(v.id, v as JoinTokenRecord);
+        } else {
+          if (v.name !== key.slice(prefix.length) || typeof v.serial !== 'string' || typeof v.notAfter !== 'string') {
+            throw storeCorrupt(this.path, `record meta/${escapedPrefix(key)} is not an operator record`);
+          }
+          this.#operatorCache.set(v.name, v as OperatorRecord);
+        }
+      }
+    }
+  }
+
+  async getJoinToken(id: string): Promise<JoinTokenRecord | undefined> {
+    return this.#joinTokenCache.get(id);
+  }
+
+  async listJoinTokens(): Promise<JoinTokenRecord[]> {
+    return [...this.#joinTokenCache.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  /** Creates or updates (revokes) a limited join token, durably, through the same ordered commit as joins. */
+  async putJoinToken(token: JoinTokenRecord): Promise<void> {
+    await this.#commit([{ sub: 'meta', key: JOIN_TOKEN_PREFIX + token.id, value: token }]);
+    this.#joinTokenCache.set(token.id, token);
+  }
+
+  /** Drops limited join tokens that expired before `cutoff` (they are listed for a while, then forgotten). */
+  async pruneJoinTokens(cutoff: Date): Promise<number> {
+    const ids = [...this.#joinTokenCache.values()].filter((t) => Date.parse(t.expiresAt) < cutoff.getTime()).map((t) => t.id);
+    if (!ids.length) return 0;
+    await this.#commit(ids.map((id) => ({ sub: 'meta' as const, key: JOIN_TOKEN_PREFIX + id })));
+    for (const id of ids) this.#joinTokenCache.delete(id);
+    return ids.length;
+  }
+
+  async getOperator(name: string): Promise<OperatorRecord | undefined> {
+    return this.#operatorCache.get(name);
+  }
+
+  async listOperators(): Promise<OperatorRecord[]> {
+    return [...this.#operatorCache.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async putOperator(op: OperatorRecord): Promise<void> {
+    await this.#commit([{ sub: 'meta', key: OPERATOR_PREFIX + op.name, value: op }]);
+    this.#operatorCache.set(op.name, op);
+  }
+
   /** The integrity head of the last durable batch (tests, diagnostics). */
   get head(): Head {
     return { seq: this.#seq, count: this.#digest.count, digest: this.#digest.hex() };
   }
+}
+
+// ---- Credential records (helper "creds"): in meta, under these key prefixes ----
+const JOIN_TOKEN_PREFIX = 'jointoken:';
+const OPERATOR_PREFIX = 'operator:';
+
+/** A limited join token (`ca join-token create`): expires, and allows `maxUses` joins. */
+export interface JoinTokenRecord {
+  /** The first characters of the token's secret field (shared/join-token.ts): the lookup key, not secret. */
+  id: string;
+  role: Role;
+  /** SHA-256 (hex) of the rest of the secret field; the secret itself is never stored. */
+  secretSha256: string;
+  createdAt: string;
+  expiresAt: string;
+  maxUses: number;
+  /** Decremented in the same durable batch as the join that used it. */
+  usesLeft: number;
+  lastUsedAt?: string;
+  revokedAt?: string;
+}
+
+/** An operator credential: a client certificate for the admin API on the CA port. */
+export interface OperatorRecord {
+  name: string;
+  /** Serial of the certificate issued under this name; only this serial is accepted. */
+  serial: string;
+  createdAt: string;
+  notAfter: string;
+  /** SHA-256 (hex) of the root that signed it. */
+  issuerRoot: string;
+  revokedAt?: string;
 }
 
 /** The store directory 0700 and its files 0600 (stores made before this rule had 0755/0644). */

@@ -3,3 +3,8 @@
 // that name, so no node certificate of the cluster can pose as the CA.
 export const CA_SERVER_NAME = 'hitless-ca';
 export const CA_SERVER_OU = 'ca';
+/**
+ * Operator credentials (ca operator create) carry OU=operator, CN=<operator name> and the SAN URI
+ * spiffe://<cluster id>/operator/<name>: they open the CA's admin API and nothing else (no node call, no peer).
+ */
+export const OPERATOR_OU = 'operator';

@@ -4,8 +4,13 @@
 //     another root.
 //   - secret: 16 random bytes, base 36, left-padded to 25 characters. Worker and manager tokens share the
 //     digest and differ in the secret; which secret matches decides the role.
+//   - limited tokens (`ca join-token create`, expiring and use-limited) have the same shape, so every agent
+//     reads them: their 25 characters are an 8-character id (the CA's O(1) lookup key, not secret) and a
+//     17-character secret (~88 bits). The CA keeps only the secret's SHA-256, so a copy of its store cannot
+//     join. A cluster secret whose first 8 characters happen to name a limited token still fails that
+//     token's secret check, so the two kinds need no marker.
 // The format is versioned ("1") so that a later format can be told apart and refused clearly.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { HitlessError } from './errors.js';
 import { escapedPrefix } from './untrusted.js';
 
@@ -65,4 +70,47 @@ export function secretsEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
+}
+
+// ---- Limited join tokens (expiring, use-limited) ----
+
+export const LIMITED_ID_LEN = 8;
+const LIMITED_SECRET_LEN = SECRET_LEN - LIMITED_ID_LEN;
+const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/** `n` uniformly random base-36 characters (randomInt is unbiased). */
+function randomBase36(n: number): string {
+  let out = '';
+  for (let i = 0; i < n; i++) out += BASE36[randomInt(36)];
+  return out;
+}
+
+export interface LimitedSecret {
+  /** Lookup key, shown by `ca join-token list`; not secret. */
+  id: string;
+  /** The part only the token holder knows; the CA stores its SHA-256. */
+  secret: string;
+}
+
+export function generateLimitedSecret(): LimitedSecret & { tokenSecret: string } {
+  const id = randomBase36(LIMITED_ID_LEN);
+  const secret = randomBase36(LIMITED_SECRET_LEN);
+  return { id, secret, tokenSecret: id + secret };
+}
+
+/** Splits a token's secret field (as parseJoinToken returns it) into a limited token's id and secret. */
+export function splitLimitedSecret(tokenSecret: string): LimitedSecret {
+  return { id: tokenSecret.slice(0, LIMITED_ID_LEN), secret: tokenSecret.slice(LIMITED_ID_LEN) };
+}
+
+/** What the CA stores for a limited token's secret: its SHA-256, hex. The secret is random, so no KDF is needed. */
+export function hashTokenSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Constant-time: does `secret` hash to `sha256Hex`? */
+export function secretMatchesHash(secret: string, sha256Hex: string): boolean {
+  const expected = Buffer.from(sha256Hex, 'hex');
+  const got = createHash('sha256').update(secret).digest();
+  return expected.length === got.length && timingSafeEqual(expected, got);
 }

@@ -14,18 +14,20 @@ import { applyTlsPolicy, type TlsMinVersion } from '../../shared/grpc/tls-policy
 import { CaStore } from '../store.js';
 import { readClusterConfig, statePaths, PASSPHRASE_ENV } from '../config.js';
 import { maxConnectionAgeMs } from '../../shared/connection-age.js';
-import { Authority } from '../authority.js';
+import { Authority, type CredentialLimits } from '../authority.js';
 import { RotationManager, loadTrust, type RotationOptions } from '../rotation-manager.js';
 import { FailureRateLimiter } from '../rate-limiter.js';
 import { CsrWorkerPool } from '../csr-pool.js';
 import { CaServerIdentity } from '../server-identity.js';
 import { nodeCaHandlers } from '../node-ca-service.js';
 import { LiveEvidence } from '../live-evidence.js';
-import { adminHandlers, localOperator, managerCertificate } from '../admin-service.js';
 import { metrics } from '../../shared/metrics.js';
 import { startMetricsServer } from '../../shared/metrics-http.js';
 import { caSnapshotSource } from '../metrics-view.js';
 import { HealthReporter, addReflection } from '../../shared/grpc/health.js';
+import { adminHandlers, localOperator, operatorCertificate } from '../admin-service.js';
+import { Operators } from '../operators.js';
+import { formatRate } from '../token-policy.js';
 
 export interface ServeOptions {
   stateDir: string;
@@ -42,6 +44,8 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits>;
   /** @default '1.3' */
   tlsMinVersion?: TlsMinVersion;
+  /** Joins per token and overall, renewals per node (ca/authority.ts CredentialLimits); defaults when omitted. */
+  credentialLimits?: CredentialLimits;
 }
 
 export interface RunningCa {
@@ -89,7 +93,12 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     // CSR checks on the other cores (csr-pool.ts); closed after the server has stopped.
     const csr = new CsrWorkerPool(log, opts.csrWorkers);
     cleanups.push(() => csr.close());
-    const authority = new Authority({ store, clock, log, config, trust, limiter, csr });
+    const authority = new Authority({ store, clock, log, config, trust, limiter, csr, limits: opts.credentialLimits });
+    const operators = new Operators({ store, clock, log, clusterId: config.clusterId, trust: () => authority.trust });
+    const prunedTokens = await store.pruneJoinTokens(new Date(clock.now().getTime() - PRUNE_AFTER_EXPIRY_MS));
+    if (prunedTokens) log.info('store.pruned', { joinTokens: prunedTokens });
+    const l = authority.limits;
+    log.info('ca.credential_limits', { joinsPerToken: formatRate(l.joinsPerToken), joinsOverall: formatRate(l.joinsOverall), renewalsPerNode: formatRate(l.renewalsPerNode) });
     const identity = new CaServerIdentity({ authority, clock, log, backdateMs: config.backdateMs });
     await identity.start();
     cleanups.push(() => identity.stop());
@@ -109,7 +118,7 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     const bounded = new BoundedServer(limits, { clock, log, port: 'ca' }, { 'grpc.max_connection_age_ms': maxAgeMs });
     const server = bounded.server;
     server.addService(nodeCa.hitless.v1.NodeCaService.service, nodeCaHandlers(authority, log, clock, evidence));
-    server.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers(authority, rotation, log, managerCertificate(authority)));
+    server.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers({ authority, rotation, operators, clock, log }, operatorCertificate(operators)));
     // requireClientCert=false: joins come without a certificate on the same port. A certificate that does
     // not verify is then indistinguishable from none (see shared/grpc/peer.ts).
     // Health and reflection need no client certificate; hitless methods authorize per call as before.
@@ -125,7 +134,7 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     // Only now that we hold the store lock is any admin.sock here stale and safe to replace.
     await unlink(paths.adminSocket).catch(() => {});
     const admin = new grpc.Server();
-    admin.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers(authority, rotation, log, localOperator));
+    admin.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers({ authority, rotation, operators, clock, log }, localOperator));
     await bindServer(admin, `unix:${paths.adminSocket}`, grpc.ServerCredentials.createInsecure());
     await chmod(paths.adminSocket, 0o600);
     cleanups.push(async () => {

@@ -61,6 +61,8 @@ function leafProfile(extendedKeyUsages: Uint8Array[]): LeafProfile {
 export const NODE_PROFILE = leafProfile([OID.serverAuth, OID.clientAuth]);
 /** The CA's own TLS certificate: server only. */
 export const CA_SERVER_PROFILE = leafProfile([OID.serverAuth]);
+/** Operator credentials (ca/operators.ts): client only. */
+export const CLIENT_PROFILE = leafProfile([OID.clientAuth]);
 
 /** What a signer contributes to every leaf, encoded once. */
 export interface LeafEncoder {

@@ -18,9 +18,9 @@ export function startAgent(
 ): TestAgent {
   const stateDir = join(dir, name);
   const args = ['run', '--ca', o.ca, '--state-dir', stateDir, '--listen', `127.0.0.1:${o.port}`];
-  if (o.token) args.push('--token', o.token);
   for (const p of o.peers ?? []) args.push('--peer', `127.0.0.1:${p}`);
   args.push('--heartbeat-interval', '200ms', '--probe-interval', '500ms', ...(o.extra ?? []));
-  const daemon = spawnDaemon('agent', args);
+  // The token goes through the environment, as operators are told to pass it (never argv).
+  const daemon = spawnDaemon('agent', args, o.token ? { HITLESS_JOIN_TOKEN: o.token } : {});
   return { name, stateDir, port: o.port, daemon, status: () => runJson<AgentStatus>('agent', ['status', '--json', '--state-dir', stateDir]) };
 }
