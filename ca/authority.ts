@@ -230,21 +230,25 @@ export class Authority extends EventEmitter {
       this.#log.warn('join.refused', { source: req.source, code: (err as HitlessError).code, reason: (err as Error).message });
       throw err;
     }
-    // Successful joins are bounded per token and overall: a leaked token mints nodes only so fast.
-    const reservation = this.#joins.reserve(grant.key);
-    if (!reservation.ok) throw this.#rateLimited(reservation, 'joins with this token', { token: grant.limitedId ?? grant.key, source: req.source });
     try {
       const spkiDer = await this.#csr.check(req.csrDer);
       const spkiSha256 = sha256Hex(spkiDer);
-      const issue = (joinToken?: JoinTokenRecord) =>
-        this.#withKey(spkiSha256, undefined, () =>
-          this.#issue({ nodeId: randomId(), role: grant.role, spkiDer, spkiSha256, joinedAt: undefined, joinToken }),
-        );
-      const limitedId = grant.limitedId;
-      // A limited token's use is checked and spent under its lock, in the join's own durable batch.
-      const issued = limitedId
-        ? await this.#nodeLocks.run(`jointoken:${limitedId}`, async () => issue(await this.tokens.spend(limitedId)))
-        : await issue();
+      // Under the key's lock: duplicates of one CSR wait here and are refused as such, spending no rate.
+      const issued = await this.#withKey(spkiSha256, undefined, async () => {
+        // Successful joins are bounded per token and overall: a leaked token mints nodes only so fast.
+        const reservation = this.#joins.reserve(grant.key);
+        if (!reservation.ok) throw this.#rateLimited(reservation, 'joins with this token', { token: grant.limitedId ?? grant.key, source: req.source });
+        try {
+          const issue = (joinToken?: JoinTokenRecord) =>
+            this.#issue({ nodeId: randomId(), role: grant.role, spkiDer, spkiSha256, joinedAt: undefined, joinToken });
+          const limitedId = grant.limitedId;
+          // A limited token's use is checked and spent under its lock, in the join's own durable batch.
+          return limitedId ? await this.#nodeLocks.run(`jointoken:${limitedId}`, async () => issue(await this.tokens.spend(limitedId))) : await issue();
+        } catch (err) {
+          reservation.release();
+          throw err;
+        }
+      });
       this.#log.info('node.joined', {
         nodeId: issued.nodeId,
         role: grant.role,
@@ -255,7 +259,7 @@ export class Authority extends EventEmitter {
       });
       return issued;
     } catch (err) {
-      reservation.release();
+      // The token stopped working between the first look and the spend (used up, expired, revoked meanwhile).
       if (isHitlessError(err, 'INVALID_JOIN_TOKEN')) {
         this.#limiter.recordFailure(req.source);
         this.#log.warn('join.refused', { source: req.source, code: err.code, reason: err.message });

@@ -184,32 +184,32 @@ async function withAdmin(stateDir: string, fn: (client: Awaited<ReturnType<typeo
   }
 }
 
+// `--state-dir` is join-token's own option: commander hands it to the parent wherever it appears.
+const joinTokenStateDir = () => joinToken.opts<{ stateDir: string }>().stateDir;
+
 joinToken
   .command('create')
   .description('create an expiring, use-limited join token (shown once; the CA stores only its hash)')
   .argument('<role>', 'worker or manager')
-  .addOption(stateDirOption())
   .addOption(new Option('--ttl <duration>', 'how long it works (at most 30d)').argParser(duration('--ttl')).default(LIMITED_TOKEN.defaultTtlMs, '1h'))
   .option('--uses <n>', 'how many joins it allows', positiveInt('--uses'), LIMITED_TOKEN.defaultUses)
   .option('-q, --quiet', 'print only the token')
   .option('--json', 'print the token and its record as JSON')
-  .action((role: string, o: { stateDir: string; ttl: number; uses: number; quiet?: boolean; json?: boolean }) =>
-    withAdmin(o.stateDir, (c) => creds.createJoinToken(c, { role, ttlMs: o.ttl, uses: o.uses, quiet: o.quiet, json: o.json }, out)),
+  .action((role: string, o: { ttl: number; uses: number; quiet?: boolean; json?: boolean }) =>
+    withAdmin(joinTokenStateDir(), (c) => creds.createJoinToken(c, { role, ttlMs: o.ttl, uses: o.uses, quiet: o.quiet, json: o.json }, out)),
   );
 
 joinToken
   .command('list')
   .description('list the limited join tokens: id, role, state, uses left, expiry (never the secrets)')
-  .addOption(stateDirOption())
   .option('--json', 'print JSON')
-  .action((o: { stateDir: string; json?: boolean }) => withAdmin(o.stateDir, (c) => creds.listJoinTokens(c, o, out)));
+  .action((o: { json?: boolean }) => withAdmin(joinTokenStateDir(), (c) => creds.listJoinTokens(c, o, out)));
 
 joinToken
   .command('revoke')
   .description('revoke a limited join token: it stops working at once')
   .argument('<id>', 'the token id (ca join-token list)')
-  .addOption(stateDirOption())
-  .action((id: string, o: { stateDir: string }) => withAdmin(o.stateDir, (c) => creds.revokeJoinToken(c, id, out)));
+  .action((id: string) => withAdmin(joinTokenStateDir(), (c) => creds.revokeJoinToken(c, id, out)));
 
 const operator = program
   .command('operator')

@@ -51,6 +51,11 @@ export class RateBuckets {
     private readonly maxTracked = 100_000,
   ) {}
 
+  /** Keys currently tracked (bounded by maxTracked). */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
   #bucket(key: string): Bucket {
     const now = this.clock.now().getTime();
     const b = this.#buckets.get(key) ?? { tokens: this.rate.count, at: now };
