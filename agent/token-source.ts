@@ -1,7 +1,7 @@
 // Where `agent run` gets its join token, keeping it out of places others can read:
 //  - --token-file <file> (first line), or --token-file - (first line of stdin): not in argv, so not in `ps`;
 //  - HITLESS_JOIN_TOKEN: read once, then deleted from this process's environment, so no child (--on-rotate)
-//    inherits it; childEnv() strips it again for every child as a second guard;
+//    inherits it (agent/cert-out.ts also passes no HITLESS_* variable of ours to the child, a second guard);
 //  - --token <token>: still accepted, with a warning: argv is world-readable (/proc/<pid>/cmdline) until the
 //    agent overwrites it at startup (scrubArgv), and it lands in shell history.
 // Errors never quote the token or the file's content.
@@ -93,11 +93,4 @@ export const ARGV_TOKEN_WARNING =
 export function scrubArgv(token: string, argv: readonly string[] = process.argv): void {
   const redacted = argv.map((a) => (a === token ? '<redacted>' : a.startsWith('--token=') ? '--token=<redacted>' : a));
   process.title = redacted.join(' ');
-}
-
-/** The environment for a child process: ours (already without the token) and `extra`, never the token. */
-export function childEnv(extra: Record<string, string>, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...env, ...extra };
-  delete out[TOKEN_ENV];
-  return out;
 }

@@ -11,7 +11,7 @@ import { HitlessError, type ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { formatJoinToken, generateSecret, parseJoinToken, rootDigest } from '../../shared/join-token.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
-import { createCsrDer } from '../../shared/pki/certs.js';
+import { createCsrDer } from '../../shared/pki/csr.js';
 import { pemToDer } from '../../shared/pki/pem.js';
 import { Authority, type CredentialLimits, type IssuedNodeCert, type TrustState } from '../../ca/authority.js';
 import { CaStore } from '../../ca/store.js';
