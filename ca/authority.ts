@@ -21,6 +21,7 @@ import { sha256Hex } from '../shared/pki/certs.js';
 import { limitExceeded, metrics } from '../shared/metrics.js';
 import { JoinLimits, type Rate, type Reservation } from './token-policy.js';
 import { JoinTokenRegistry } from './join-tokens.js';
+import { LiveKeyIndex } from './key-index.js';
 import { RenewalThrottle, certStanding, defaultRenewRate, seesNewest } from './renewal-policy.js';
 import { OPERATOR_OU } from '../shared/identity.js';
 
@@ -114,6 +115,7 @@ export class Authority extends EventEmitter {
   readonly #renewals: RenewalThrottle;
   /** Limited join tokens (ca join-token create/list/revoke). */
   readonly tokens: JoinTokenRegistry;
+  readonly #liveKeys: LiveKeyIndex;
 
   constructor(deps: AuthorityDeps) {
     super();
@@ -127,6 +129,7 @@ export class Authority extends EventEmitter {
     this.#joins = new JoinLimits(deps.clock, { perToken: deps.limits?.joinsPerToken, overall: deps.limits?.joinsOverall });
     this.#renewals = new RenewalThrottle(deps.clock, deps.limits?.renewalsPerNode ?? defaultRenewRate(deps.config.nodeCertTtlMs));
     this.tokens = new JoinTokenRegistry({ store: deps.store, clock: deps.clock, log: deps.log });
+    this.#liveKeys = new LiveKeyIndex(deps.store);
     // The renewal the CA itself asks for (root rotation) is never throttled.
     this.on('renew-requested', (nodeId: string) => this.#renewals.requested(nodeId));
   }
@@ -275,19 +278,7 @@ export class Authority extends EventEmitter {
     });
   }
 
-  // ---- One public key backs at most one live node ----
-
-  /** SHA-256 of a public key -> the node whose newest certificate carries it (built from the store once). */
-  #keyIndex: Promise<Map<string, string>> | undefined;
-
-  #keys(): Promise<Map<string, string>> {
-    this.#keyIndex ??= this.#store.listNodes().then((nodes) => {
-      const index = new Map<string, string>();
-      for (const n of nodes) if (n.spkiSha256 && !n.removedAt) index.set(n.spkiSha256, n.nodeId);
-      return index;
-    });
-    return this.#keyIndex;
-  }
+  // ---- One public key backs at most one live node (ca/key-index.ts) ----
 
   /**
    * Runs `fn` (which issues a certificate for the key) only if no *other* live node's newest certificate
@@ -295,26 +286,19 @@ export class Authority extends EventEmitter {
    */
   async #withKey<T extends IssuedNodeCert>(spkiSha256: string, self: NodeRecord | undefined, fn: () => Promise<T>): Promise<T> {
     return this.#nodeLocks.run(`spki:${spkiSha256}`, async () => {
-      const keys = await this.#keys();
-      const holderId = keys.get(spkiSha256);
-      if (holderId && holderId !== self?.nodeId) {
-        const holder = await this.#store.getNode(holderId);
-        const live = holder && !holder.removedAt && holder.spkiSha256 === spkiSha256 && Date.parse(holder.notAfter) > this.#clock.now().getTime();
-        if (live) {
-          this.#log.warn('node.key_reused', { holderNodeId: holderId, nodeId: self?.nodeId, spkiSha256 });
-          throw new HitlessError('ALREADY_EXISTS', 'this public key already backs a live node of this cluster; each node needs its own key', {
-            hint: "generate a fresh key for every join and renewal (the agent does); to re-install a node, 'ca remove-node' the old one first",
-          });
-        }
+      const holderId = await this.#liveKeys.otherHolder(spkiSha256, self?.nodeId, this.#clock.now());
+      if (holderId) {
+        this.#log.warn('node.key_reused', { holderNodeId: holderId, nodeId: self?.nodeId, spkiSha256 });
+        throw new HitlessError('ALREADY_EXISTS', 'this public key already backs a live node of this cluster; each node needs its own key', {
+          hint: "generate a fresh key for every join and renewal (the agent does); to re-install a node, 'ca remove-node' the old one first",
+        });
       }
       const issued = await fn();
-      keys.set(spkiSha256, issued.nodeId);
-      // The node's previous key no longer backs its newest certificate: drop it, so the index stays one entry per node.
-      const previous = self?.spkiSha256;
-      if (previous && previous !== spkiSha256 && keys.get(previous) === issued.nodeId) keys.delete(previous);
+      await this.#liveKeys.issued(issued.nodeId, spkiSha256, self);
       return issued;
     });
   }
+
 
   /** A fresh certificate for an authenticated node, for the key in `csrDer`. Role comes from our records. */
   async renew(req: { peerDer: Uint8Array | undefined; csrDer: Uint8Array; bundleVersion?: number }): Promise<IssuedNodeCert> {
@@ -456,7 +440,7 @@ export class Authority extends EventEmitter {
       const removed: NodeRecord = { ...node, removedAt: this.#clock.now().toISOString() };
       await this.#store.putNode(removed);
       // Its key is free again (the node can never use it), and it needs no exempt renewal.
-      if (node.spkiSha256) (await this.#keys()).delete(node.spkiSha256);
+      await this.#liveKeys.removed(node);
       this.#renewals.forget(nodeId);
       this.#log.info('node.removed', { nodeId, serial: node.serial });
       this.emit('node-removed', nodeId);
