@@ -20,7 +20,7 @@ export interface E2eCa {
  * and one token, which a closed loop of renewals by a handful of nodes would hit at once; the throughput
  * figures measure the CA's capacity, so they lift them (every other bound stays at its default).
  */
-export const BENCH_CREDENTIAL_LIMITS = ['--renew-rate', '1000000000/1s', '--join-rate-per-token', '1000000000/1s', '--join-rate', '1000000000/1s'];
+export const BENCH_CREDENTIAL_LIMITS = ['--renew-rate', '100000000/1s', '--join-rate-per-token', '100000000/1s', '--join-rate', '100000000/1s'];
 
 /** `ca init` + `ca serve` in a temp dir; resolves once it listens. Its log is read, then drained unparsed. */
 export async function startBenchCa(nodeCertTtl = '6h', serveArgs: string[] = []): Promise<E2eCa & { token: string }> {

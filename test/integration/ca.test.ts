@@ -19,6 +19,7 @@ import { tmpDir } from '../helpers/tmp.js';
 import { startCa, initCa, type TestCa } from '../helpers/cluster.js';
 import { runCli, runJson, run, spawnDaemon } from '../helpers/proc.js';
 import { fetchRoots, joinNode, renewNode, writeChain, type TestNode } from '../helpers/node-identity.js';
+import { refused } from '../helpers/grpc-refusal.js';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let ca: TestCa;
@@ -27,15 +28,6 @@ let worker: TestNode;
 
 interface NodeJson { node_id: string; role: string; serial: string; not_after: string }
 const nodes = () => runJson<NodeJson[]>('ca', ['nodes', '--state-dir', ca.stateDir, '--json']);
-
-async function refused(p: Promise<unknown>, code: status, message: RegExp): Promise<void> {
-  await assert.rejects(p, (err: { code?: number; cause?: { code?: number }; message: string }) => {
-    const got = err.cause?.code ?? err.code;
-    assert.equal(got, code, `status ${String(got)} (${err.message})`);
-    assert.match(err.message, message);
-    return true;
-  });
-}
 
 before(async () => {
   dir = await tmpDir();

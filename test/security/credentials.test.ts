@@ -17,6 +17,7 @@ import { tmpDir } from '../helpers/tmp.js';
 import { startCa, type TestCa } from '../helpers/cluster.js';
 import { runCli, spawnDaemon } from '../helpers/proc.js';
 import { adminClient } from '../../ca/admin-client.js';
+import { refused } from '../helpers/grpc-refusal.js';
 import { fetchRoots, joinNode, renewNode, type TestNode } from '../helpers/node-identity.js';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
@@ -45,15 +46,6 @@ const storeView = async () => ({
   nodes: (await unaryCall<{ nodes: unknown[] }>((o, cb) => socket.ListNodes({}, o, cb))).nodes,
   tokens: (await unaryCall<{ tokens: TokenJson[] }>((o, cb) => socket.ListJoinTokens({}, o, cb))).tokens.map((t) => ({ ...t, role: t.role.replace('NODE_ROLE_', '').toLowerCase() })),
 });
-
-async function refused(p: Promise<unknown>, code: status, message: RegExp): Promise<void> {
-  await assert.rejects(p, (err: { code?: number; cause?: { code?: number }; message: string }) => {
-    const got = err.cause?.code ?? err.code;
-    assert.equal(got, code, `status ${String(got)} (${err.message})`);
-    assert.match(err.message, message);
-    return true;
-  });
-}
 
 /** `ca join-token create` through the CLI (item 2) or, faster, straight over the admin socket. */
 async function limitedToken(role: 'worker' | 'manager', ttlSeconds: number, uses: number, viaCli = false): Promise<{ token: string; id: string }> {
