@@ -78,7 +78,6 @@ export class NodeAgent extends EventEmitter {
   readonly #registry = new NodeServiceRegistry();
   #identity!: StoredIdentity;
   #removed = new Set<string>();
-  #ca!: CaClient;
   #server: BoundedServer | undefined;
   #port = 0;
   #renewer!: Renewer;
@@ -132,7 +131,6 @@ export class NodeAgent extends EventEmitter {
     this.#removed = new Set(id.removedNodeIds ?? []);
     await this.#install(id, 'start');
 
-    this.#ca = new CaClient(this.options.caAddress, providerConnection(this.provider));
     await this.#startServer(limits);
     this.#status = await startStatusServer(this.options.stateDir, () => this.status());
     metrics.observeAgent(() => agentSnapshot(this.status()));
@@ -216,10 +214,21 @@ export class NodeAgent extends EventEmitter {
     this.deps.log.info('agent.listening', { port: this.#port, nodeId: this.#identity.nodeId, maxConnectionAgeMs: maxAge });
   }
 
-  /** One renewal: fresh key on this node, CSR, mTLS call with the current certificate, install. */
+  /**
+   * One renewal: fresh key on this node, CSR, mTLS call with the current certificate, install. The call goes
+   * on a connection of its own, made now: the CA accepts renewals only from a node's newest certificate (and
+   * the one before it until the newest is seen in use), so a pooled connection made with an older certificate
+   * would be refused and reported as a possible key compromise.
+   */
   async renewOnce(): Promise<void> {
     const { privateKeyPem } = generateKeyPairPem();
-    const issued = await this.#ca.renew(await createCsrDer(privateKeyPem), this.#identity.bundle.version);
+    const ca = new CaClient(this.options.caAddress, providerConnection(this.provider));
+    let issued;
+    try {
+      issued = await ca.renew(await createCsrDer(privateKeyPem), this.#identity.bundle.version);
+    } finally {
+      ca.close();
+    }
     const now = this.deps.clock.now();
     let next: StoredIdentity;
     try {
@@ -347,6 +356,5 @@ export class NodeAgent extends EventEmitter {
     await this.#status?.close();
     await this.#metricsServer?.close();
     await this.#server?.stop(2_000);
-    this.#ca?.close();
   }
 }
