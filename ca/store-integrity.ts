@@ -264,7 +264,13 @@ export async function checkStoreCopy(storeDir: string): Promise<Scan> {
   if (!(await stat(join(storeDir, 'CURRENT')).then((s) => s.isFile(), () => false))) {
     throw storeCorrupt(storeDir, `${join(storeDir, 'CURRENT')} is missing (LevelDB would start an empty store in its place)`);
   }
-  const copy = await copyStore(storeDir);
+  const copy = await copyStore(storeDir).catch(async (err: unknown) => {
+    await removeStaleCopies(storeDir);
+    throw new HitlessError('UNAVAILABLE', `cannot check the CA store ${storeDir} before opening it: copying it failed: ${(err as Error).message}`, {
+      cause: err,
+      hint: `free some space beside ${storeDir}: the check copies the store's log and manifest (a few MB at most) and hard-links its tables`,
+    });
+  });
   try {
     const db = new Level<string, unknown>(copy, { createIfMissing: false, valueEncoding: 'utf8' });
     try {

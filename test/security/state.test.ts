@@ -279,6 +279,12 @@ test('disk full: joins are INTERNAL without a certificate; they work again once 
     joined += 2;
     assert.ok(ca.daemon.events.some((e) => e.event === 'store.reopened'), 'the store reopened after the failed write');
     assert.equal(await ca.daemon.stop(), 0);
+    // Starting on a full disk: the check cannot copy the store; a clear refusal, then a start once there is space.
+    await run('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k']);
+    const full = await runCli('ca', ['serve', '--state-dir', stateDir, '--passphrase-file', pass, '--listen', '127.0.0.1:0']);
+    assert.equal(full.code, 1, full.stderr);
+    assert.match(full.stderr, /cannot check the CA store .* before opening it: copying it failed: .*no space left on device.*\(UNAVAILABLE\)\nhint: free some space beside /i);
+    await rm(filler);
     ca = await serveCa(stateDir, pass);
     const nodes = await runJson<unknown[]>('ca', ['nodes', '--json', '--state-dir', stateDir]);
     assert.equal(nodes.length, joined, 'every join that got a certificate is on disk, before and after the episode');
