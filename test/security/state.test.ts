@@ -192,7 +192,7 @@ test('a healthy store (served under umask 000) keeps its records; on it, the oth
       assert.equal((await runJson<unknown[]>('ca', ['nodes', '--json', '--state-dir', s])).length, NODES + 1);
     });
 
-    await t.test('bundle_version / known_version beyond the current version: INVALID_ARGUMENT naming the current one; nothing recorded', async () => {
+    await t.test('bundle_version (renew, live-credentials report) / known_version (watch) beyond the current version: INVALID_ARGUMENT naming the current one; nothing recorded', async () => {
       const node = await joinNode(address, workerToken, roots);
       const client = new CaClient(address, staticConnection(roots, { keyPem: node.keyPem, chainPem: node.cert.chain_pem }));
       try {
@@ -203,6 +203,10 @@ test('a healthy store (served under umask 000) keeps its records; on it, the oth
           assert.equal(err.cause?.details, beyond);
           return true;
         });
+        await assert.rejects(
+          new Promise((resolve, reject) => client.raw.ReportLiveCredentials({ bundle_version: '1000000', issuer_root_fingerprints: [] }, (err, res) => (err ? reject(err) : resolve(res)))),
+          (err: Error & { code?: number; details?: string }) => err.code === grpcStatus.INVALID_ARGUMENT && err.details === beyond,
+        );
         const stream = client.raw.WatchTrustBundle({ known_version: '1000000' });
         const [err] = (await once(stream, 'error')) as [Error & { code?: number; details?: string }];
         assert.equal(err.code, grpcStatus.INVALID_ARGUMENT);
