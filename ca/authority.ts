@@ -18,6 +18,7 @@ import type { CaStore, NodeRecord, Role } from './store.js';
 import type { ClusterConfig } from './config.js';
 import type { FailureRateLimiter } from './rate-limiter.js';
 import { metrics } from '../shared/metrics.js';
+import { noAudit, type AuditSink } from './audit.js';
 
 /** What a node may trust, and the key that currently signs. */
 export interface TrustState {
@@ -76,6 +77,8 @@ export interface AuthorityDeps {
   limiter: FailureRateLimiter;
   /** Where CSRs are checked (csr-pool.ts); inline on this thread when omitted. */
   csr?: CsrChecker;
+  /** The audit log (ca/audit.ts): joins and rotation steps are appended before they are acknowledged. */
+  audit?: AuditSink;
 }
 
 const REJOIN_HINT = "re-join the node with a current join token ('ca join-token worker' on the CA host)";
@@ -88,6 +91,7 @@ export class Authority extends EventEmitter {
   readonly #limiter: FailureRateLimiter;
   readonly #csr: CsrChecker;
   readonly #nodeLocks = new KeyedMutex();
+  readonly audit: AuditSink;
   #trust: TrustState;
 
   constructor(deps: AuthorityDeps) {
@@ -99,6 +103,7 @@ export class Authority extends EventEmitter {
     this.#limiter = deps.limiter;
     this.#trust = deps.trust;
     this.#csr = deps.csr ?? inlineCsrChecker();
+    this.audit = deps.audit ?? noAudit;
   }
 
   get clusterId(): string {
@@ -197,6 +202,7 @@ export class Authority extends EventEmitter {
     const spkiDer = await this.#csr.check(req.csrDer);
     const nodeId = randomId();
     const issued = await this.#issue({ nodeId, role, spkiDer, joinedAt: undefined });
+    await this.audit.append('node.joined', { kind: 'node', nodeId }, { role, serial: issued.serial, source: req.source });
     this.#log.info('node.joined', { nodeId, role, serial: issued.serial, notAfter: issued.notAfter, source: req.source });
     return issued;
   }
