@@ -24,6 +24,7 @@ import { JoinTokenRegistry } from './join-tokens.js';
 import { LiveKeyIndex } from './key-index.js';
 import { RenewalThrottle, certStanding, defaultRenewRate, seesNewest } from './renewal-policy.js';
 import { OPERATOR_OU } from '../shared/identity.js';
+import { noAudit, type AuditSink } from './audit.js';
 
 /** What a node may trust, and the key that currently signs. */
 export interface TrustState {
@@ -82,6 +83,8 @@ export interface AuthorityDeps {
   limiter: FailureRateLimiter;
   /** Where CSRs are checked (csr-pool.ts); inline on this thread when omitted. */
   csr?: CsrChecker;
+  /** The audit log (ca/audit.ts): joins and rotation steps are appended before they are acknowledged. */
+  audit?: AuditSink;
   /** Bounds on successful joins and on renewals per node; defaults in token-policy.ts / renewal-policy.ts. */
   limits?: CredentialLimits;
 }
@@ -110,6 +113,7 @@ export class Authority extends EventEmitter {
   readonly #limiter: FailureRateLimiter;
   readonly #csr: CsrChecker;
   readonly #nodeLocks = new KeyedMutex();
+  readonly audit: AuditSink;
   #trust: TrustState;
   readonly #joins: JoinLimits;
   readonly #renewals: RenewalThrottle;
@@ -126,6 +130,7 @@ export class Authority extends EventEmitter {
     this.#limiter = deps.limiter;
     this.#trust = deps.trust;
     this.#csr = deps.csr ?? inlineCsrChecker();
+    this.audit = deps.audit ?? noAudit;
     this.#joins = new JoinLimits(deps.clock, { perToken: deps.limits?.joinsPerToken, overall: deps.limits?.joinsOverall });
     this.#renewals = new RenewalThrottle(deps.clock, deps.limits?.renewalsPerNode ?? defaultRenewRate(deps.config.nodeCertTtlMs));
     this.tokens = new JoinTokenRegistry({ store: deps.store, clock: deps.clock, log: deps.log });
@@ -251,6 +256,7 @@ export class Authority extends EventEmitter {
           throw err;
         }
       });
+      await this.audit.append('node.joined', { kind: 'node', nodeId: issued.nodeId }, { role: grant.role, serial: issued.serial, source: req.source, token: grant.limitedId ?? grant.key });
       this.#log.info('node.joined', {
         nodeId: issued.nodeId,
         role: grant.role,

@@ -16,6 +16,7 @@ import { initCluster, formatInitResult } from './commands/init.js';
 import { serveCa } from './commands/serve.js';
 import { adminClient, call } from './admin-client.js';
 import { rotateRoot, type RotateOptions } from './commands/rotate-root.js';
+import { auditShow, auditVerify, parseSince } from './commands/audit.js';
 import type { NodeInfo__Output } from '../proto/load.js';
 import type { ListNodesResponse__Output } from '../proto/generated/hitless/v1/ListNodesResponse.js';
 import type { RemoveNodeResponse__Output } from '../proto/generated/hitless/v1/RemoveNodeResponse.js';
@@ -262,5 +263,22 @@ program
       client.close();
     }
   });
+
+const audit = program.command('audit').description('the tamper-evident audit log (<state-dir>/audit.log): admin actions, joins, token changes, root rotation steps');
+audit
+  .command('verify')
+  .description('check the hash chain; exits 1 naming the first edited, removed or reordered line')
+  .addOption(stateDirOption())
+  .option('--json', 'print the result as JSON')
+  .action((o: { stateDir: string; json?: boolean }) => auditVerify(o, (s) => process.stdout.write(s)));
+audit
+  .command('show')
+  .description('print the audit log (verified as it is read)')
+  .addOption(stateDirOption())
+  .option('--since <time>', 'only entries at or after an ISO time, or this long ago (1h, 30m)')
+  .option('--json', 'one JSON entry per line')
+  .action((o: { stateDir: string; since?: string; json?: boolean }) =>
+    auditShow({ ...o, since: o.since ? parseSince(o.since, systemClock.now()) : undefined }, (s) => process.stdout.write(s)),
+  );
 
 await runCli('ca', program);

@@ -68,6 +68,7 @@ export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock =
 
     ReportLiveCredentials: unary(log, 'ReportLiveCredentials', async (call) => {
       const identity = await authority.authenticate(peerCertificateDer(call), { allowRetired: true });
+      authority.checkAcknowledgedVersion(Number(call.request.bundle_version));
       evidence.report(identity.nodeId, Number(call.request.bundle_version), call.request.issuer_root_fingerprints, clock.now());
       return {};
     }),

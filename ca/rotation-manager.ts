@@ -210,6 +210,7 @@ export class RotationManager {
       this.#asked.clear();
       this.#queue = [];
       metrics.caRotationTransitions.inc({ step: 'started' });
+      await authority.audit.append('root_rotation.started', { kind: 'ca' }, { rotationId: record.id, from: record.fromFingerprint, to: record.toFingerprint, bundleVersion: version });
       log.info('root_rotation.started', { rotationId: record.id, from: record.fromFingerprint, to: record.toFingerprint, bundleVersion: version });
       return this.#statusOf(record);
     });
@@ -227,6 +228,7 @@ export class RotationManager {
       this.#asked.clear();
       this.#queue = [];
       metrics.caRotationTransitions.inc({ step: 'aborting' });
+      await authority.audit.append('root_rotation.aborting', { kind: 'ca' }, { rotationId: next.id, backTo: next.toFingerprint });
       log.info('root_rotation.aborting', { rotationId: next.id, backTo: next.toFingerprint });
       return this.#statusOf(next);
     });
@@ -239,6 +241,7 @@ export class RotationManager {
       const next = transition(record, { type: 'force', exclude });
       await this.d.store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown> });
       metrics.caRotationTransitions.inc({ step: 'forced' });
+      await this.d.authority.audit.append('root_rotation.forced', { kind: 'ca' }, { rotationId: next.id, excluded: exclude });
       this.d.log.warn('root_rotation.forced', { rotationId: next.id, excluded: exclude });
       return this.#statusOf(next);
     });
@@ -309,6 +312,7 @@ export class RotationManager {
       const next = transition(record, { type: 'converged', at: now });
       await store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown> });
       metrics.caRotationTransitions.inc({ step: 'converged' });
+      await authority.audit.append('root_rotation.converged', { kind: 'ca' }, { rotationId: record.id });
       log.info('root_rotation.converged', { rotationId: record.id, finishesAt: new Date(now.getTime() + connectionCycleMs(this.d.maxConnectionAgeMs)), waitingFor: view.waitingFor.length });
       return;
     }
@@ -351,6 +355,7 @@ export class RotationManager {
       retired,
     });
     metrics.caRotationTransitions.inc({ step: record.phase === 'rotating' ? 'finished' : 'aborted' });
+    await authority.audit.append(record.phase === 'rotating' ? 'root_rotation.finished' : 'root_rotation.aborted', { kind: 'ca' }, { rotationId: record.id, root: record.toFingerprint, bundleVersion: version, excluded: record.excluded });
     log.info(record.phase === 'rotating' ? 'root_rotation.finished' : 'root_rotation.aborted', {
       rotationId: record.id,
       root: record.toFingerprint,

@@ -213,7 +213,7 @@ async function lockHeld(storeDir: string): Promise<boolean> {
 
 /** Copies the store beside itself (tables hard-linked: LevelDB never writes an existing table). */
 async function copyStore(storeDir: string): Promise<string> {
-  const copy = join(dirname(storeDir), `${COPY_PREFIX}${randomBytes(4).toString('hex')}`);
+  const copy = join(dirname(storeDir), `${COPY_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(copy, { mode: 0o700 });
   for (const name of await readdir(storeDir)) {
     if (name === 'LOCK') continue;
@@ -225,11 +225,24 @@ async function copyStore(storeDir: string): Promise<string> {
   return copy;
 }
 
-/** Removes copies a crash during a check may have left beside the store. */
+/** Removes copies that a check killed midway left beside the store (not those of a check still running). */
 async function removeStaleCopies(storeDir: string): Promise<void> {
   const parent = dirname(storeDir);
   for (const name of await readdir(parent).catch(() => [] as string[])) {
-    if (name.startsWith(COPY_PREFIX)) await rm(join(parent, name), { recursive: true, force: true });
+    if (!name.startsWith(COPY_PREFIX)) continue;
+    const pid = Number(name.slice(COPY_PREFIX.length).split('-')[0]);
+    if (pid !== process.pid && processAlive(pid)) continue;
+    await rm(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -264,7 +277,13 @@ export async function checkStoreCopy(storeDir: string): Promise<Scan> {
   if (!(await stat(join(storeDir, 'CURRENT')).then((s) => s.isFile(), () => false))) {
     throw storeCorrupt(storeDir, `${join(storeDir, 'CURRENT')} is missing (LevelDB would start an empty store in its place)`);
   }
-  const copy = await copyStore(storeDir);
+  const copy = await copyStore(storeDir).catch(async (err: unknown) => {
+    await removeStaleCopies(storeDir);
+    throw new HitlessError('UNAVAILABLE', `cannot check the CA store ${storeDir} before opening it: copying it failed: ${(err as Error).message}`, {
+      cause: err,
+      hint: `free some space beside ${storeDir}: the check copies the store's log and manifest (a few MB at most) and hard-links its tables`,
+    });
+  });
   try {
     const db = new Level<string, unknown>(copy, { createIfMissing: false, valueEncoding: 'utf8' });
     try {

@@ -12,6 +12,7 @@ import { formatDuration } from '../../shared/duration.js';
 import type { Clock } from '../../shared/clock.js';
 import { CaStore } from '../store.js';
 import { sealPrivateKey, generatePassphrase } from '../root-key.js';
+import { appendOnce } from '../audit.js';
 import { checkBackdate, checkNodeCertTtl, statePaths, PASSPHRASE_ENV, type ClusterConfig } from '../config.js';
 
 export interface InitOptions {
@@ -77,6 +78,8 @@ export async function initCluster(opts: InitOptions, clock: Clock): Promise<Init
     backdateMs: opts.backdateMs,
     createdAt: now.toISOString(),
   };
+  // The audit chain starts with the cluster (an interrupted init that is re-run appends a second entry).
+  await appendOnce(opts.stateDir, clock, 'cluster.initialized', { clusterId: config.clusterId, rootFingerprint: parseCertificate(rootPem).fingerprint });
   // Written last: its presence is what "a cluster exists here" means, so an interrupted init can be re-run.
   await writeFileAtomic(paths.config, JSON.stringify(config, null, 2) + '\n', 0o600);
 

@@ -28,6 +28,8 @@ import { HealthReporter, addReflection } from '../../shared/grpc/health.js';
 import { adminHandlers, localOperator, operatorCertificate } from '../admin-service.js';
 import { Operators } from '../operators.js';
 import { formatRate } from '../token-policy.js';
+import { AuditLog, localActor } from '../audit.js';
+import { auditedAdminHandlers } from '../admin-audit.js';
 
 export interface ServeOptions {
   stateDir: string;
@@ -89,11 +91,15 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     const pruned = await store.prune(new Date(clock.now().getTime() - PRUNE_AFTER_EXPIRY_MS));
     if (pruned.certs || pruned.nodes) log.info('store.pruned', pruned);
 
+    // The audit log, after the store lock: one CA appends to it. Closed after the servers have stopped.
+    const audit = await AuditLog.open(opts.stateDir, clock);
+    cleanups.push(() => audit.close());
+    await audit.append('ca.started', localActor(), { listen: opts.listen });
     const limiter = new FailureRateLimiter(clock);
     // CSR checks on the other cores (csr-pool.ts); closed after the server has stopped.
     const csr = new CsrWorkerPool(log, opts.csrWorkers);
     cleanups.push(() => csr.close());
-    const authority = new Authority({ store, clock, log, config, trust, limiter, csr, limits: opts.credentialLimits });
+    const authority = new Authority({ store, clock, log, config, trust, limiter, csr, limits: opts.credentialLimits, audit });
     const operators = new Operators({ store, clock, log, clusterId: config.clusterId, trust: () => authority.trust });
     const prunedTokens = await store.pruneJoinTokens(new Date(clock.now().getTime() - PRUNE_AFTER_EXPIRY_MS));
     if (prunedTokens) log.info('store.pruned', { joinTokens: prunedTokens });
@@ -118,7 +124,7 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     const bounded = new BoundedServer(limits, { clock, log, port: 'ca' }, { 'grpc.max_connection_age_ms': maxAgeMs });
     const server = bounded.server;
     server.addService(nodeCa.hitless.v1.NodeCaService.service, nodeCaHandlers(authority, log, clock, evidence));
-    server.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers({ authority, rotation, operators, clock, log }, operatorCertificate(operators)));
+    server.addService(caAdmin.hitless.v1.CaAdminService.service, auditedAdminHandlers(adminHandlers({ authority, rotation, operators, clock, log }, operatorCertificate(operators)), audit, { kind: 'tls' }, log));
     // requireClientCert=false: joins come without a certificate on the same port. A certificate that does
     // not verify is then indistinguishable from none (see shared/grpc/peer.ts).
     // Health and reflection need no client certificate; hitless methods authorize per call as before.
@@ -134,7 +140,7 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     // Only now that we hold the store lock is any admin.sock here stale and safe to replace.
     await unlink(paths.adminSocket).catch(() => {});
     const admin = new grpc.Server();
-    admin.addService(caAdmin.hitless.v1.CaAdminService.service, adminHandlers({ authority, rotation, operators, clock, log }, localOperator));
+    admin.addService(caAdmin.hitless.v1.CaAdminService.service, auditedAdminHandlers(adminHandlers({ authority, rotation, operators, clock, log }, localOperator), audit, { kind: 'socket' }, log));
     await bindServer(admin, `unix:${paths.adminSocket}`, grpc.ServerCredentials.createInsecure());
     await chmod(paths.adminSocket, 0o600);
     cleanups.push(async () => {

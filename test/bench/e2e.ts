@@ -23,7 +23,7 @@ export interface E2eCa {
 export const BENCH_CREDENTIAL_LIMITS = ['--renew-rate', '100000000/1s', '--join-rate-per-token', '100000000/1s', '--join-rate', '100000000/1s'];
 
 /** `ca init` + `ca serve` in a temp dir; resolves once it listens. Its log is read, then drained unparsed. */
-export async function startBenchCa(nodeCertTtl = '6h', serveArgs: string[] = []): Promise<E2eCa & { token: string }> {
+export async function startBenchCa(nodeCertTtl = '6h', serveArgs: string[] = []): Promise<E2eCa & { token: string; metricsPort?: number }> {
   const dir = await tmpDir();
   const { init, stateDir, passphraseFile } = await initCa(dir.path, { nodeCertTtl });
   // HITLESS_BENCH_CA_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the CA (how the notes' profiles were made).
@@ -34,9 +34,12 @@ export async function startBenchCa(nodeCertTtl = '6h', serveArgs: string[] = [])
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const lines = createInterface({ input: child.stderr! });
+  let metricsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`ca serve exited (${code}) before listening`)));
     lines.on('line', (line) => {
+      const metrics = /"event":"metrics\.listening".*"port":(\d+)/.exec(line);
+      if (metrics) metricsPort = Number(metrics[1]);
       const m = /"event":"ca\.listening".*"port":(\d+)/.exec(line);
       if (m) resolve(Number(m[1]));
     });
@@ -45,6 +48,7 @@ export async function startBenchCa(nodeCertTtl = '6h', serveArgs: string[] = [])
   child.stderr!.resume();
   return {
     address: `127.0.0.1:${port}`,
+    metricsPort,
     token: init.tokens.worker,
     child,
     async stop() {
@@ -59,8 +63,12 @@ export async function startBenchCa(nodeCertTtl = '6h', serveArgs: string[] = [])
 export interface E2eRun { certs: number; seconds: number; perSec: number }
 
 /** `concurrency` nodes join, then renew in closed loops for `durationMs`; several runs on one CA. */
-export async function benchE2e(opts: { concurrency: number; durationMs: number; runs: number; csrs: Uint8Array[] }): Promise<E2eRun[]> {
-  const ca = await startBenchCa();
+export async function benchE2e(opts: { concurrency: number; durationMs: number; runs: number; csrs: Uint8Array[]; scrapeEveryMs?: number }): Promise<E2eRun[]> {
+  // With scrapeEveryMs: the CA serves /metrics and is scraped that often during the runs (the cost of metrics).
+  const ca = await startBenchCa('6h', opts.scrapeEveryMs ? ['--metrics-listen', '127.0.0.1:0'] : []);
+  const scraping = opts.scrapeEveryMs
+    ? setInterval(() => void fetch(`http://127.0.0.1:${ca.metricsPort}/metrics`).then((r) => r.text()).catch(() => {}), opts.scrapeEveryMs)
+    : undefined;
   const clients: CaClient[] = [];
   try {
     const roots = await fetchRoots(ca.address);
@@ -79,6 +87,7 @@ export async function benchE2e(opts: { concurrency: number; durationMs: number; 
     }
     return runs;
   } finally {
+    clearInterval(scraping);
     for (const c of clients) c.close();
     await ca.stop();
   }

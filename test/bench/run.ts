@@ -95,6 +95,12 @@ if (want(2)) {
   raw.e2e = runs;
   e2e = runs.map((r) => r.perSec);
   add(figure('2', `end-to-end renewals over mTLS gRPC, real ca serve + durable store, ${CONCURRENCY} clients`, 'certs/s', e2e));
+  // The cost of metrics on the renewal path: the same, with --metrics-listen and a scrape every second.
+  const withMetrics = await benchE2e({ concurrency: CONCURRENCY, durationMs: E2E_MS, runs: RUNS, csrs: fixture.csrs, scrapeEveryMs: 1000 });
+  raw.e2eMetrics = withMetrics;
+  const m = withMetrics.map((r) => r.perSec);
+  add(figure('2m', 'figure 2 with --metrics-listen, scraped every second', 'certs/s', m));
+  add(figure('2r', 'with metrics / without (2m / 2)', 'x', [median(m) / median(e2e)], { target: '>= 0.95', met: median(m) / median(e2e) >= 0.95 }));
 }
 
 if (want(3)) {

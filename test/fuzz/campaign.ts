@@ -9,6 +9,7 @@
 //   - a clear status: every gRPC answer has a code from an expected set, a non-empty printable message of at
 //     most 512 characters (no input echoed whole); the CA logs no unexpected internal error and no line over
 //     4 KiB. Raw HTTP/2 cases need a protocol-level answer (GOAWAY, RST_STREAM, a response) or silence.
+import { createHash } from 'node:crypto';
 import { tmpDir } from '../helpers/tmp.js';
 import { startCa, type TestCa } from '../helpers/cluster.js';
 import { fetchRoots, joinNode, renewNode } from '../helpers/node-identity.js';
@@ -107,6 +108,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       derDonors: [Buffer.from(pemToDer(roots[0]!))],
       renewer: { keyPem: renewerNode.keyPem, chainPem: renewerNode.cert.chain_pem },
       bundleVersion: Number(renewerNode.cert.bundle?.version ?? 1),
+      rootFingerprint: createHash('sha256').update(pemToDer(roots[0]!)).digest('hex'),
     };
     const tokensAtStart = await adminCall<GetJoinTokensResponse__Output>((o, cb) => admin.GetJoinTokens({}, o, cb));
     const validTokens = new Set([fx.tokens.worker, fx.tokens.manager]);

@@ -21,6 +21,7 @@ export const PATHS = {
   renew: `${NODE_CA}RenewNodeCertificate`,
   bundle: `${NODE_CA}GetTrustBundle`,
   watch: `${NODE_CA}WatchTrustBundle`,
+  report: `${NODE_CA}ReportLiveCredentials`,
 } as const;
 
 /** A node identity the fuzzer renews with (replaced whenever a renewal it sent is accepted). */
@@ -40,6 +41,8 @@ export interface Fixtures {
   derDonors: Buffer[];
   renewer: FuzzIdentity;
   bundleVersion: number;
+  /** SHA-256 (hex) of the root: what ReportLiveCredentials carries. */
+  rootFingerprint: string;
 }
 
 export interface CaseResult {
@@ -136,6 +139,7 @@ export async function runCase(fx: Fixtures, index: number, rng: Prng, waitMs: nu
       [3, { method: 'RenewNodeCertificate', path: PATHS.renew, msg: renewRequest(key.csrDer, fx.bundleVersion), mtls: true }],
       [1, { method: 'GetTrustBundle', path: PATHS.bundle, msg: Buffer.alloc(0), mtls: false }],
       [2, { method: 'WatchTrustBundle', path: PATHS.watch, msg: varintField(1, fx.bundleVersion), mtls: true, streaming: true }],
+      [2, { method: 'ReportLiveCredentials', path: PATHS.report, msg: Buffer.concat([varintField(1, fx.bundleVersion), lenField(2, fx.rootFingerprint)]), mtls: rng.chance(0.8) }],
       [1, { method: 'admin.RemoveNode', path: `${ADMIN}RemoveNode`, msg: lenField(1, 'fuzz-node'), mtls: rng.chance(0.5) }],
       [1, { method: 'admin.GetJoinTokens', path: `${ADMIN}GetJoinTokens`, msg: Buffer.concat([varintField(1, 1), varintField(2, 1)]), mtls: rng.chance(0.5) }],
       [1, { method: 'admin.StartRootRotation', path: `${ADMIN}StartRootRotation`, msg: lenField(3, 'CN=fuzz'), mtls: rng.chance(0.5) }],

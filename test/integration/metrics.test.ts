@@ -96,4 +96,11 @@ test('a root rotation moves the phase gauge and renews the agent: counters, not-
   assert.ok(sample(done, 'hitless_ca_retired_root_grace_end_timestamp_seconds')! > Date.now() / 1000, 'the old root is retired, with its grace end');
   assert.equal(sample(done, 'hitless_ca_retired_root_nodes'), 0, 'the only node moved to the new root');
   assert.ok(sample(done, 'hitless_ca_store_commit_duration_seconds_count')! > 0);
+
+  // Every step of the rotation is in the audit log too, after the request that started it.
+  const audit = await runCli('ca', ['audit', 'show', '--json', '--state-dir', ca.stateDir]);
+  assert.equal(audit.code, 0, audit.stderr);
+  const events = audit.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+  const steps = events.filter((e) => e.startsWith('root_rotation.'));
+  assert.deepEqual(steps, ['root_rotation.started', 'root_rotation.requested', 'root_rotation.converged', 'root_rotation.finished']);
 });

@@ -174,31 +174,7 @@ test('a state dir open to group or others: ca serve and ca init refuse it (hint:
   assert.deepEqual(await readdir(wide), [], 'ca init wrote nothing');
 });
 
-test('agent run: a --state-dir or --cert-out open to group or others is refused (hint: chmod 700), not chmod-ed', async () => {
-  const s = await copyState();
-  const { daemon, port } = await serveCa(s, passphraseFile);
-  try {
-    for (const flag of ['--state-dir', '--cert-out'] as const) {
-      const wide = join(dir.path, `agent-wide${flag}`);
-      await mkdir(wide);
-      await chmod(wide, 0o755);
-      const stateDir = flag === '--state-dir' ? wide : join(dir.path, 'agent-state-ok');
-      const args = ['run', '--ca', `127.0.0.1:${port}`, '--token', workerToken, '--state-dir', stateDir, '--listen', `127.0.0.1:${await freePort()}`];
-      if (flag === '--cert-out') args.push('--cert-out', wide);
-      const agent = spawnDaemon('agent', args);
-      const code = await agent.exited;
-      const out = agent.output.join('\n');
-      assert.notEqual(code, 0, out);
-      assert.ok(out.includes(`is accessible by group or others (mode 755); refusing to use it`), out);
-      assert.ok(out.includes(`chmod 700 ${wide}`), out);
-      assert.equal((await stat(wide)).mode & 0o777, 0o755, 'not chmod-ed');
-    }
-  } finally {
-    await daemon.stop();
-  }
-});
-
-test('a healthy store starts, keeps its records, and is 0700 with 0600 files even under umask 000', async () => {
+test('a healthy store (served under umask 000) keeps its records; on it, the other refusals', async (t) => {
   const s = await copyState();
   const old = process.umask(0o000); // inherited by the CA process
   let ca: Awaited<ReturnType<typeof serveCa>>;
@@ -207,11 +183,59 @@ test('a healthy store starts, keeps its records, and is 0700 with 0600 files eve
   } finally {
     process.umask(old);
   }
+  const address = `127.0.0.1:${ca.port}`;
   try {
-    const address = `127.0.0.1:${ca.port}`;
-    await joinNode(address, workerToken, await fetchRoots(address)); // written after open: compaction and logs too
-    const nodes = await runJson<unknown[]>('ca', ['nodes', '--json', '--state-dir', s]);
-    assert.equal(nodes.length, NODES + 1);
+    const roots = await fetchRoots(address);
+
+    await t.test('its records are all there and a join works (written after open: logs and compactions too)', async () => {
+      await joinNode(address, workerToken, roots);
+      assert.equal((await runJson<unknown[]>('ca', ['nodes', '--json', '--state-dir', s])).length, NODES + 1);
+    });
+
+    await t.test('bundle_version (renew, live-credentials report) / known_version (watch) beyond the current version: INVALID_ARGUMENT naming the current one; nothing recorded', async () => {
+      const node = await joinNode(address, workerToken, roots);
+      const client = new CaClient(address, staticConnection(roots, { keyPem: node.keyPem, chainPem: node.cert.chain_pem }));
+      try {
+        const current = Number(node.cert.bundle!.version);
+        const beyond = `acknowledged trust bundle version 1000000 is beyond the current version ${current}`;
+        await assert.rejects(client.renew(createCsrDer(generateKeyPairPem().privateKeyPem), 1_000_000), (err: Error & { cause?: { code?: number; details?: string } }) => {
+          assert.equal(err.cause?.code, grpcStatus.INVALID_ARGUMENT, String(err));
+          assert.equal(err.cause?.details, beyond);
+          return true;
+        });
+        await assert.rejects(
+          new Promise((resolve, reject) => client.raw.ReportLiveCredentials({ bundle_version: '1000000', issuer_root_fingerprints: [] }, (err, res) => (err ? reject(err) : resolve(res)))),
+          (err: Error & { code?: number; details?: string }) => err.code === grpcStatus.INVALID_ARGUMENT && err.details === beyond,
+        );
+        const stream = client.raw.WatchTrustBundle({ known_version: '1000000' });
+        const [err] = (await once(stream, 'error')) as [Error & { code?: number; details?: string }];
+        assert.equal(err.code, grpcStatus.INVALID_ARGUMENT);
+        assert.equal(err.details, beyond);
+        const listed = await runJson<{ node_id: string; serial: string }[]>('ca', ['nodes', '--json', '--state-dir', s]);
+        assert.equal(listed.find((n) => n.node_id === node.cert.node_id)?.serial, node.cert.serial, 'no renewal recorded');
+        await client.renew(createCsrDer(generateKeyPairPem().privateKeyPem), current); // up to the current version: fine
+      } finally {
+        client.close();
+      }
+    });
+
+    await t.test('agent run: a --state-dir or --cert-out open to group or others is refused (hint: chmod 700), not chmod-ed', async () => {
+      for (const flag of ['--state-dir', '--cert-out'] as const) {
+        const wide = join(dir.path, `agent-wide${flag}`);
+        await mkdir(wide);
+        await chmod(wide, 0o755);
+        const stateDir = flag === '--state-dir' ? wide : join(dir.path, 'agent-state-ok');
+        const args = ['run', '--ca', address, '--token', workerToken, '--state-dir', stateDir, '--listen', `127.0.0.1:${await freePort()}`];
+        if (flag === '--cert-out') args.push('--cert-out', wide);
+        const agent = spawnDaemon('agent', args);
+        const code = await agent.exited;
+        const out = agent.output.join('\n');
+        assert.notEqual(code, 0, out);
+        assert.ok(out.includes(`is accessible by group or others (mode 755); refusing to use it`), out);
+        assert.ok(out.includes(`chmod 700 ${wide}`), out);
+        assert.equal((await stat(wide)).mode & 0o777, 0o755, 'not chmod-ed');
+      }
+    });
   } finally {
     assert.equal(await ca.daemon.stop(), 0);
   }
@@ -219,35 +243,6 @@ test('a healthy store starts, keeps its records, and is 0700 with 0600 files eve
   assert.equal((await stat(store)).mode & 0o777, 0o700);
   for (const f of await readdir(store)) assert.equal((await stat(join(store, f))).mode & 0o777, 0o600, f);
   assert.deepEqual((await readdir(s)).filter((f) => f.startsWith('.store-check-')), [], 'no copy left behind');
-});
-
-test('bundle_version / known_version beyond the current version: INVALID_ARGUMENT naming the current one; nothing recorded', async () => {
-  const s = await copyState();
-  const { daemon, port } = await serveCa(s, passphraseFile);
-  const address = `127.0.0.1:${port}`;
-  const roots = await fetchRoots(address);
-  const node = await joinNode(address, workerToken, roots);
-  const client = new CaClient(address, staticConnection(roots, { keyPem: node.keyPem, chainPem: node.cert.chain_pem }));
-  try {
-    const current = Number(node.cert.bundle!.version);
-    const beyond = `acknowledged trust bundle version 1000000 is beyond the current version ${current}`;
-    await assert.rejects(client.renew(createCsrDer(generateKeyPairPem().privateKeyPem), 1_000_000), (err: Error & { cause?: { code?: number; details?: string } }) => {
-      assert.equal(err.cause?.code, grpcStatus.INVALID_ARGUMENT, String(err));
-      assert.equal(err.cause?.details, beyond);
-      return true;
-    });
-    const stream = client.raw.WatchTrustBundle({ known_version: '1000000' });
-    const [err] = (await once(stream, 'error')) as [Error & { code?: number; details?: string }];
-    assert.equal(err.code, grpcStatus.INVALID_ARGUMENT);
-    assert.equal(err.details, beyond);
-    const listed = await runJson<{ node_id: string; serial: string }[]>('ca', ['nodes', '--json', '--state-dir', s]);
-    assert.equal(listed.find((n) => n.node_id === node.cert.node_id)?.serial, node.cert.serial, 'no renewal recorded');
-    // Up to the current version both work.
-    await client.renew(createCsrDer(generateKeyPairPem().privateKeyPem), current);
-  } finally {
-    client.close();
-    await daemon.stop();
-  }
 });
 
 test('disk full: joins are INTERNAL without a certificate; they work again once space returns, and survive a restart', async (t) => {
@@ -288,6 +283,12 @@ test('disk full: joins are INTERNAL without a certificate; they work again once 
     joined += 2;
     assert.ok(ca.daemon.events.some((e) => e.event === 'store.reopened'), 'the store reopened after the failed write');
     assert.equal(await ca.daemon.stop(), 0);
+    // Starting on a full disk: the check cannot copy the store; a clear refusal, then a start once there is space.
+    await run('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k']);
+    const full = await runCli('ca', ['serve', '--state-dir', stateDir, '--passphrase-file', pass, '--listen', '127.0.0.1:0']);
+    assert.equal(full.code, 1, full.stderr);
+    assert.match(full.stderr, /cannot check the CA store .* before opening it: copying it failed: .*no space left on device.*\(UNAVAILABLE\)\nhint: free some space beside /i);
+    await rm(filler);
     ca = await serveCa(stateDir, pass);
     const nodes = await runJson<unknown[]>('ca', ['nodes', '--json', '--state-dir', stateDir]);
     assert.equal(nodes.length, joined, 'every join that got a certificate is on disk, before and after the episode');

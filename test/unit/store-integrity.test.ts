@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -140,4 +140,17 @@ test('a store from before integrity records is adopted: its head is written once
   await store.close();
   await unlink(join(path, HEAD_FILE));
   await assert.rejects(CaStore.open(path, { mustExist: true }), corrupt(/hitless-head.json is missing/));
+});
+
+test('copies left by a check that was killed are removed; a running check\'s copy is left alone', async () => {
+  const path = await filledStore('stale-copies');
+  const dead = join(base, '.store-check-999999999-dead');
+  const running = join(base, `.store-check-${process.ppid}-live`);
+  await mkdir(dead);
+  await mkdir(running);
+  const store = await CaStore.open(path, { mustExist: true });
+  await store.close();
+  await assert.rejects(stat(dead), 'the dead check\'s copy is gone');
+  assert.ok((await stat(running)).isDirectory(), 'a live process\'s copy stays');
+  await rm(running, { recursive: true });
 });
