@@ -10,7 +10,7 @@ import type { WatchTrustBundleEvent } from '../proto/load.js';
 import type { Authority, Bundle, IssuedNodeCert } from './authority.js';
 import type { Role } from './store.js';
 import { HitlessError } from '../shared/errors.js';
-import { limitExceeded, metrics } from '../shared/metrics.js';
+import { metrics } from '../shared/metrics.js';
 import { StreamBound } from '../shared/grpc/stream-bound.js';
 import { LiveEvidence } from './live-evidence.js';
 
@@ -35,9 +35,6 @@ function issuedMessage(c: IssuedNodeCert): IssuedCertificate {
     not_after: c.notAfter.toISOString(),
   };
 }
-
-/** Stable name of the one-watch-per-node bound (hitless_limit_rejections_total{limit}). */
-export const WATCH_LIMIT = 'watch_streams_per_node';
 
 export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock = systemClock, evidence: LiveEvidence = new LiveEvidence()): NodeCaServiceHandlers {
   // One WatchTrustBundle stream per node: a node's agent holds one, so a second means the first is dead (its
@@ -82,7 +79,10 @@ export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock =
         (identity) => {
           const replaced = () => {
             cleanup();
-            limitExceeded(log, WATCH_LIMIT, { nodeId: identity.nodeId, max: 1 });
+            // Not a limit.exceeded report: agents replace their own stream at every refresh (make-before-break,
+            // shared/grpc/refreshing-stream.ts), so this is the normal handover; counting it as a rejection
+            // would make the limit counter (and alerts on it) track renewals. The bound holds all the same.
+            log.info('watch.replaced', { nodeId: identity.nodeId });
             failStream(log, method, call, new HitlessError('LIMIT_EXCEEDED', `replaced by a newer WatchTrustBundle stream of node ${identity.nodeId} (one per node)`));
           };
           const previous = watches.get(identity.nodeId);

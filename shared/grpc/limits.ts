@@ -36,7 +36,8 @@ export interface ServerLimits {
 
 /**
  * The CA port. Largest legitimate requests, measured by test/unit/limits.test.ts: a join
- * (IssueNodeCertificateRequest: 83-character token + P-256 CSR) 300 B, a renewal 226 B; remote admin's
+ * (IssueNodeCertificateRequest: 83-character token + P-256 CSR) 300 B, a renewal 226 B, ReportLiveCredentials
+ * with its 16 fingerprints 1.1 KiB; remote admin's
  * StartRootRotation with an openssl-made P-256 root (long subject, `openssl x509 -text` dump in front of the
  * PEM) and its key 3.1 KiB — the largest. 16 KiB leaves room above that. Every agent holds one connection (its
  * WatchTrustBundle stream) and makes one call at a time on it; admin tools a few. So maxConnections is the

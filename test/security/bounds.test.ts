@@ -249,7 +249,7 @@ test("a node's second WatchTrustBundle stream replaces its first", async () => {
     const ended = await one.ended;
     assert.equal(ended.code, status.RESOURCE_EXHAUSTED);
     assert.equal(ended.details, `replaced by a newer WatchTrustBundle stream of node ${node.cert.node_id} (one per node)`);
-    const report = await ca.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'watch_streams_per_node' });
+    const report = await ca.daemon.waitFor('watch.replaced', { after: mark });
     assert.equal(report.nodeId, node.cert.node_id);
     // The newest stream still gets events: a renewal request would come on it; here, it is simply alive.
     assert.equal(two.call.destroyed, false);

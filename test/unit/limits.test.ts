@@ -108,11 +108,15 @@ test('the message bound is a few KiB above the largest legitimate request, measu
       IssueNodeCertificate: ca.IssueNodeCertificate.requestSerialize({ join_token: token, csr_der: csr }).length,
       RenewNodeCertificate: ca.RenewNodeCertificate.requestSerialize({ csr_der: csr, bundle_version: '18446744073709551615' }).length,
       WatchTrustBundle: ca.WatchTrustBundle.requestSerialize({ known_version: '18446744073709551615' }).length,
+      ReportLiveCredentials: ca.ReportLiveCredentials.requestSerialize({
+        bundle_version: '18446744073709551615',
+        issuer_root_fingerprints: Array.from({ length: 16 }, (_, i) => i.toString(16).repeat(64)),
+      }).length,
       StartRootRotation: admin.StartRootRotation.requestSerialize({ root_cert_pem: text.stdout, root_key_pem: key.stdout, root_subject: subject }).length,
       Heartbeat: node.Heartbeat.requestSerialize({ seq: '18446744073709551615', sent_at_ms: '18446744073709551615' }).length,
     };
     t.diagnostic(`request sizes (bytes): ${JSON.stringify(sizes)}`);
-    const caLargest = Math.max(sizes.IssueNodeCertificate, sizes.RenewNodeCertificate, sizes.WatchTrustBundle, sizes.StartRootRotation);
+    const caLargest = Math.max(sizes.IssueNodeCertificate, sizes.RenewNodeCertificate, sizes.WatchTrustBundle, sizes.ReportLiveCredentials, sizes.StartRootRotation);
     const headroom = CA_PORT_LIMITS.maxMessageBytes - caLargest;
     assert.ok(headroom >= 4096 && headroom <= 16 * 1024, `CA port: largest request ${caLargest} B, limit ${CA_PORT_LIMITS.maxMessageBytes} B`);
     const nodeHeadroom = NODE_PORT_LIMITS.maxMessageBytes - sizes.Heartbeat;
