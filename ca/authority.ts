@@ -422,9 +422,11 @@ export class Authority extends EventEmitter {
     if (!cert || cert.nodeId !== nodeId) {
       throw new HitlessError('UNTRUSTED_PEER', `certificate serial ${leaf.serial} was not issued to node ${nodeId}`);
     }
-    // Only the newest certificate (or, until that is seen in use, the one before it) speaks for the node.
+    // The newest certificate in use retires the one before it (renew() then accepts only the newest). An older,
+    // still valid certificate of the node is not refused here: it may still be the client certificate of a
+    // pooled connection made before the last renewal (a watch, a report); only renewing with it is refused
+    // (renew() decides under the node's lock), since a renewal mints new credentials.
     const standing = certStanding(node, leaf.serial);
-    if (standing === 'superseded') throw this.#superseded(node, leaf.serial);
     if (opts.markSeen !== false && seesNewest(node, standing)) await this.#markSeen(nodeId, leaf.serial);
     return { nodeId, role: node.role, serial: leaf.serial, notAfter: leaf.notAfter };
   }
