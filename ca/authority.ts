@@ -311,6 +311,9 @@ export class Authority extends EventEmitter {
     // Renewing is not "seeing the newest in use" by itself: the renewal's own write moves the fallback on.
     const identity = await this.authenticate(req.peerDer, { allowRetired: true, markSeen: false });
     this.checkAcknowledgedVersion(req.bundleVersion);
+    // A superseded certificate is refused (and reported) before it can spend the node's renewal budget.
+    const current = await this.#liveNode(identity.nodeId);
+    if (certStanding(current, identity.serial) === 'superseded') throw this.#superseded(current, identity.serial);
     const reservation = this.#renewals.reserve(identity.nodeId);
     if (!reservation.ok) throw this.#rateLimited(reservation, 'renewals for this node', { nodeId: identity.nodeId });
     try {
