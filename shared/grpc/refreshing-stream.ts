@@ -98,6 +98,8 @@ export class RefreshingStream<Req, Res> {
   #active: Leg | undefined;
   #candidate: Leg | undefined;
   #pending: Req[] = [];
+  /** A refresh asked for while a replacement was under way: done once that one is in use. */
+  #again: RefreshTrigger | undefined;
   /** The stream in use, ended by the server because the replacement under way superseded it. */
   #superseded: Leg | undefined;
   #failures = 0;
@@ -155,7 +157,14 @@ export class RefreshingStream<Req, Res> {
 
   /** Moves the stream to a new connection now (make-before-break). No-op while one is being made or none is up. */
   refresh(trigger: RefreshTrigger): void {
-    if (this.#stopped || !this.#active || this.#candidate) return;
+    if (this.#stopped) return;
+    if (this.#candidate) {
+      // The replacement under way may have connected with what is now stale (a renewal landed meanwhile):
+      // once it is in use, move again.
+      this.#again = trigger;
+      return;
+    }
+    if (!this.#active) return;
     this.o.log.info('stream.refresh_started', { stream: this.o.name, trigger, from: this.#active.peerSerial, generation: this.#generation + 1 });
     this.#candidate = this.#openLeg('refresh', trigger);
   }
@@ -208,6 +217,9 @@ export class RefreshingStream<Req, Res> {
     }
     this.o.events?.up?.(leg, old ? 'refresh' : kind, old ? trigger : undefined);
     this.#scheduleExpiryRefresh(leg);
+    const again = this.#again;
+    this.#again = undefined;
+    if (again) this.refresh(again);
   }
 
   #scheduleExpiryRefresh(leg: Leg): void {
