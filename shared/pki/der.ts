@@ -155,6 +155,9 @@ export function dottedOid(value: Uint8Array): string {
   return [first < 80 ? Math.floor(first / 40) : 2, first < 80 ? first % 40 : first - 80, ...parts].join('.');
 }
 
+/** BOOLEAN TRUE (DER: 0xff). */
+export const TRUE = Uint8Array.of(TAG.BOOLEAN, 1, 0xff);
+
 /** A BIT STRING with no unused bits. */
 export const bitString = (bytes: Uint8Array): Uint8Array => tlv(TAG.BIT_STRING, Uint8Array.of(0), bytes);
 

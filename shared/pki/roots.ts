@@ -4,7 +4,7 @@
 // what @peculiar/x509 builds, which is now only a test reference.
 import { createPrivateKey } from 'node:crypto';
 import { HitlessError } from '../errors.js';
-import { TAG, explicit, implicit, positiveInteger, time, tlv } from './der.js';
+import { TAG, TRUE, explicit, implicit, positiveInteger, time, tlv } from './der.js';
 import { decodeCertificate, randomSerial, type DecodedCert } from './certs.js';
 import { ATTRIBUTE_OIDS, OID } from './oids.js';
 import { pemToDer, toPem } from './pem.js';
@@ -22,7 +22,7 @@ export interface RootOptions {
 /** BasicConstraints CA:true, KeyUsage keyCertSign + cRLSign (both critical), SubjectKeyIdentifier. */
 function caExtensions(spki: Uint8Array): Uint8Array[] {
   return [
-    extension(OID.basicConstraints, tlv(TAG.SEQUENCE, Uint8Array.of(TAG.BOOLEAN, 1, 0xff)), true),
+    extension(OID.basicConstraints, tlv(TAG.SEQUENCE, TRUE), true),
     extension(OID.keyUsage, Uint8Array.of(TAG.BIT_STRING, 2, 1, 0x06), true), // bits 5 and 6: 1 unused bit
     extension(OID.subjectKeyIdentifier, tlv(TAG.OCTET_STRING, keyIdentifier(spki))),
   ];

@@ -9,14 +9,13 @@
 // key id. test/unit/leaf-encoder.test.ts proves, over many random inputs, that the TBSCertificate is
 // byte-identical to the one @peculiar/x509 builds for the same inputs (test/helpers/x509-reference.ts).
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
-import { TAG, bitString, children, directoryString, explicit, ia5Bytes, implicit, positiveInteger, readRoot, time, tlv, valueOf } from './der.js';
+import { TAG, TRUE, bitString, children, directoryString, explicit, ia5Bytes, implicit, positiveInteger, readRoot, time, tlv, valueOf } from './der.js';
 import { decodeCertificate, formatName, normalizeSerial, randomSerial, sha256Hex, type CertInfo, type DecodedCert } from './certs.js';
 import { OID } from './oids.js';
 
 /** AlgorithmIdentifier ecdsa-with-SHA256 (no parameters): every signature hitless makes. */
 export const ECDSA_WITH_SHA256 = tlv(TAG.SEQUENCE, OID.ecdsaWithSha256);
 export const VERSION_3 = explicit(0, tlv(TAG.INTEGER, Uint8Array.of(2)));
-const TRUE = Uint8Array.of(TAG.BOOLEAN, 1, 0xff);
 
 /** A signed structure (Certificate or CertificationRequest: the same shape): ECDSA P-256 with SHA-256. */
 export function signDer(toBeSigned: Uint8Array, key: KeyObject): Uint8Array {
