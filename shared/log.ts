@@ -1,7 +1,10 @@
 // JSON-lines logger. One object per line on stderr (or a given stream); the `event` field is stable and is
 // what integration tests and operators' log pipelines match on (`noun.verb`, e.g. `node.joined`).
 // A tiny writer rather than a logging library: we need synchronous writes (a CLI may exit right after
-// logging) and no transports; pino with sync destinations would be the choice if that ever changes.
+// logging) and no transports. Measured against pino 10 (sync destination, same fields, CPU time per line on the
+// 2-core VM, 200k lines x 3 rounds): ours 3.7-4.7 us (with the redaction below), pino 6.4-6.8 us, pino with
+// redaction 7.2-9.2 us; both ~0.1 us for a filtered-out
+// level. So we keep ours, with pino's one feature we lacked: redaction of secret-named fields (below).
 import { writeSync } from 'node:fs';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -28,6 +31,25 @@ function serializable(value: unknown, withStack: boolean): unknown {
   return value;
 }
 
+/**
+ * Field names whose values never reach a log line, at any depth up to 3 (what pino's `redact` would do for our
+ * shapes). A safety net: code must not log secrets in the first place.
+ */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  'token', 'joinToken', 'join_token', 'secret', 'secrets', 'passphrase', 'password',
+  'keyPem', 'key_pem', 'privateKey', 'privateKeyPem', 'worker_token', 'manager_token',
+]);
+const REDACTED = '[redacted]';
+
+function redact(value: unknown, depth: number): unknown {
+  if (depth > 3 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELDS.has(k) ? REDACTED : redact(v, depth + 1);
+  return out;
+}
+
 export function createLogger(options: { fd?: number; level?: Level; base?: Record<string, unknown> } = {}): Logger {
   const fd = options.fd ?? 2;
   const min = RANK[options.level ?? 'info'];
@@ -35,7 +57,7 @@ export function createLogger(options: { fd?: number; level?: Level; base?: Recor
   const write = (level: Level, event: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < min) return;
     const line: Record<string, unknown> = { time: new Date().toISOString(), level, event, ...base };
-    for (const [k, v] of Object.entries(fields ?? {})) line[k] = serializable(v, min <= RANK.debug);
+    for (const [k, v] of Object.entries(fields ?? {})) line[k] = SECRET_FIELDS.has(k) ? REDACTED : redact(serializable(v, min <= RANK.debug), 1);
     try {
       writeSync(fd, JSON.stringify(line) + '\n');
     } catch {
