@@ -12,8 +12,8 @@
 //
 // Damage fails closed: `open` checks a copy of an existing store first (store-integrity.ts) and refuses a
 // damaged one without touching it. A failed write (disk full) leaves LevelDB's log with a torn record at its
-// end; appending after it would make the next start drop everything written since (measured: 3 of 4 records
-// gone). So after a failed write the database is closed and reopened before the next one: the torn record is
+// end; appending after it would make the next start drop everything written since (measured on a full tmpfs:
+// the 3 records written after space returned were gone after a restart). So after a failed write the database is closed and reopened before the next one: the torn record is
 // then the log's end, which recovery ignores, and writing resumes in a fresh log once space returns.
 //
 // Files: the store is 0700 and its files 0600 whatever the operator's umask: LevelDB creates files itself,

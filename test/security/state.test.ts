@@ -294,6 +294,7 @@ test('disk full: joins are INTERNAL without a certificate; they work again once 
     assert.equal(nodes.length, joined, 'every join that got a certificate is on disk, before and after the episode');
   } finally {
     await ca?.daemon.stop();
-    await run('umount', [mnt]);
+    // A process that just exited may still pin the mount for a moment on a loaded machine: detach it lazily then.
+    if ((await run('umount', [mnt])).code !== 0) await run('umount', ['-l', mnt]);
   }
 });
