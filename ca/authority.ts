@@ -244,7 +244,7 @@ export class Authority extends EventEmitter {
       const issued = await this.#withKey(spkiSha256, undefined, async () => {
         // Successful joins are bounded per token and overall: a leaked token mints nodes only so fast.
         const reservation = this.#joins.reserve(grant.key);
-        if (!reservation.ok) throw this.#rateLimited(reservation, 'joins with this token', { token: grant.limitedId ?? grant.key, source: req.source });
+        if (!reservation.ok) throw this.#rateLimited(reservation, 'joins with this token', { tokenId: grant.limitedId ?? grant.key, source: req.source });
         try {
           const issue = (joinToken?: JoinTokenRecord) =>
             this.#issue({ nodeId: randomId(), role: grant.role, spkiDer, spkiSha256, joinedAt: undefined, joinToken });
@@ -256,14 +256,14 @@ export class Authority extends EventEmitter {
           throw err;
         }
       });
-      await this.audit.append('node.joined', { kind: 'node', nodeId: issued.nodeId }, { role: grant.role, serial: issued.serial, source: req.source, token: grant.limitedId ?? grant.key });
+      await this.audit.append('node.joined', { kind: 'node', nodeId: issued.nodeId }, { role: grant.role, serial: issued.serial, source: req.source, tokenId: grant.limitedId ?? grant.key });
       this.#log.info('node.joined', {
         nodeId: issued.nodeId,
         role: grant.role,
         serial: issued.serial,
         notAfter: issued.notAfter,
         source: req.source,
-        token: grant.limitedId ?? grant.key,
+        tokenId: grant.limitedId ?? grant.key,
       });
       return issued;
     } catch (err) {

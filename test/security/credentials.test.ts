@@ -256,7 +256,7 @@ test('item 5: one public key backs one live node (100 joins with one CSR make 1 
   for (let i = 0; i < 5; i++) await joinNode(ca.address, many.token, roots);
   const full = await storeView();
   await refused(joinNode(ca.address, many.token, roots), status.RESOURCE_EXHAUSTED, /too many joins with this token \(limit joins_per_token\); retry in \d+s/);
-  await ca.daemon.waitFor('limit.exceeded', { where: (e) => e.limit === 'joins_per_token' && e.token === many.id });
+  await ca.daemon.waitFor('limit.exceeded', { where: (e) => e.limit === 'joins_per_token' && e.tokenId === many.id });
   assert.deepEqual(await storeView(), full);
   // Other tokens have their own budget: legitimate nodes keep joining and renewing.
   await legitimateNodeJoinsAndRenews();
