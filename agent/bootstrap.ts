@@ -1,5 +1,8 @@
 // First join: fetch the trust bundle over unverified TLS, pin it to the token's root digest, generate the key
 // on this node, send a CSR with the token over TLS verified against the pinned roots, and return the identity.
+// Both calls go through the agent's CaFailover: with several --ca addresses an unreachable one is skipped. Any
+// address will do for either step: the bundle is checked against the token's digest, not against who sent it,
+// and every connection names the CA as `hitless-ca` (agent/ca-client.ts), whatever address it dials.
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { HitlessError } from '../shared/errors.js';
@@ -9,21 +12,26 @@ import { createCsrDer } from '../shared/pki/csr.js';
 import { CaClient, bootstrapConnection, staticConnection } from './ca-client.js';
 import { pinTrustBundle } from './trust-pin.js';
 import { identityFromIssued } from './issued.js';
+import type { CaFailover } from './ca-failover.js';
 import type { StoredIdentity } from './identity-store.js';
 
-export async function joinCluster(caAddress: string, token: string, deps: { clock: Clock; log: Logger }): Promise<StoredIdentity> {
+export async function joinCluster(ca: CaFailover, token: string, deps: { clock: Clock; log: Logger }): Promise<StoredIdentity> {
   const parsed = parseJoinToken(token);
-  const insecure = new CaClient(caAddress, bootstrapConnection());
   let offered;
   try {
-    offered = await insecure.getTrustBundle();
-  } catch (cause) {
-    throw new HitlessError('UNAVAILABLE', `cannot reach the CA at ${caAddress}: ${(cause as Error).message}`, {
-      cause,
-      hint: 'check --ca (host:port of ca serve) and that the CA is running',
+    offered = await ca.call('bundle', async (address) => {
+      const insecure = new CaClient(address, bootstrapConnection());
+      try {
+        return await insecure.getTrustBundle();
+      } finally {
+        insecure.close();
+      }
     });
-  } finally {
-    insecure.close();
+  } catch (cause) {
+    throw new HitlessError('UNAVAILABLE', `cannot reach the CA at ${ca.addresses.join(', ')}: ${(cause as Error).message}`, {
+      cause,
+      hint: 'check --ca (host:port of ca serve; several: comma-separated) and that the CA is running',
+    });
   }
   const b = offered.bundle!;
   const pinned = await pinTrustBundle(
@@ -32,13 +40,16 @@ export async function joinCluster(caAddress: string, token: string, deps: { cloc
     deps.clock.now(),
   );
   const { privateKeyPem } = generateKeyPairPem();
-  const client = new CaClient(caAddress, staticConnection(pinned.rootsPem));
-  try {
-    const issued = await client.issue(token, await createCsrDer(privateKeyPem));
-    const identity = await identityFromIssued(issued, privateKeyPem, pinned, deps.clock.now());
-    deps.log.info('identity.joined', { nodeId: identity.nodeId, role: identity.role, serial: identity.serial, notAfter: identity.notAfter });
-    return identity;
-  } finally {
-    client.close();
-  }
+  const csrDer = await createCsrDer(privateKeyPem);
+  const issued = await ca.call('join', async (address) => {
+    const client = new CaClient(address, staticConnection(pinned.rootsPem));
+    try {
+      return await client.issue(token, csrDer);
+    } finally {
+      client.close();
+    }
+  });
+  const identity = await identityFromIssued(issued, privateKeyPem, pinned, deps.clock.now());
+  deps.log.info('identity.joined', { nodeId: identity.nodeId, role: identity.role, serial: identity.serial, notAfter: identity.notAfter, ca: ca.current });
+  return identity;
 }

@@ -4,6 +4,9 @@
 // bundle changes, the CA asks (refresh_requested), or either certificate nears expiry, and reconnects with
 // jittered backoff when it breaks. Events carry the whole current state, so the overlap of two streams during
 // a move is harmless: events are applied one at a time, in order.
+// Every attempt dials the address the agent's CaFailover has in use and reports how it went, so a replica that
+// goes away moves the watch (and the renewals after it) to the next --ca address; reconnects wait the failover's
+// full-jitter delay.
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { NodeCaServiceClient, WatchTrustBundleEvent__Output } from '../proto/load.js';
@@ -13,15 +16,19 @@ import { parseCertificate } from '../shared/pki/certs.js';
 import { metrics } from '../shared/metrics.js';
 import { isHitlessError } from '../shared/errors.js';
 import { fromServiceError } from '../shared/grpc/status.js';
+import type { CaFailover } from './ca-failover.js';
 
 export class CaWatch {
   readonly #stream: RefreshingStream<never, WatchTrustBundleEvent__Output>;
   #queue = Promise.resolve();
+  /** The address each live attempt dialed, by generation (older entries are dropped once a newer one is up). */
+  readonly #addressOf = new Map<number, string>();
 
   constructor(
     private readonly deps: {
-      /** A new client (own channel, so a new connection) for each generation of the stream. */
-      connect: (generation: number) => NodeCaServiceClient;
+      /** A new client (own channel, so a new connection) to `address` for each generation of the stream. */
+      connect: (generation: number, address: string) => NodeCaServiceClient;
+      failover: CaFailover;
       knownVersion: () => number;
       onEvent: (e: WatchTrustBundleEvent__Output) => Promise<void>;
       provider: MemoryCertificateProvider;
@@ -29,10 +36,18 @@ export class CaWatch {
       log: Logger;
     },
   ) {
-    const { log } = deps;
+    const { log, failover } = deps;
+    const report = (generation: number, err: unknown) => {
+      const address = this.#addressOf.get(generation);
+      if (address !== undefined) failover.report('watch', address, err);
+    };
     this.#stream = new RefreshingStream<never, WatchTrustBundleEvent__Output>({
       name: 'ca_watch',
-      connect: (generation) => deps.connect(generation),
+      connect: (generation) => {
+        const address = failover.current;
+        this.#addressOf.set(generation, address);
+        return deps.connect(generation, address);
+      },
       open: (client) => (client as NodeCaServiceClient).WatchTrustBundle({ known_version: String(deps.knownVersion()) }),
       refreshRequested: (e) => e.refresh_requested,
       // The CA keeps one watch per node and ends the older one when the replacement arrives (LIMIT_EXCEEDED).
@@ -44,17 +59,29 @@ export class CaWatch {
       },
       clock: deps.clock,
       log,
-      backoff: { baseMs: 500, capMs: 15_000 },
+      retryDelayMs: (failures) => failover.retryDelayMs(failures),
       onMessage: (event) => {
         this.#queue = this.#queue.then(() => deps.onEvent(event)).catch((err: unknown) => log.error('ca_watch.event_failed', { err }));
       },
       events: {
         up: (leg, kind, trigger) => {
+          report(leg.generation, undefined);
+          for (const g of this.#addressOf.keys()) if (g < leg.generation) this.#addressOf.delete(g);
           if (kind === 'refresh') metrics.streamRefreshes.inc({ stream: 'ca_watch', trigger: trigger ?? 'unknown' });
-          log.debug('ca_watch.up', { kind, trigger, caSerial: leg.peerSerial });
+          const ca = this.#addressOf.get(leg.generation);
+          // A (re)connection after a failure is worth an info line: it says where the watch landed.
+          if (kind === 'start') log.info('ca_watch.connected', { ca, caSerial: leg.peerSerial });
+          else log.debug('ca_watch.up', { kind, trigger, ca, caSerial: leg.peerSerial });
         },
-        error: (err, established) => {
-          if (established) log.warn('ca_watch.broken', { code: err.code, details: err.details });
+        error: (err, established, leg) => {
+          const ca = this.#addressOf.get(leg.generation);
+          report(leg.generation, fromServiceError(err));
+          this.#addressOf.delete(leg.generation);
+          if (established) log.warn('ca_watch.broken', { code: err.code, details: err.details, ca });
+        },
+        refreshFailed: (err, leg) => {
+          report(leg.generation, fromServiceError(err));
+          this.#addressOf.delete(leg.generation);
         },
       },
     });
@@ -67,6 +94,12 @@ export class CaWatch {
   /** Refreshes done (make-before-break moves) and failures of the stream in use. */
   get counters(): { refreshes: number; errors: number; caSerial?: string } {
     return { refreshes: this.#stream.refreshes, errors: this.#stream.errors, caSerial: this.#stream.current?.peerSerial };
+  }
+
+  /** The CA address the stream in use runs to. */
+  get address(): string | undefined {
+    const leg = this.#stream.current;
+    return leg ? this.#addressOf.get(leg.generation) : undefined;
   }
 
   start(): void {

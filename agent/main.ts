@@ -10,6 +10,7 @@ import { HitlessError } from '../shared/errors.js';
 import { NODE_PORT_LIMITS, limitOptions, limitOverrides } from '../shared/grpc/limits.js';
 import { parseTlsMinVersion, TLS_MIN_VERSION_HELP, type TlsMinVersion } from '../shared/grpc/tls-policy.js';
 import { NodeAgent, type AgentStatus } from './node-agent.js';
+import { parseCaAddresses, MAX_CA_ADDRESSES } from './ca-endpoints.js';
 import { fetchStatus } from './status-server.js';
 import { formatStatus } from './status-format.js';
 import { readJoinToken, scrubArgv, ARGV_TOKEN_WARNING, TOKEN_ENV } from './token-source.js';
@@ -17,6 +18,7 @@ import { readJoinToken, scrubArgv, ARGV_TOKEN_WARNING, TOKEN_ENV } from './token
 const DEFAULT_STATE_DIR = './hitless-agent';
 const duration = (flag: string) => (v: string) => parseDuration(v, flag);
 const collect = (v: string, acc: string[]) => [...acc, v];
+const collectFirst = (v: string, acc: string[] | undefined) => [...(acc ?? []), v];
 const hostPort = (v: string) => (parseHostPort(v), v);
 
 const program = new Command('agent')
@@ -26,7 +28,11 @@ const program = new Command('agent')
 const run = program
   .command('run')
   .description('run the agent: join (first start) or load the stored identity, serve the node service, renew forever')
-  .requiredOption('--ca <host:port>', 'address of ca serve')
+  .requiredOption(
+    '--ca <host:port,...>',
+    `address of ca serve; several replicas of one cluster: comma-separated or repeated (at most ${MAX_CA_ADDRESSES}). The agent uses the first, stays on an address while it answers, and moves to the next one when it is unreachable or times out`,
+    collectFirst,
+  )
   .option('--token-file <file>', `file whose first line is the join token, or - for stdin; needed on the first start only (or set ${TOKEN_ENV}, which the agent removes from its environment once read)`)
   .option('--token <token>', 'join token on the command line: deprecated, visible in ps; prefer --token-file')
   .option('--state-dir <dir>', 'where the node keeps its key and certificate', DEFAULT_STATE_DIR)
@@ -44,7 +50,7 @@ for (const option of limitOptions(Option, NODE_PORT_LIMITS)) run.addOption(optio
 run
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .action(async (o: {
-    ca: string; token?: string; tokenFile?: string; stateDir: string; listen: string; peer: string[]; certOut?: string;
+    ca: string[]; token?: string; tokenFile?: string; stateDir: string; listen: string; peer: string[]; certOut?: string;
     onRotate?: string; heartbeatInterval: number; probeInterval: number; maxConnectionAge?: number; metricsListen?: string; tlsMinVersion?: TlsMinVersion; logLevel: Level;
   }) => {
     if (o.onRotate && !o.certOut) {
@@ -54,6 +60,7 @@ run
     const input = await readJoinToken({ flag: o.token, file: o.tokenFile, env: process.env, stdin: process.stdin });
     const token = input.token;
     const log = createLogger({ level: o.logLevel, base: { component: 'agent' } });
+    const caAddresses = parseCaAddresses(o.ca);
     if (input.source === 'argv' && token) {
       scrubArgv(token);
       process.stderr.write(`agent: warning: ${ARGV_TOKEN_WARNING}\n`);
@@ -63,7 +70,7 @@ run
     if (input.source) log.info('token.read', { source: input.source });
     const agent = new NodeAgent(
       {
-        caAddress: o.ca, token, stateDir: o.stateDir, listen: o.listen, peers: o.peer, certOut: o.certOut, onRotate: o.onRotate,
+        caAddresses, token, stateDir: o.stateDir, listen: o.listen, peers: o.peer, certOut: o.certOut, onRotate: o.onRotate,
         heartbeatIntervalMs: o.heartbeatInterval, probeIntervalMs: o.probeInterval, maxConnectionAgeMs: o.maxConnectionAge,
         metricsListen: o.metricsListen,
         limits: limitOverrides(o), tlsMinVersion: o.tlsMinVersion,

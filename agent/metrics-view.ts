@@ -11,6 +11,7 @@ export function agentSnapshot(s: AgentStatus): AgentSnapshot {
     bundleVersion: s.trustBundle.version,
     roots: s.trustBundle.roots.length,
     caWatchConnected: s.caWatchConnected,
+    ca: { address: s.ca.address, addresses: s.ca.addresses },
     peers: s.peers.map((p) => ({ address: p.address, connected: p.connected, maxGapMs: p.maxGapMs })),
   };
 }

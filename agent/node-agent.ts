@@ -18,6 +18,7 @@ import { protos, type WatchTrustBundleEvent__Output } from '../proto/load.js';
 import { IdentityStore, type StoredIdentity } from './identity-store.js';
 import { joinCluster } from './bootstrap.js';
 import { CaClient, providerConnection } from './ca-client.js';
+import { CaFailover, type CaEndpointStatus } from './ca-failover.js';
 import { identityFromIssued } from './issued.js';
 import { Renewer } from './renewer.js';
 import { isExpired } from './renewal-schedule.js';
@@ -33,7 +34,11 @@ import { agentSnapshot } from './metrics-view.js';
 import { HealthReporter } from '../shared/grpc/health.js';
 
 export interface AgentOptions {
-  caAddress: string;
+  /**
+   * Addresses of ca serve (replicas of one cluster), in order of preference, as parseCaAddresses
+   * (agent/ca-endpoints.ts) returns them. The agent stays on one until it fails, then moves to the next.
+   */
+  caAddresses: readonly string[];
   token?: string;
   stateDir: string;
   listen: string;
@@ -67,6 +72,8 @@ export interface AgentStatus {
   failedAttempts: number;
   trustBundle: { version: number; roots: string[] };
   caWatchConnected: boolean;
+  /** The CA address in use (and the watch's, while it is up), every --ca address, failovers so far. */
+  ca: CaEndpointStatus & { watchAddress?: string };
   removedNodeIds: string[];
   listen: { port: number };
   peers: PeerCounters[];
@@ -86,6 +93,7 @@ export class NodeAgent extends EventEmitter {
   #status: { close(): Promise<void> } | undefined;
   #metricsServer: { close(): Promise<void> } | undefined;
   readonly #health: HealthReporter;
+  readonly #ca: CaFailover;
   #renewals = 0;
 
   constructor(
@@ -95,6 +103,7 @@ export class NodeAgent extends EventEmitter {
     super();
     this.#store = new IdentityStore(options.stateDir);
     this.#health = new HealthReporter(['hitless.v1.NodeService'], deps.log);
+    this.#ca = new CaFailover(options.caAddresses, deps);
   }
 
   get identity(): StoredIdentity {
@@ -124,7 +133,7 @@ export class NodeAgent extends EventEmitter {
           hint: "pass --token-file <file> (or - for stdin) or set HITLESS_JOIN_TOKEN, with a token from 'ca join-token worker' on the CA host, for the first start",
         });
       }
-      id = await joinCluster(this.options.caAddress, this.options.token, this.deps);
+      id = await joinCluster(this.#ca, this.options.token, this.deps);
     } else {
       log.info('identity.loaded', { nodeId: id.nodeId, serial: id.serial, notAfter: id.notAfter });
     }
@@ -151,10 +160,11 @@ export class NodeAgent extends EventEmitter {
     log.info('renewal.scheduled', { at: this.#renewer.nextRenewalAt });
 
     this.#watch = new CaWatch({
-      connect: (generation) => {
+      connect: (generation, address) => {
         const conn = providerConnection(this.provider);
-        return new CaClient(this.options.caAddress, { ...conn, options: { ...conn.options, [GENERATION_OPTION]: generation } }).raw;
+        return new CaClient(address, { ...conn, options: { ...conn.options, [GENERATION_OPTION]: generation } }).raw;
       },
+      failover: this.#ca,
       provider: this.provider,
       knownVersion: () => this.#identity.bundle.version,
       onEvent: (e) => this.#onWatchEvent(e),
@@ -222,13 +232,16 @@ export class NodeAgent extends EventEmitter {
    */
   async renewOnce(): Promise<void> {
     const { privateKeyPem } = generateKeyPairPem();
-    const ca = new CaClient(this.options.caAddress, providerConnection(this.provider));
-    let issued;
-    try {
-      issued = await ca.renew(await createCsrDer(privateKeyPem), this.#identity.bundle.version);
-    } finally {
-      ca.close();
-    }
+    const csrDer = await createCsrDer(privateKeyPem);
+    const bundleVersion = this.#identity.bundle.version;
+    const issued = await this.#ca.call('renew', async (address) => {
+      const ca = new CaClient(address, providerConnection(this.provider));
+      try {
+        return await ca.renew(csrDer, bundleVersion);
+      } finally {
+        ca.close();
+      }
+    });
     const now = this.deps.clock.now();
     let next: StoredIdentity;
     try {
@@ -342,6 +355,7 @@ export class NodeAgent extends EventEmitter {
       failedAttempts: this.#renewer?.failedAttempts ?? 0,
       trustBundle: { version: id.bundle.version, roots: id.bundle.rootsPem.map((p) => `sha256:${parseCertificate(p).fingerprint}`) },
       caWatchConnected: this.#watch?.connected ?? false,
+      ca: { ...this.#ca.status(), watchAddress: this.#watch?.address },
       removedNodeIds: [...this.#removed],
       listen: { port: this.#port },
       peers: this.#peers.map((p) => ({ ...p.counters })),

@@ -9,7 +9,8 @@ export function formatStatus(s: AgentStatus): string {
     `not after   ${s.notAfter}`,
     `next renew  ${s.nextRenewalAt ?? '-'} (${s.renewer}${s.failedAttempts ? `, ${s.failedAttempts} failed attempts` : ''}; ${s.renewals} renewals so far)`,
     `trust       v${s.trustBundle.version}: ${s.trustBundle.roots.join(', ')}`,
-    `ca watch    ${s.caWatchConnected ? 'connected' : 'disconnected'}`,
+    `ca          ${s.ca.address}${s.ca.addresses.length > 1 ? ` (${s.ca.addresses.indexOf(s.ca.address) + 1} of ${s.ca.addresses.join(', ')}; ${s.ca.failovers} failovers)` : ''}${s.ca.failures ? `, ${s.ca.failures} transport failures in a row` : ''}`,
+    `ca watch    ${s.caWatchConnected ? `connected to ${s.ca.watchAddress ?? '?'}` : 'disconnected'}`,
     `listening   port ${s.listen.port}`,
   ];
   if (s.peers.length) {

@@ -44,6 +44,8 @@ export interface AgentSnapshot {
   bundleVersion: number;
   roots: number;
   caWatchConnected: boolean;
+  /** The CA address in use and every address the agent was given (agent/ca-failover.ts). */
+  ca: { address: string; addresses: string[] };
   peers: { address: string; connected: boolean; maxGapMs: number }[];
 }
 
@@ -240,6 +242,15 @@ export class Metrics {
     }),
   );
 
+  readonly agentCaFailovers = this.#forAgent(
+    new Counter({
+      name: 'hitless_agent_ca_failovers_total',
+      help: 'Moves to another --ca address after a transport failure (unreachable, UNAVAILABLE, deadline), by the operation that failed (bundle|join|renew|watch).',
+      labelNames: ['operation'] as const,
+      registers: [],
+    }),
+  );
+
   readonly agentPeerStreamStarts = this.#forAgent(
     new Counter({
       name: 'hitless_agent_peer_stream_starts_total',
@@ -299,6 +310,15 @@ export class Metrics {
 
   readonly agentCaWatchConnected = this.#agentGauge('hitless_agent_ca_watch_connected', '1 while the WatchTrustBundle stream to the CA is up.', [], (g, s) =>
     g.set(s.caWatchConnected ? 1 : 0),
+  );
+
+  readonly agentCaEndpoint = this.#agentGauge(
+    'hitless_agent_ca_endpoint',
+    'One series per --ca address: 1 for the address the agent talks to now, 0 for the others.',
+    ['address'],
+    (g, s) => {
+      for (const address of s.ca.addresses) g.set({ address }, address === s.ca.address ? 1 : 0);
+    },
   );
 
   readonly agentPeerConnected = this.#agentGauge('hitless_agent_peer_stream_up', '1 while the heartbeat stream to a peer is established.', ['peer'], (g, s) => {

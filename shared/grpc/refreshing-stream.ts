@@ -72,11 +72,17 @@ export interface RefreshingStreamOptions<Req, Res> {
   log: Logger;
   /** Backoff after failures. @default { baseMs: 500, capMs: 5000 } */
   backoff?: { baseMs: number; capMs: number };
+  /**
+   * Replaces `backoff`: the wait before the next attempt after `failures` failures in a row (the CA watch takes
+   * it from the agent's CA endpoint policy, agent/ca-failover.ts).
+   */
+  retryDelayMs?(failures: number): number;
   /** Observers (counters, logs of the caller). */
   events?: {
     up?(leg: StreamLeg, kind: 'start' | 'refresh', trigger?: RefreshTrigger): void;
-    error?(err: grpc.ServiceError, established: boolean): void;
-    refreshFailed?(err: grpc.ServiceError | Error): void;
+    /** `leg`: the attempt that failed, so a caller that picks targets in connect() knows which one did. */
+    error?(err: grpc.ServiceError, established: boolean, leg: StreamLeg): void;
+    refreshFailed?(err: grpc.ServiceError | Error, leg: StreamLeg): void;
   };
 }
 
@@ -117,6 +123,10 @@ export class RefreshingStream<Req, Res> {
 
   constructor(private readonly o: RefreshingStreamOptions<Req, Res>) {
     this.#backoff = o.backoff ?? { baseMs: 500, capMs: 5_000 };
+  }
+
+  #delay(failures: number): number {
+    return this.o.retryDelayMs ? this.o.retryDelayMs(failures) : delayFor(failures, this.#backoff);
   }
 
   /** The leg carrying the stream now. */
@@ -274,8 +284,8 @@ export class RefreshingStream<Req, Res> {
       this.#pending = [];
       for (const m of resend) this.#active.call.write?.(m);
       this.o.log.warn('stream.refresh_failed', { stream: this.o.name, code: error.code, details: error.details });
-      this.o.events?.refreshFailed?.(error);
-      const delay = delayFor(++this.#refreshFailures, this.#backoff);
+      this.o.events?.refreshFailed?.(error, leg);
+      const delay = this.#delay(++this.#refreshFailures);
       const trigger = leg.trigger ?? 'own-credentials';
       this.o.clock.sleep(delay, this.#stop.signal).then(() => this.refresh(trigger), () => {});
       return;
@@ -289,7 +299,7 @@ export class RefreshingStream<Req, Res> {
     if (leg === this.#active) {
       this.#active = undefined;
       this.errors++;
-      this.o.events?.error?.(error, true);
+      this.o.events?.error?.(error, true, leg);
       // A replacement under way becomes the new primary if it confirms; otherwise start over.
       if (this.#candidate) return;
     } else if (leg === this.#candidate && this.#superseded) {
@@ -297,16 +307,16 @@ export class RefreshingStream<Req, Res> {
       this.#candidate = undefined;
       this.#superseded = undefined;
       this.errors++;
-      this.o.events?.error?.(error, true);
+      this.o.events?.error?.(error, true, leg);
     } else if (leg === this.#candidate) {
       this.#candidate = undefined;
       this.connectFailures++;
-      this.o.events?.error?.(error, false);
+      this.o.events?.error?.(error, false, leg);
     } else {
       return;
     }
     this.#pending = [];
-    const delay = delayFor(++this.#failures, this.#backoff);
+    const delay = this.#delay(++this.#failures);
     this.o.log.warn('stream.retry', { stream: this.o.name, inMs: Math.round(delay), code: error.code });
     this.o.clock.sleep(delay, this.#stop.signal).then(() => this.#openPrimary(), () => {});
   }
