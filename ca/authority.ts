@@ -190,7 +190,7 @@ export class Authority extends EventEmitter {
     await this.#nodeLocks.run(nodeId, async () => {
       const node = await this.#store.getNode(nodeId);
       if (!node || node.removedAt || (node.bundleVersion ?? 0) >= version) return;
-      await this.#store.putNode({ ...node, bundleVersion: version, lastSeen: this.#clock.now().toISOString() });
+      await this.#store.putNode({ ...node, bundleVersion: version, lastSeen: this.#clock.now().toISOString() }, node);
       this.emit('node-acknowledged', nodeId);
     });
   }
@@ -246,11 +246,12 @@ export class Authority extends EventEmitter {
         const reservation = this.#joins.reserve(grant.key);
         if (!reservation.ok) throw this.#rateLimited(reservation, 'joins with this token', { tokenId: grant.limitedId ?? grant.key, source: req.source });
         try {
-          const issue = (joinToken?: JoinTokenRecord) =>
-            this.#issue({ nodeId: randomId(), role: grant.role, spkiDer, spkiSha256, joinedAt: undefined, joinToken });
+          const issue = (joinToken?: { next: JoinTokenRecord; before: JoinTokenRecord }) =>
+            this.#issue({ nodeId: randomId(), role: grant.role, spkiDer, spkiSha256, joinedAt: undefined, previous: null, joinToken });
           const limitedId = grant.limitedId;
-          // A limited token's use is checked and spent under its lock, in the join's own durable batch.
-          return limitedId ? await this.#nodeLocks.run(`jointoken:${limitedId}`, async () => issue(await this.tokens.spend(limitedId))) : await issue();
+          // A limited token's use is checked and spent under its lock, in the join's own durable batch (and
+          // only if no other replica spent it meanwhile: the write is conditional on the record spend() read).
+          return limitedId ? await this.#nodeLocks.run(`jointoken:${limitedId}`, async () => issue(await this.tokens.spendRecord(limitedId))) : await issue();
         } catch (err) {
           reservation.release();
           throw err;
@@ -332,6 +333,7 @@ export class Authority extends EventEmitter {
             spkiDer,
             spkiSha256,
             joinedAt: node.joinedAt,
+            previous: node,
             bundleVersion: Math.max(node.bundleVersion ?? 0, req.bundleVersion ?? 0),
             // What the node is known to hold stays accepted until the new certificate is seen in use.
             fallbackSerial: identity.serial,
@@ -375,7 +377,7 @@ export class Authority extends EventEmitter {
       const node = await this.#store.getNode(nodeId);
       if (!node || node.removedAt || node.serial !== serial || node.fallbackSerial === undefined) return;
       const { fallbackSerial, ...rest } = node;
-      await this.#store.putNode(rest);
+      await this.#store.putNode(rest, node);
       this.#log.debug('node.newest_cert_seen', { nodeId, serial, retiredSerial: fallbackSerial });
     });
   }
@@ -449,7 +451,7 @@ export class Authority extends EventEmitter {
     return this.#nodeLocks.run(nodeId, async () => {
       const node = await this.#liveNode(nodeId);
       const removed: NodeRecord = { ...node, removedAt: this.#clock.now().toISOString() };
-      await this.#store.putNode(removed);
+      await this.#store.putNode(removed, node);
       // Its key is free again (the node can never use it), and it needs no exempt renewal.
       await this.#liveKeys.removed(node);
       this.#renewals.forget(nodeId);
@@ -504,10 +506,12 @@ export class Authority extends EventEmitter {
     spkiDer: Uint8Array;
     spkiSha256: string;
     joinedAt: string | undefined;
+    /** The node record this issue decided on (null: a new node); the write fails if it changed meanwhile. */
+    previous: NodeRecord | null;
     bundleVersion?: number;
     fallbackSerial?: string;
-    /** A limited join token's record after this join's use, written in the same batch. */
-    joinToken?: JoinTokenRecord;
+    /** A limited join token's record after this join's use (and as it was read), written in the same batch. */
+    joinToken?: { next: JoinTokenRecord; before: JoinTokenRecord };
   }): Promise<IssuedNodeCert> {
     const now = this.#clock.now();
     const signer = this.#trust.signer;
@@ -539,7 +543,7 @@ export class Authority extends EventEmitter {
         ...(req.fallbackSerial !== undefined ? { fallbackSerial: req.fallbackSerial } : {}),
       },
       { serial: leaf.info.serial, nodeId: req.nodeId, issuedAt: iso, notAfter: expires, issuerRoot: signer.rootFingerprint },
-      req.joinToken,
+      { expectNode: req.previous, joinToken: req.joinToken?.next, expectJoinToken: req.joinToken?.before },
     );
     return {
       nodeId: req.nodeId,

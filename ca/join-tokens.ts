@@ -37,7 +37,7 @@ export class JoinTokenRegistry {
       maxUses: req.uses,
       usesLeft: req.uses,
     };
-    await this.d.store.putJoinToken(record);
+    await this.d.store.putJoinToken(record, null);
     this.d.log.info('join_token.created', { id: record.id, role: record.role, expiresAt: record.expiresAt, maxUses: record.maxUses });
     return { token: formatJoinToken({ rootDigest: req.rootDigest, secret: generated.tokenSecret }), record };
   }
@@ -51,7 +51,7 @@ export class JoinTokenRegistry {
     if (!record) throw new HitlessError('NOT_FOUND', `no limited join token ${id}`, { hint: "list them with 'ca join-token list'" });
     if (record.revokedAt) return record;
     const revoked = { ...record, revokedAt: this.d.clock.now().toISOString() };
-    await this.d.store.putJoinToken(revoked);
+    await this.d.store.putJoinToken(revoked, record);
     this.d.log.info('join_token.revoked', { id, role: record.role, usesLeft: record.usesLeft });
     return revoked;
   }
@@ -69,11 +69,16 @@ export class JoinTokenRegistry {
    * token's lock, and write the result with the join's records.
    */
   async spend(id: string): Promise<JoinTokenRecord> {
+    return (await this.spendRecord(id)).next;
+  }
+
+  /** spend(), with the record it decided on: the write is conditional on it (a use spent by another replica). */
+  async spendRecord(id: string): Promise<{ next: JoinTokenRecord; before: JoinTokenRecord }> {
     const record = await this.d.store.getJoinToken(id);
     const now = this.d.clock.now();
     if (!record) throw new HitlessError('INVALID_JOIN_TOKEN', 'join token is not valid for this cluster (it was removed)', { hint: TOKEN_HINT });
     const verdict = limitedTokenVerdict(record, now);
     if (!verdict.ok) throw new HitlessError('INVALID_JOIN_TOKEN', `join token no longer works: ${verdict.detail}`, { hint: TOKEN_HINT });
-    return { ...record, usesLeft: record.usesLeft - 1, lastUsedAt: now.toISOString() };
+    return { next: { ...record, usesLeft: record.usesLeft - 1, lastUsedAt: now.toISOString() }, before: record };
   }
 }

@@ -75,7 +75,7 @@ export class Operators {
       notAfter: info.notAfter.toISOString(),
       issuerRoot: signer.rootFingerprint,
     };
-    await this.d.store.putOperator(record);
+    await this.d.store.putOperator(record, existing ?? null);
     this.d.log.info('operator.created', { name: record.name, serial: record.serial, notAfter: record.notAfter });
     return { record, chainPem: [toPem(der, 'CERTIFICATE'), ...signer.chainTailPem], rootsPem: trust.rootsPem };
   }
@@ -89,7 +89,7 @@ export class Operators {
     if (!record) throw new HitlessError('NOT_FOUND', `no operator ${name}`, { hint: "list them with 'ca operator list'" });
     if (record.revokedAt) return record;
     const revoked = { ...record, revokedAt: this.d.clock.now().toISOString() };
-    await this.d.store.putOperator(revoked);
+    await this.d.store.putOperator(revoked, record);
     this.d.log.info('operator.revoked', { name, serial: record.serial });
     return revoked;
   }

@@ -21,8 +21,6 @@ import { sealPrivateKey, unsealPrivateKey, type SealedKey } from './root-key.js'
 import { assertNoRotation, blockingReason, connectionCycleMs, evidenceWait, readyToFinish, rotationTrust, transition, type BlockReason, type EvidenceWait, type RotationRecord } from './root-rotation.js';
 import type { LiveEvidence } from './live-evidence.js';
 
-const META = { rotation: 'rotation', version: 'bundleVersion', retired: 'retiredRoots', lastFinished: 'lastRotationFinished' } as const;
-
 export interface RotationOptions {
   /**
    * Renewal requests outstanding at once. A request is outstanding until the node renews (then the next
@@ -73,21 +71,22 @@ export async function loadTrust(d: Omit<Deps, 'log' | 'maxConnectionAgeMs'> & { 
   const { store, paths, passphrase, clock } = d;
   let rootPem = await readFile(paths.rootCert, 'utf8');
   const rootKeyPem = await unsealPrivateKey(JSON.parse(await readFile(paths.rootKey, 'utf8')) as SealedKey, passphrase);
-  const rotation = await store.getMeta<RotationRecord & Record<string, unknown>>(META.rotation);
+  const state = await store.getRotationState();
+  const rotation = state.rotation;
   if (!keyMatchesCertificate(rootKeyPem, rootPem)) {
     // finish() writes the key, then the certificate: a crash in between leaves the new key beside the old cert.
     if (rotation && keyMatchesCertificate(rootKeyPem, rotation.toRootPem)) {
       d.log.warn('root_rotation.finish_recovered', { rotationId: rotation.id });
       await writeFileAtomic(paths.rootCert, rotation.toRootPem, 0o644);
       rootPem = rotation.toRootPem;
-      await store.putMetaBatch({ [META.rotation]: undefined });
+      await store.updateRotationState({ rotation: null }, rotation);
       return loadTrust(d);
     }
     throw new HitlessError('INVALID_ARGUMENT', `${paths.rootKey} does not hold the key of ${paths.rootCert}`);
   }
-  const version = (await store.getMeta<{ v: number }>(META.version))?.v ?? 1;
+  const version = state.bundleVersion;
   const now = clock.now().getTime();
-  const retired = ((await store.getMeta<{ list: TrustState['retired'] }>(META.retired))?.list ?? []).filter((r) => Date.parse(r.until) > now);
+  const retired = state.retired.filter((r) => Date.parse(r.until) > now);
   if (!rotation) {
     return { rootsPem: [rootPem], crossSignedPem: [], version, signer: await createSigner(rootPem, rootKeyPem), tokenRootPem: rootPem, retired };
   }
@@ -158,13 +157,14 @@ export class RotationManager {
   }
 
   async #record(): Promise<RotationRecord | undefined> {
-    return this.d.store.getMeta<RotationRecord & Record<string, unknown>>(META.rotation);
+    return (await this.d.store.getRotationState()).rotation;
   }
 
   begin(req: { certPem?: string; keyPem?: string; subject?: string }): Promise<RotationStatusView> {
     return this.#exclusive(async () => {
       const { store, clock, log, passphrase, authority } = this.d;
-      assertNoRotation(await this.#record());
+      const before = await this.#record();
+      assertNoRotation(before);
       const current = authority.trust;
       const fromRootPem = current.tokenRootPem;
       const now = clock.now();
@@ -198,7 +198,7 @@ export class RotationManager {
         crossSignedPem,
         bundleVersion: version,
       });
-      await store.putMetaBatch({ [META.rotation]: record as unknown as Record<string, unknown>, [META.version]: { v: version } });
+      await store.updateRotationState({ rotation: record, bundleVersion: version }, null);
       const trust = rotationTrust(record);
       authority.setTrust({
         ...current,
@@ -219,10 +219,11 @@ export class RotationManager {
   abort(): Promise<RotationStatusView> {
     return this.#exclusive(async () => {
       const { store, log, authority } = this.d;
-      const record = transition(await this.#record(), { type: 'abort' });
+      const before = await this.#record();
+      const record = transition(before, { type: 'abort' });
       const version = authority.trust.version + 1;
       const next = { ...record, bundleVersion: version };
-      await store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown>, [META.version]: { v: version } });
+      await store.updateRotationState({ rotation: next, bundleVersion: version }, before);
       const rootKeyPem = await unsealPrivateKey(JSON.parse(await readFile(this.d.paths.rootKey, 'utf8')) as SealedKey, this.d.passphrase);
       authority.setTrust({ ...authority.trust, version, signer: await createSigner(next.toRootPem, rootKeyPem) });
       this.#asked.clear();
@@ -239,7 +240,7 @@ export class RotationManager {
       const record = await this.#record();
       const exclude = nodeIds.length || !record ? nodeIds : (await this.#statusOf(record)).blocking.map((b) => b.nodeId);
       const next = transition(record, { type: 'force', exclude });
-      await this.d.store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown> });
+      await this.d.store.updateRotationState({ rotation: next }, record);
       metrics.caRotationTransitions.inc({ step: 'forced' });
       await this.d.authority.audit.append('root_rotation.forced', { kind: 'ca' }, { rotationId: next.id, excluded: exclude });
       this.d.log.warn('root_rotation.forced', { rotationId: next.id, excluded: exclude });
@@ -254,7 +255,7 @@ export class RotationManager {
   async #statusOf(record: RotationRecord | undefined): Promise<RotationStatusView> {
     const { authority, store } = this.d;
     const current = parseCertificate(authority.trust.tokenRootPem).fingerprint;
-    const lastFinishedAt = (await store.getMeta<{ at: string }>(META.lastFinished))?.at;
+    const lastFinishedAt = (await store.getRotationState()).lastFinished?.at;
     const nodes = (await store.listNodes()).filter((n) => !n.removedAt);
     if (!record) {
       return { phase: 'idle', nodesTotal: nodes.length, nodesReissued: nodes.length, bundlesAcknowledged: nodes.length, blocking: [], waitingFor: [], excluded: [], currentRootFingerprint: current, lastFinishedAt };
@@ -301,7 +302,7 @@ export class RotationManager {
     const now = clock.now();
     const view = await this.#statusOf(record);
     if (view.blocking.length > 0) {
-      if (record.convergedAt) await store.putMetaBatch({ [META.rotation]: transition(record, { type: 'diverged' }) as unknown as Record<string, unknown> });
+      if (record.convergedAt) await store.updateRotationState({ rotation: transition(record, { type: 'diverged' }) }, record);
       // Ask connected, unconverged nodes to renew, at most `window` outstanding (see RotationOptions).
       this.#queue = view.blocking.filter((b) => b.connected && !this.#asked.has(b.nodeId)).map((b) => b.nodeId).reverse();
       const asked = this.#pump(now);
@@ -310,7 +311,7 @@ export class RotationManager {
     }
     if (!record.convergedAt) {
       const next = transition(record, { type: 'converged', at: now });
-      await store.putMetaBatch({ [META.rotation]: next as unknown as Record<string, unknown> });
+      await store.updateRotationState({ rotation: next }, record);
       metrics.caRotationTransitions.inc({ step: 'converged' });
       await authority.audit.append('root_rotation.converged', { kind: 'ca' }, { rotationId: record.id });
       log.info('root_rotation.converged', { rotationId: record.id, finishesAt: new Date(now.getTime() + connectionCycleMs(this.d.maxConnectionAgeMs)), waitingFor: view.waitingFor.length });
@@ -340,12 +341,10 @@ export class RotationManager {
       ...authority.trust.retired.filter((r) => Date.parse(r.until) > now.getTime()),
       { rootPem: record.fromRootPem, crossSignedPem: record.crossSignedPem, until },
     ];
-    await store.putMetaBatch({
-      [META.rotation]: undefined,
-      [META.version]: { v: version },
-      [META.retired]: { list: retired },
-      [META.lastFinished]: { at: now.toISOString(), id: record.id, phase: record.phase },
-    });
+    await store.updateRotationState(
+      { rotation: null, bundleVersion: version, retired, lastFinished: { at: now.toISOString(), id: record.id, phase: record.phase } },
+      record,
+    );
     authority.setTrust({
       rootsPem: [record.toRootPem],
       crossSignedPem: [],

@@ -1,4 +1,5 @@
-// The CA's durable state in an embedded `level` store (<state-dir>/store). One process owns it (LevelDB's lock);
+// The `level` backend of the CA's store (ca/store/records.ts has the interface and the records): the embedded
+// default, in <state-dir>/store. One process owns it (LevelDB's lock);
 // admin commands go through the running CA's admin socket and never open it.
 //
 // Layout (sublevels, JSON values):
@@ -7,7 +8,9 @@
 //   meta/tokens     JoinSecrets
 //   meta/jointoken:<id>    JoinTokenRecord — limited join tokens (secret stored as SHA-256 only)
 //   meta/operator:<name>   OperatorRecord — operator credentials for remote admin
+//   meta/rotation, meta/bundleVersion, meta/retiredRoots, meta/lastRotationFinished — the RotationState
 //   integrity/head  { seq, count, digest } of the three above, written in every batch (ca/store-integrity.ts)
+// Compare-and-set conditions are checked in the write path, in arrival order (#checkConditions).
 // Every write is a `sync: true` batch: a record is on disk before the certificate it describes leaves the CA.
 //
 // Damage fails closed: `open` checks a copy of an existing store first (store-integrity.ts) and refuses a
@@ -38,43 +41,14 @@ import {
   type Head, type Scan, type Tracked,
 } from './store-integrity.js';
 
-export type Role = 'worker' | 'manager';
+import {
+  storeConflict,
+  type CaStore, type CertRecord, type Expect, type JoinSecrets, type JoinTokenRecord, type NodeRecord, type OperatorRecord,
+  type RotationChange, type RotationState,
+} from './store/records.js';
+import type { RotationRecord } from './root-rotation.js';
 
-export interface NodeRecord {
-  nodeId: string;
-  role: Role;
-  joinedAt: string;
-  /** Newest certificate issued to the node. */
-  serial: string;
-  issuedAt: string;
-  notAfter: string;
-  /** SHA-256 of the root whose key issued the newest certificate. */
-  issuerRoot: string;
-  lastSeen: string;
-  removedAt?: string;
-  /** Newest trust bundle version the node has acknowledged (root rotation). */
-  bundleVersion?: number;
-  /** SHA-256 (hex) of the newest certificate's public key: one key backs one live node. */
-  spkiSha256?: string;
-  /**
-   * Set while the newest certificate has not been seen in use: the serial the node last authenticated with,
-   * still accepted (a renewal whose response was lost). Cleared once the newest authenticates a call.
-   */
-  fallbackSerial?: string;
-}
-
-export interface CertRecord {
-  serial: string;
-  nodeId: string;
-  issuedAt: string;
-  notAfter: string;
-  issuerRoot: string;
-}
-
-export interface JoinSecrets {
-  worker: string;
-  manager: string;
-}
+export type { CaStore, CertRecord, JoinSecrets, JoinTokenRecord, NodeRecord, OperatorRecord, Role } from './store/records.js';
 
 type Json = NodeRecord | CertRecord | JoinSecrets | JoinTokenRecord | OperatorRecord | Record<string, unknown>;
 /** One record written (value) or deleted (no value); `hash` is the stored record's, when the caller read it. */
@@ -83,6 +57,20 @@ interface Op {
   key: string;
   value?: Json;
   hash?: Buffer;
+}
+/** A write waiting for the next synced batch. */
+interface Pending {
+  ops: Op[];
+  conditions: Condition[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+/** A compare-and-set condition: the record's JSON must still be `raw` (null: absent). */
+interface Condition {
+  sub: 'nodes' | 'meta';
+  key: string;
+  raw: string | null;
+  what: string;
 }
 
 // LevelDB silently drops its lock if the same path is opened twice in one process (node-runtime.md §4):
@@ -98,7 +86,8 @@ export interface OpenOptions {
   log?: Logger;
 }
 
-export class CaStore {
+export class LevelStore implements CaStore {
+  readonly backend = 'level';
   readonly #db: Level<string, Json>;
   readonly #nodes;
   readonly #certs;
@@ -129,7 +118,7 @@ export class CaStore {
     this.#integrity = db.sublevel<string, Head>('integrity', { valueEncoding: 'json' });
   }
 
-  static async open(dir: string, opts: OpenOptions = {}): Promise<CaStore> {
+  static async open(dir: string, opts: OpenOptions = {}): Promise<LevelStore> {
     const path = resolve(dir); // one key per directory, however it is spelled ("s", "./s", "/abs/s/")
     if (openPaths.has(path)) throw new HitlessError('STORE_LOCKED', `store ${path} is already open in this process`);
     // LevelDB creates files from its own threads for the life of the process (see the header).
@@ -155,7 +144,7 @@ export class CaStore {
       throw cause;
     }
     openPaths.add(path);
-    const store = new CaStore(db, path, opts.log);
+    const store = new LevelStore(db, path, opts.log);
     try {
       await narrowModes(path);
       store.#load(scan ?? { nodes: new Map(), meta: new Map(), digest: new SetDigest(), head: undefined, problems: [] });
@@ -211,32 +200,41 @@ export class CaStore {
    * token's consumed use, for a join with one). Durable before it resolves: the certificate may be handed
    * out only after its record is on disk.
    */
-  async recordIssued(node: NodeRecord, cert: CertRecord, joinToken?: JoinTokenRecord): Promise<void> {
+  async recordIssued(
+    node: NodeRecord,
+    cert: CertRecord,
+    opts: { expectNode?: Expect<NodeRecord>; joinToken?: JoinTokenRecord; expectJoinToken?: Expect<JoinTokenRecord> } = {},
+  ): Promise<void> {
+    const { joinToken } = opts;
     const ops: Op[] = [
       { sub: 'nodes', key: node.nodeId, value: node },
       { sub: 'certs', key: cert.serial, value: cert },
     ];
-    if (joinToken) ops.push({ sub: 'meta', key: JOIN_TOKEN_PREFIX + joinToken.id, value: joinToken });
-    await this.#commit(ops);
+    const conditions = [condition('nodes', node.nodeId, opts.expectNode, `node ${node.nodeId}`)];
+    if (joinToken) {
+      ops.push({ sub: 'meta', key: JOIN_TOKEN_PREFIX + joinToken.id, value: joinToken });
+      conditions.push(condition('meta', JOIN_TOKEN_PREFIX + joinToken.id, opts.expectJoinToken, `join token ${joinToken.id}`));
+    }
+    await this.#commit(ops, conditions);
     if (joinToken) this.#joinTokenCache.set(joinToken.id, joinToken);
   }
 
-  putNode(node: NodeRecord): Promise<void> {
-    return this.#commit([{ sub: 'nodes', key: node.nodeId, value: node }]);
+  putNode(node: NodeRecord, expect?: Expect<NodeRecord>): Promise<void> {
+    return this.#commit([{ sub: 'nodes', key: node.nodeId, value: node }], [condition('nodes', node.nodeId, expect, `node ${node.nodeId}`)]);
   }
 
   // Group commit. Every write must be synced before its caller goes on, and one fsync costs far more than
   // the write itself; so writes that arrive while a synced batch is in flight wait and go together in the
   // next one. Each caller still resolves only once its own operations are durable, in arrival order. Every
   // write goes through here, so the integrity head is computed one batch at a time.
-  #queue: { ops: Op[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  #queue: Pending[] = [];
   #flushing = false;
   /** Writes and the synced batches that carried them (writes / batches = the grouping factor). */
   readonly commitStats = { writes: 0, batches: 0 };
 
-  #commit(ops: Op[]): Promise<void> {
+  #commit(ops: Op[], conditions: (Condition | undefined)[] = []): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ops, resolve, reject });
+      this.#queue.push({ ops, conditions: conditions.filter((c) => c !== undefined), resolve, reject });
       if (!this.#flushing) void this.#flush();
     });
   }
@@ -244,9 +242,10 @@ export class CaStore {
   async #flush(): Promise<void> {
     this.#flushing = true;
     while (this.#queue.length) {
-      const group = this.#queue.splice(0);
+      let group = this.#queue.splice(0);
       try {
         if (this.#broken) await this.#recover();
+        group = await this.#checkConditions(group);
         await this.#write(group.flatMap((g) => g.ops));
         this.commitStats.writes += group.length;
         this.commitStats.batches += 1;
@@ -257,6 +256,39 @@ export class CaStore {
       }
     }
     this.#flushing = false;
+  }
+
+  /**
+   * Compare-and-set, at write time and in arrival order: each write's conditions are checked against what is
+   * durable plus the writes accepted before it in this batch. A write whose record moved is rejected alone.
+   */
+  async #checkConditions(group: Pending[]): Promise<Pending[]> {
+    if (!group.some((g) => g.conditions.length)) return group;
+    const overlay = new Map<string, string | null>();
+    const accepted: Pending[] = [];
+    for (const g of group) {
+      let failed: Condition | undefined;
+      for (const c of g.conditions) {
+        const id = `${c.sub}/${c.key}`;
+        const raw = overlay.has(id) ? overlay.get(id)! : await this.#storedRaw(c.sub, c.key);
+        if (raw !== c.raw) {
+          failed = c;
+          break;
+        }
+      }
+      if (failed) {
+        g.reject(storeConflict(failed.what));
+        continue;
+      }
+      for (const op of g.ops) if (op.sub !== 'certs') overlay.set(`${op.sub}/${op.key}`, op.value === undefined ? null : JSON.stringify(op.value));
+      accepted.push(g);
+    }
+    return accepted;
+  }
+
+  async #storedRaw(sub: 'nodes' | 'meta', key: string): Promise<string | null> {
+    const value = sub === 'nodes' ? this.#nodeCache.get(key) : await this.#meta.get(key);
+    return value === undefined ? null : JSON.stringify(value);
   }
 
   /** One durable batch of `ops` plus the new integrity head; memory follows only once it is on disk. */
@@ -408,8 +440,9 @@ export class CaStore {
   }
 
   /** Creates or updates (revokes) a limited join token, durably, through the same ordered commit as joins. */
-  async putJoinToken(token: JoinTokenRecord): Promise<void> {
-    await this.#commit([{ sub: 'meta', key: JOIN_TOKEN_PREFIX + token.id, value: token }]);
+  async putJoinToken(token: JoinTokenRecord, expect?: Expect<JoinTokenRecord>): Promise<void> {
+    const key = JOIN_TOKEN_PREFIX + token.id;
+    await this.#commit([{ sub: 'meta', key, value: token }], [condition('meta', key, expect, `join token ${token.id}`)]);
     this.#joinTokenCache.set(token.id, token);
   }
 
@@ -430,9 +463,29 @@ export class CaStore {
     return [...this.#operatorCache.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async putOperator(op: OperatorRecord): Promise<void> {
-    await this.#commit([{ sub: 'meta', key: OPERATOR_PREFIX + op.name, value: op }]);
+  async putOperator(op: OperatorRecord, expect?: Expect<OperatorRecord>): Promise<void> {
+    const key = OPERATOR_PREFIX + op.name;
+    await this.#commit([{ sub: 'meta', key, value: op }], [condition('meta', key, expect, `operator ${op.name}`)]);
     this.#operatorCache.set(op.name, op);
+  }
+
+  // ---- Rotation state (typed records over the meta keys it always used) ----
+
+  async getRotationState(): Promise<RotationState> {
+    const rotation = await this.getMeta<RotationRecord & Record<string, unknown>>(ROTATION_META.rotation);
+    const version = await this.getMeta<{ v: number }>(ROTATION_META.version);
+    const retired = await this.getMeta<{ list: RotationState['retired'] }>(ROTATION_META.retired);
+    const lastFinished = await this.getMeta<NonNullable<RotationState['lastFinished']> & Record<string, unknown>>(ROTATION_META.lastFinished);
+    return { rotation, bundleVersion: version?.v ?? 1, retired: retired?.list ?? [], lastFinished };
+  }
+
+  async updateRotationState(change: RotationChange, expectRotation?: Expect<RotationRecord>): Promise<void> {
+    const ops: Op[] = [];
+    if (change.rotation !== undefined) ops.push({ sub: 'meta', key: ROTATION_META.rotation, value: (change.rotation ?? undefined) as Json | undefined });
+    if (change.bundleVersion !== undefined) ops.push({ sub: 'meta', key: ROTATION_META.version, value: { v: change.bundleVersion } });
+    if (change.retired !== undefined) ops.push({ sub: 'meta', key: ROTATION_META.retired, value: { list: change.retired } });
+    if (change.lastFinished !== undefined) ops.push({ sub: 'meta', key: ROTATION_META.lastFinished, value: { ...change.lastFinished } });
+    await this.#commit(ops, [condition('meta', ROTATION_META.rotation, expectRotation, 'the root rotation')]);
   }
 
   /** The integrity head of the last durable batch (tests, diagnostics). */
@@ -444,33 +497,11 @@ export class CaStore {
 // ---- Credential records (helper "creds"): in meta, under these key prefixes ----
 const JOIN_TOKEN_PREFIX = 'jointoken:';
 const OPERATOR_PREFIX = 'operator:';
+// ---- Rotation state: in meta, under the keys it has always had (stores written before the interface load as they are).
+const ROTATION_META = { rotation: 'rotation', version: 'bundleVersion', retired: 'retiredRoots', lastFinished: 'lastRotationFinished' } as const;
 
-/** A limited join token (`ca join-token create`): expires, and allows `maxUses` joins. */
-export interface JoinTokenRecord {
-  /** The first characters of the token's secret field (shared/join-token.ts): the lookup key, not secret. */
-  id: string;
-  role: Role;
-  /** SHA-256 (hex) of the rest of the secret field; the secret itself is never stored. */
-  secretSha256: string;
-  createdAt: string;
-  expiresAt: string;
-  maxUses: number;
-  /** Decremented in the same durable batch as the join that used it. */
-  usesLeft: number;
-  lastUsedAt?: string;
-  revokedAt?: string;
-}
-
-/** An operator credential: a client certificate for the admin API on the CA port. */
-export interface OperatorRecord {
-  name: string;
-  /** Serial of the certificate issued under this name; only this serial is accepted. */
-  serial: string;
-  createdAt: string;
-  notAfter: string;
-  /** SHA-256 (hex) of the root that signed it. */
-  issuerRoot: string;
-  revokedAt?: string;
+function condition(sub: Condition['sub'], key: string, expect: Expect<object>, what: string): Condition | undefined {
+  return expect === undefined ? undefined : { sub, key, raw: expect === null ? null : JSON.stringify(expect), what };
 }
 
 /** The store directory 0700 and its files 0600 (stores made before this rule had 0755/0644). */

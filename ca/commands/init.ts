@@ -10,7 +10,7 @@ import { formatJoinToken, generateSecret, rootDigest } from '../../shared/join-t
 import { randomId } from '../../shared/ids.js';
 import { formatDuration } from '../../shared/duration.js';
 import type { Clock } from '../../shared/clock.js';
-import { CaStore } from '../store.js';
+import { LevelStore } from '../store.js';
 import { sealPrivateKey, generatePassphrase } from '../root-key.js';
 import { appendOnce } from '../audit.js';
 import { checkBackdate, checkNodeCertTtl, statePaths, PASSPHRASE_ENV, type ClusterConfig } from '../config.js';
@@ -63,7 +63,7 @@ export async function initCluster(opts: InitOptions, clock: Clock): Promise<Init
   const sealed = await sealPrivateKey(privateKeyPem, passphrase);
   const secrets = { worker: generateSecret(), manager: generateSecret() };
 
-  const store = await CaStore.open(paths.store);
+  const store = await LevelStore.open(paths.store);
   try {
     await store.putJoinSecrets(secrets);
   } finally {

@@ -11,7 +11,7 @@ import { bindServer, shutdownServer } from '../../shared/grpc/server.js';
 import { BoundedServer } from '../../shared/grpc/bounded-server.js';
 import { CA_PORT_LIMITS, resolveLimits, type ServerLimits } from '../../shared/grpc/limits.js';
 import { applyTlsPolicy, type TlsMinVersion } from '../../shared/grpc/tls-policy.js';
-import { CaStore } from '../store.js';
+import { LevelStore } from '../store.js';
 import { readClusterConfig, statePaths, PASSPHRASE_ENV } from '../config.js';
 import { maxConnectionAgeMs } from '../../shared/connection-age.js';
 import { Authority, type CredentialLimits } from '../authority.js';
@@ -71,7 +71,7 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     });
   }
   // The store first: its lock is what makes a second `ca serve` on this directory fail fast and cleanly.
-  const store = await CaStore.open(paths.store, { mustExist: true, log });
+  const store = await LevelStore.open(paths.store, { mustExist: true, log });
   const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
   const unwind = async () => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => log.warn('ca.stop_step_failed', { err }));

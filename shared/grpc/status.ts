@@ -22,6 +22,10 @@ const GRPC_STATUS: Record<ErrorCode, status> = {
   CA_NOT_READY: status.UNAVAILABLE,
   STORE_LOCKED: status.UNAVAILABLE,
   STORE_CORRUPT: status.DATA_LOSS,
+  /** A compare-and-set lost to another replica or request (ca/store/records.ts): retry. */
+  STORE_CONFLICT: status.ABORTED,
+  /** The shared store (etcd) cannot be reached or has no quorum: the CA refuses to issue rather than guess. */
+  STORE_UNAVAILABLE: status.UNAVAILABLE,
   ALREADY_EXISTS: status.ALREADY_EXISTS,
   WRONG_PASSPHRASE: status.PERMISSION_DENIED,
   ROTATION_STATE: status.FAILED_PRECONDITION,

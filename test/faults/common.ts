@@ -2,7 +2,7 @@
 // CA's store while no CA runs (the test process opens it itself: the strongest "is it on record" check).
 import { join } from 'node:path';
 import { isRetryable } from '../../shared/grpc/status.js';
-import { CaStore, type CertRecord, type NodeRecord } from '../../ca/store.js';
+import { LevelStore, type CertRecord, type NodeRecord } from '../../ca/store.js';
 export { Prng } from '../fuzz/prng.js';
 
 export interface ScenarioContext {
@@ -40,7 +40,7 @@ export class Signal {
 
 /** What the stopped CA has on record: node records and a lookup of certificate records. */
 export async function readCaRecords<T>(caStateDir: string, fn: (r: { nodes: NodeRecord[]; cert: (serial: string) => Promise<CertRecord | undefined> }) => Promise<T>): Promise<T> {
-  const store = await CaStore.open(join(caStateDir, 'store'), { mustExist: true });
+  const store = await LevelStore.open(join(caStateDir, 'store'), { mustExist: true });
   try {
     return await fn({ nodes: await store.listNodes(), cert: (s) => store.getCert(s) });
   } finally {

@@ -17,7 +17,7 @@ import { generateKeyPairPem } from '../../shared/pki/keys.js';
 import { createCsrDer } from '../../shared/pki/csr.js';
 import { pemToDer } from '../../shared/pki/pem.js';
 import { adminClient, call as adminCall } from '../../ca/admin-client.js';
-import { CaStore } from '../../ca/store.js';
+import { LevelStore } from '../../ca/store.js';
 import { statePaths } from '../../ca/config.js';
 import type { ListNodesResponse__Output } from '../../proto/generated/hitless/v1/ListNodesResponse.js';
 import type { GetJoinTokensResponse__Output } from '../../proto/generated/hitless/v1/GetJoinTokensResponse.js';
@@ -200,7 +200,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
   }
   if (caExitCode !== 0) findings.push({ index: -1, kind: 'ca', how: 'stop', outcome: `exit ${caExitCode}`, problem: 'the CA did not stop cleanly after the campaign' });
   // The store itself, read after the CA let go of it.
-  const store = await CaStore.open(statePaths(ca.stateDir).store);
+  const store = await LevelStore.open(statePaths(ca.stateDir).store);
   let nodesAtEnd = 0;
   try {
     const stored = (await store.listNodes()).filter((n) => !n.removedAt);

@@ -14,7 +14,7 @@ import { generateKeyPairPem } from '../../shared/pki/keys.js';
 import { createCsrDer } from '../../shared/pki/csr.js';
 import { pemToDer } from '../../shared/pki/pem.js';
 import { Authority, type CredentialLimits, type IssuedNodeCert, type TrustState } from '../../ca/authority.js';
-import { CaStore } from '../../ca/store.js';
+import { LevelStore } from '../../ca/store.js';
 import { FailureRateLimiter } from '../../ca/rate-limiter.js';
 import { FakeClock } from '../helpers/unit-fake-clock.js';
 import { makeRoot, HOUR_MS } from '../helpers/unit-pki.js';
@@ -35,7 +35,7 @@ function captureLogger(lines: Line[]): Logger {
 async function makeCa(limits?: CredentialLimits) {
   const clock = new FakeClock();
   const dir = await mkdtemp(join(tmpdir(), 'hl-creds-'));
-  const store = await CaStore.open(join(dir, 'store'));
+  const store = await LevelStore.open(join(dir, 'store'));
   cleanups.push(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });

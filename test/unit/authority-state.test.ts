@@ -13,7 +13,7 @@ import { generateKeyPairPem } from '../../shared/pki/keys.js';
 import { createCsrDer } from '../../shared/pki/csr.js';
 import { pemToDer } from '../../shared/pki/pem.js';
 import { Authority, type TrustState } from '../../ca/authority.js';
-import { CaStore } from '../../ca/store.js';
+import { LevelStore } from '../../ca/store.js';
 import { FailureRateLimiter } from '../../ca/rate-limiter.js';
 import { FakeClock } from '../helpers/unit-fake-clock.js';
 import { makeRoot, HOUR_MS } from '../helpers/unit-pki.js';
@@ -27,7 +27,7 @@ async function makeCa() {
   const clock = new FakeClock();
   const dir = await mkdtemp(join(tmpdir(), 'hl-unit-'));
   dirs.push(dir);
-  const store = await CaStore.open(join(dir, 'store'));
+  const store = await LevelStore.open(join(dir, 'store'));
   const root = await makeRoot(clock.now());
   const secrets = { worker: generateSecret(), manager: generateSecret() };
   await store.putJoinSecrets(secrets);

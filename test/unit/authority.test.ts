@@ -14,7 +14,7 @@ import { pemToDer } from '../../shared/pki/pem.js';
 import { verifyChain } from '../../shared/pki/chain.js';
 import { issueCaServerCert, issueLeaf } from '../../ca/issuer.js';
 import { Authority, type IssuedNodeCert, type TrustState } from '../../ca/authority.js';
-import { CaStore } from '../../ca/store.js';
+import { LevelStore } from '../../ca/store.js';
 import { FailureRateLimiter } from '../../ca/rate-limiter.js';
 import type { ClusterConfig } from '../../ca/config.js';
 import { FakeClock, FAKE_CLOCK_EPOCH } from '../helpers/unit-fake-clock.js';
@@ -26,7 +26,7 @@ const CLUSTER = 'testcluster0000000000000';
 
 interface TestCa {
   authority: Authority;
-  store: CaStore;
+  store: LevelStore;
   clock: FakeClock;
   root: TestRoot;
   tokens: { worker: string; manager: string };
@@ -41,7 +41,7 @@ after(async () => {
 async function makeCa(opts: { rootNotAfter?: Date } = {}): Promise<TestCa> {
   const clock = new FakeClock();
   const dir = await mkdtemp(join(tmpdir(), 'hl-unit-'));
-  const store = await CaStore.open(join(dir, 'store'));
+  const store = await LevelStore.open(join(dir, 'store'));
   cleanups.push(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -361,7 +361,7 @@ test('joinTokens returns the current tokens; rotating the worker secret leaves t
 test('joinTokens on a store without secrets is CA_NOT_READY', async () => {
   const ca = await makeCa();
   const dir = await mkdtemp(join(tmpdir(), 'hl-unit-'));
-  const empty = await CaStore.open(join(dir, 'store'));
+  const empty = await LevelStore.open(join(dir, 'store'));
   cleanups.push(async () => {
     await empty.close();
     await rm(dir, { recursive: true, force: true });

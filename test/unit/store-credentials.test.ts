@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HitlessError } from '../../shared/errors.js';
-import { CaStore, type JoinTokenRecord, type OperatorRecord } from '../../ca/store.js';
+import { LevelStore, type JoinTokenRecord, type OperatorRecord } from '../../ca/store.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -33,16 +33,16 @@ const operator: OperatorRecord = { name: 'alice', serial: '0a1b', createdAt: '20
 
 test('join tokens and operators survive a reopen; a join spends its token use in the same batch', async () => {
   const path = await fresh();
-  let store = await CaStore.open(path);
+  let store = await LevelStore.open(path);
   await store.putJoinToken(token());
   await store.putOperator(operator);
   const node = { nodeId: 'n1', role: 'worker' as const, joinedAt: 'x', serial: '01', issuedAt: 'x', notAfter: '2030-01-01T06:00:00.000Z', issuerRoot: 'ab', lastSeen: 'x' };
   const headBefore = store.head.seq;
-  await store.recordIssued(node, { serial: '01', nodeId: 'n1', issuedAt: 'x', notAfter: node.notAfter, issuerRoot: 'ab' }, token({ usesLeft: 2 }));
+  await store.recordIssued(node, { serial: '01', nodeId: 'n1', issuedAt: 'x', notAfter: node.notAfter, issuerRoot: 'ab' }, { joinToken: token({ usesLeft: 2 }) });
   assert.equal(store.head.seq, headBefore + 1, 'node, certificate and token use: one batch');
   assert.equal((await store.getJoinToken('abcd1234'))?.usesLeft, 2);
   await store.close();
-  store = await CaStore.open(path, { mustExist: true });
+  store = await LevelStore.open(path, { mustExist: true });
   try {
     assert.deepEqual(await store.listJoinTokens(), [token({ usesLeft: 2 })]);
     assert.deepEqual(await store.getOperator('alice'), operator);
@@ -58,10 +58,10 @@ test('join tokens and operators survive a reopen; a join spends its token use in
 
 test('a credential record of the wrong shape fails closed at open', async () => {
   const path = await fresh();
-  const store = await CaStore.open(path);
+  const store = await LevelStore.open(path);
   await store.putMeta('jointoken:zzzz9999', { id: 'someone-else', usesLeft: 'many' });
   await store.close();
-  await assert.rejects(CaStore.open(path, { mustExist: true }), (err: unknown) => {
+  await assert.rejects(LevelStore.open(path, { mustExist: true }), (err: unknown) => {
     assert.ok(err instanceof HitlessError && err.code === 'STORE_CORRUPT', String(err));
     assert.match(err.message, /record meta\/"jointoken:zzzz9999" is not a join token record/);
     return true;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { HitlessError } from '../../shared/errors.js';
-import { CaStore, type NodeRecord, type CertRecord } from '../../ca/store.js';
+import { LevelStore, type NodeRecord, type CertRecord } from '../../ca/store.js';
 import { SetDigest, recordHash, HEAD_FILE } from '../../ca/store-integrity.js';
 
 const base = await mkdtemp(join(tmpdir(), 'hl-unit-'));
@@ -46,7 +46,7 @@ function corrupt(re: RegExp) {
 /** A store with a few records of every kind, closed. */
 async function filledStore(name: string): Promise<string> {
   const path = join(base, name);
-  const store = await CaStore.open(path);
+  const store = await LevelStore.open(path);
   await store.putJoinSecrets({ worker: 'w', manager: 'm' });
   for (const id of ['a', 'b', 'c']) await store.recordIssued(node(id, `1${id}`), cert(`1${id}`, id));
   await store.putNode(node('a', '1a', { removedAt: '2026-01-01T01:00:00.000Z' }));
@@ -74,7 +74,7 @@ test('the digest is a set digest: order does not matter, removal undoes addition
 
 test('the head follows puts, overwrites, deletes and prune: the store reopens (mustExist) with the same head', async () => {
   const path = await filledStore('follows');
-  const store = await CaStore.open(path, { mustExist: true });
+  const store = await LevelStore.open(path, { mustExist: true });
   try {
     assert.deepEqual((await store.listNodes()).map((n) => n.nodeId), ['b', 'c', 'd']);
     assert.equal(store.head.count, 3 + 1 + 1 + 1, 'three nodes, one certificate, tokens and y');
@@ -87,7 +87,7 @@ test('the head follows puts, overwrites, deletes and prune: the store reopens (m
 
 test('mustExist: a missing store is STORE_CORRUPT, and nothing is created', async () => {
   const path = join(base, 'missing');
-  await assert.rejects(CaStore.open(path, { mustExist: true }), corrupt(/the directory itself is missing/));
+  await assert.rejects(LevelStore.open(path, { mustExist: true }), corrupt(/the directory itself is missing/));
   await assert.rejects(stat(path));
 });
 
@@ -121,7 +121,7 @@ test('damage is STORE_CORRUPT and the store is left byte-for-byte unchanged', as
       const path = await filledStore(`damaged-${name.replace(/\W+/g, '-')}`);
       await damage(path);
       const before = await treeHash(path);
-      await assert.rejects(CaStore.open(path, { mustExist: true }), corrupt(re));
+      await assert.rejects(LevelStore.open(path, { mustExist: true }), corrupt(re));
       assert.equal(await treeHash(path), before);
       assert.deepEqual((await readdir(base)).filter((f) => f.startsWith('.store-check-')), [], 'the copy is removed');
     });
@@ -134,12 +134,12 @@ test('a store from before integrity records is adopted: its head is written once
   await db.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).put('tokens', { worker: 'w', manager: 'm' });
   await db.sublevel<string, unknown>('nodes', { valueEncoding: 'json' }).put('a', node('a', '1a'));
   await db.close();
-  const store = await CaStore.open(path, { mustExist: true });
+  const store = await LevelStore.open(path, { mustExist: true });
   assert.equal(store.head.count, 2);
   assert.deepEqual(await store.getJoinSecrets(), { worker: 'w', manager: 'm' });
   await store.close();
   await unlink(join(path, HEAD_FILE));
-  await assert.rejects(CaStore.open(path, { mustExist: true }), corrupt(/hitless-head.json is missing/));
+  await assert.rejects(LevelStore.open(path, { mustExist: true }), corrupt(/hitless-head.json is missing/));
 });
 
 test('copies left by a check that was killed are removed; a running check\'s copy is left alone', async () => {
@@ -148,7 +148,7 @@ test('copies left by a check that was killed are removed; a running check\'s cop
   const running = join(base, `.store-check-${process.ppid}-live`);
   await mkdir(dead);
   await mkdir(running);
-  const store = await CaStore.open(path, { mustExist: true });
+  const store = await LevelStore.open(path, { mustExist: true });
   await store.close();
   await assert.rejects(stat(dead), 'the dead check\'s copy is gone');
   assert.ok((await stat(running)).isDirectory(), 'a live process\'s copy stays');

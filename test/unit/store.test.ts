@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { HitlessError } from '../../shared/errors.js';
-import { CaStore, type CertRecord, type NodeRecord } from '../../ca/store.js';
+import { LevelStore, type CertRecord, type NodeRecord } from '../../ca/store.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const iso = (deltaMs: number) => new Date(T0 + deltaMs).toISOString();
@@ -30,15 +30,15 @@ function cert(serial: string, nodeId: string, notAfterMs: number): CertRecord {
 }
 
 let dir: string;
-const open: CaStore[] = [];
+const open: LevelStore[] = [];
 
-async function openStore(name: string): Promise<CaStore> {
-  const store = await CaStore.open(join(dir, name));
+async function openStore(name: string): Promise<LevelStore> {
+  const store = await LevelStore.open(join(dir, name));
   open.push(store);
   return store;
 }
 
-async function closeStore(store: CaStore): Promise<void> {
+async function closeStore(store: LevelStore): Promise<void> {
   open.splice(open.indexOf(store), 1);
   await store.close();
 }
@@ -155,7 +155,7 @@ test('prune keeps records that expire exactly at the cutoff', async () => {
 test('a second open of the same path in this process is STORE_LOCKED; the first handle keeps working', async () => {
   const first = await openStore('locked');
   await first.putJoinSecrets({ worker: 'w', manager: 'm' });
-  await assert.rejects(CaStore.open(join(dir, 'locked')), (err: unknown) => {
+  await assert.rejects(LevelStore.open(join(dir, 'locked')), (err: unknown) => {
     assert.ok(err instanceof HitlessError, `not a HitlessError: ${String(err)}`);
     assert.equal(err.code, 'STORE_LOCKED');
     return true;
@@ -175,7 +175,7 @@ test('the same directory spelled differently (trailing slash, relative path) is 
   const first = await openStore('spelled');
   const path = join(dir, 'spelled');
   for (const other of [path + '/', join(path, '.'), relative(process.cwd(), path)]) {
-    await assert.rejects(CaStore.open(other), (err: unknown) => err instanceof HitlessError && err.code === 'STORE_LOCKED', other);
+    await assert.rejects(LevelStore.open(other), (err: unknown) => err instanceof HitlessError && err.code === 'STORE_LOCKED', other);
   }
   await first.putJoinSecrets({ worker: 'w', manager: 'm' });
   assert.deepEqual(await first.getJoinSecrets(), { worker: 'w', manager: 'm' });
@@ -183,7 +183,7 @@ test('the same directory spelled differently (trailing slash, relative path) is 
 
 test('concurrent writes are grouped into few synced batches, each caller resolving once its record is durable', async () => {
   const path = join(dir, 'group-commit');
-  const store = await CaStore.open(path);
+  const store = await LevelStore.open(path);
   const n = 300;
   await Promise.all(Array.from({ length: n }, (_, i) => store.recordIssued(node(`g${i}`, `s${i}`, H), cert(`s${i}`, `g${i}`, H))));
   // Same node written twice in one group: the later write wins, as in call order.
@@ -191,7 +191,7 @@ test('concurrent writes are grouped into few synced batches, each caller resolvi
   assert.equal(store.commitStats.writes, n + 2);
   assert.ok(store.commitStats.batches < n / 2, `${store.commitStats.batches} synced batches for ${n + 2} writes`);
   await store.close();
-  const reopened = await CaStore.open(path);
+  const reopened = await LevelStore.open(path);
   try {
     assert.equal((await reopened.listNodes()).length, n);
     for (let i = 0; i < n; i += 37) assert.equal((await reopened.getCert(`s${i}`))?.nodeId, `g${i}`);
