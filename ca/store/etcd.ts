@@ -1,0 +1,467 @@
+// The etcd v3 backend of the CA's store (interface: ca/store/records.ts), shared by CA replicas. etcd does the
+// consensus; we never do.
+//
+// Layout, under a prefix (default "/hitless/"), JSON values:
+//   nodes/<nodeId>      NodeRecord (a tombstone after removal, until its certificate expires)
+//   certs/<nodeId>      { current, previous? }: the node's newest certificate record and the one before it —
+//                       all that authentication and renewal need. Per-node data is bounded: a renewal replaces
+//                       the pair in the same transaction, so nothing accumulates between prunes.
+//   secrets             JoinSecrets
+//   tokens/<id>         JoinTokenRecord
+//   operators/<name>    OperatorRecord
+//   rotation/current, rotation/version, rotation/retired, rotation/last   RotationState
+//
+// Reads are local. At open the whole prefix is read (in pages, at one revision) into memory, and a watch from
+// the next revision keeps it current: every replica sees every other replica's writes in watch latency
+// (milliseconds), and the hot paths (authenticate, renew) cost no etcd round trip for reads. Memory: ~1 KB per
+// node (node record + certificate pair), so 100,000 nodes are ~100 MB per replica.
+//
+// Writes are etcd transactions. A conditional write compares the key's mod revision with the one we hold for
+// the record the caller decided on; if another replica wrote it meanwhile (and our watch has not caught up),
+// etcd refuses the transaction and the caller gets STORE_CONFLICT. One write = one transaction = one revision:
+// a renewal writes the node record and its certificate pair together.
+//
+// etcd unreachable or without quorum: every write fails with STORE_UNAVAILABLE after the call deadline, so the
+// CA refuses to issue rather than hand out a certificate it has not recorded. Reads keep answering from
+// memory (authentication of existing nodes goes on; the watch resumes when etcd is back).
+import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import { HitlessError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/log.js';
+import type { RotationRecord } from '../root-rotation.js';
+import {
+  storeConflict,
+  type CaStore, type CertRecord, type Expect, type JoinSecrets, type JoinTokenRecord, type LastRotation, type NodeRecord, type OperatorRecord,
+  type RetiredRoot, type RotationChange, type RotationState,
+} from './records.js';
+
+export interface EtcdStoreOptions {
+  /** Client URLs, e.g. ["https://10.0.0.1:2379"]. */
+  endpoints: string[];
+  /** Key prefix of this cluster's records (several clusters can share an etcd). @default '/hitless/' */
+  prefix?: string;
+  /** TLS to etcd (--etcd-cacert/--etcd-cert/--etcd-key): PEM bytes. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** Deadline of each etcd request. @default 5000 */
+  requestTimeoutMs?: number;
+  log?: Logger;
+}
+
+/** Records per range page at load, and operations per prune transaction (etcd's default --max-txn-ops is 128). */
+const PAGE = 1000;
+const TXN_OPS = 100;
+
+/** A record changed: `kind` is the first key segment (nodes, certs, tokens, rotation, secrets...), `id` the rest. */
+export interface StoreChange {
+  kind: string;
+  id: string;
+}
+
+interface Entry {
+  raw: string;
+  value: unknown;
+  mod: number;
+}
+
+interface CertPair {
+  current: CertRecord;
+  previous?: CertRecord;
+}
+
+interface Write {
+  key: string;
+  /** null: delete. */
+  value: unknown;
+}
+
+interface Condition {
+  key: string;
+  expect: Expect<object>;
+  what: string;
+}
+
+export class EtcdStore implements CaStore {
+  readonly backend = 'etcd';
+  readonly prefix: string;
+  readonly #client: Etcd3;
+  readonly #log: Logger | undefined;
+  readonly #timeoutMs: number;
+  /** Every record under the prefix, as of #rev (or newer, for our own writes). */
+  readonly #kv = new Map<string, Entry>();
+  /** serial → nodeId, for the certificate pairs in #kv. */
+  readonly #serials = new Map<string, string>();
+  /** The newest revision the watch has delivered (our own writes older than this are already applied). */
+  #rev = 0;
+  #watcher: Watcher | undefined;
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  #closed = false;
+
+  private constructor(opts: EtcdStoreOptions) {
+    this.prefix = opts.prefix ?? '/hitless/';
+    this.#log = opts.log;
+    this.#timeoutMs = opts.requestTimeoutMs ?? 5_000;
+    this.#client = new Etcd3({
+      hosts: opts.endpoints,
+      dialTimeout: this.#timeoutMs,
+      credentials: opts.tls?.ca ? { rootCertificate: opts.tls.ca, privateKey: opts.tls.key, certChain: opts.tls.cert } : undefined,
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.#timeoutMs }),
+    });
+  }
+
+  static async open(opts: EtcdStoreOptions): Promise<EtcdStore> {
+    const store = new EtcdStore(opts);
+    try {
+      await store.#load();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /** The etcd client (leader election, root material): one connection per replica. */
+  get client(): Etcd3 {
+    return this.#client;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#watcher?.cancel().catch(() => {});
+    this.#client.close();
+  }
+
+  /**
+   * Calls `listener` for every record another writer (or this one) changed, once it is in memory: how trust
+   * changes and removed nodes reach every replica (ca/replica.ts). Returns the unsubscribe function.
+   */
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(key: string): void {
+    if (!this.#listeners.size) return;
+    const rel = key.slice(this.prefix.length);
+    const slash = rel.indexOf('/');
+    const change: StoreChange = slash < 0 ? { kind: rel, id: '' } : { kind: rel.slice(0, slash), id: rel.slice(slash + 1) };
+    for (const l of this.#listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        this.#log?.error('store.listener_failed', { err: String((err as Error).message) });
+      }
+    }
+  }
+
+  /** The newest etcd revision this replica has seen through its watch. */
+  get revision(): number {
+    return this.#rev;
+  }
+
+  // ---- Load and watch ----
+
+  async #load(): Promise<void> {
+    const end = prefixEnd(this.prefix);
+    let start = this.prefix;
+    let rev: number | undefined;
+    const loaded = new Map<string, Entry>();
+    for (;;) {
+      let range = this.#client.getAll().inRange({ start, end }).sort('Key', 'Ascend').limit(PAGE);
+      if (rev !== undefined) range = range.revision(rev);
+      const res = await this.#call('load records', () => range.exec());
+      rev ??= Number(res.header.revision);
+      for (const kv of res.kvs) loaded.set(kv.key.toString(), parseEntry(kv, this.prefix));
+      if (!res.more || res.kvs.length === 0) break;
+      start = res.kvs[res.kvs.length - 1]!.key.toString() + '\0';
+    }
+    this.#kv.clear();
+    this.#serials.clear();
+    for (const [key, entry] of loaded) this.#set(key, entry);
+    this.#rev = rev!;
+    await this.#watch();
+    this.#log?.info('store.etcd_loaded', { prefix: this.prefix, records: loaded.size, revision: rev });
+  }
+
+  async #watch(): Promise<void> {
+    const watcher = await this.#client.watch().prefix(this.prefix).startRevision(String(this.#rev + 1)).create();
+    this.#watcher = watcher;
+    watcher.on('put', (kv) => this.#onEvent(kv, false));
+    watcher.on('delete', (kv) => this.#onEvent(kv, true));
+    watcher.on('disconnected', (err) => this.#log?.warn('store.etcd_watch_disconnected', { err: String(err?.message ?? err) }));
+    watcher.on('connected', () => this.#log?.info('store.etcd_watch_connected', { revision: this.#rev }));
+    // A watch that cannot resume (its revision was compacted away): read everything again.
+    watcher.on('error', (err) => {
+      if (this.#closed) return;
+      this.#log?.warn('store.etcd_watch_failed', { err: String(err?.message ?? err), revision: this.#rev });
+      void watcher.cancel().catch(() => {});
+      void this.#load().catch((e: unknown) => this.#log?.error('store.etcd_reload_failed', { err: String((e as Error).message) }));
+    });
+  }
+
+  #onEvent(kv: IKeyValue, deleted: boolean): void {
+    try {
+      this.#applyEvent(kv, deleted);
+    } catch (err) {
+      // A record written by something other than hitless: the old value stays; the next write to it conflicts.
+      this.#log?.error('store.corrupt', { backend: 'etcd', reason: (err as Error).message });
+    }
+  }
+
+  #applyEvent(kv: IKeyValue, deleted: boolean): void {
+    const mod = Number(kv.mod_revision);
+    if (mod > this.#rev) this.#rev = mod;
+    const key = kv.key.toString();
+    if (deleted) this.#delete(key);
+    else {
+      const current = this.#kv.get(key);
+      if (current && current.mod >= mod) return;
+      this.#set(key, parseEntry(kv, this.prefix));
+    }
+    this.#emit(key);
+  }
+
+  #set(key: string, entry: Entry): void {
+    this.#delete(key);
+    this.#kv.set(key, entry);
+    if (key.startsWith(this.prefix + 'certs/')) {
+      const pair = entry.value as CertPair;
+      const nodeId = key.slice(this.prefix.length + 'certs/'.length);
+      for (const c of [pair.current, pair.previous]) if (c) this.#serials.set(c.serial, nodeId);
+    }
+  }
+
+  #delete(key: string): void {
+    const old = this.#kv.get(key);
+    if (!old) return;
+    this.#kv.delete(key);
+    if (key.startsWith(this.prefix + 'certs/')) {
+      const pair = old.value as CertPair;
+      for (const c of [pair.current, pair.previous]) if (c) this.#serials.delete(c.serial);
+    }
+  }
+
+  #get<T>(key: string): T | undefined {
+    return this.#kv.get(this.prefix + key)?.value as T | undefined;
+  }
+
+  #list<T>(sub: string): T[] {
+    const p = this.prefix + sub;
+    const out: T[] = [];
+    for (const [key, e] of this.#kv) if (key.startsWith(p)) out.push(e.value as T);
+    return out;
+  }
+
+  // ---- Writes ----
+
+  /** One etcd transaction: all writes, only if every condition holds. Memory follows once etcd has it. */
+  async #txn(writes: Write[], conditions: Condition[] = []): Promise<void> {
+    const c = this.#client;
+    let txn = c.if(this.prefix + 'secrets', 'Version', '>', -1); // always true: a transaction needs one comparison
+    for (const cond of conditions) {
+      if (cond.expect === undefined) continue;
+      const key = this.prefix + cond.key;
+      const held = this.#kv.get(key);
+      if (cond.expect === null) {
+        if (held) throw storeConflict(cond.what);
+        txn = txn.and(key, 'Create', '==', 0);
+      } else {
+        // Decided on a record other than the one we hold: it moved already.
+        if (!held || held.raw !== JSON.stringify(cond.expect)) throw storeConflict(cond.what);
+        txn = txn.and(key, 'Mod', '==', held.mod);
+      }
+    }
+    const ops = writes.map((w) =>
+      w.value === null ? c.delete().key(this.prefix + w.key) : c.put(this.prefix + w.key).value(JSON.stringify(w.value)),
+    );
+    const res = await this.#call('write', () => txn.then(...ops).commit());
+    if (!res.succeeded) {
+      // Another replica won: fetch what it wrote, so the caller's retry decides on it (the watch may lag).
+      await this.#refresh(conditions.filter((x) => x.expect !== undefined).map((x) => x.key)).catch(() => {});
+      throw storeConflict(conditions.find((x) => x.expect !== undefined)?.what ?? 'a record');
+    }
+    const rev = Number(res.header.revision);
+    if (rev <= this.#rev) return; // the watch delivered it (and maybe newer writes) already
+    for (const w of writes) {
+      const key = this.prefix + w.key;
+      if (w.value === null) this.#delete(key);
+      else {
+        const raw = JSON.stringify(w.value);
+        this.#set(key, { raw, value: JSON.parse(raw), mod: rev });
+      }
+    }
+    for (const w of writes) this.#emit(this.prefix + w.key);
+  }
+
+  async #refresh(keys: string[]): Promise<void> {
+    for (const k of keys) {
+      const key = this.prefix + k;
+      const res = await this.#client.get(key).exec();
+      const kv = res.kvs[0];
+      const held = this.#kv.get(key);
+      if (!kv) {
+        if (held && held.mod <= Number(res.header.revision)) this.#delete(key);
+      } else if (!held || held.mod < Number(kv.mod_revision)) this.#set(key, parseEntry(kv, this.prefix));
+    }
+  }
+
+  /** etcd failures become STORE_UNAVAILABLE (the CA refuses, clearly); our own errors pass through. */
+  async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (cause) {
+      if (cause instanceof HitlessError) throw cause;
+      this.#log?.error('store.etcd_unavailable', { what, err: String((cause as Error).message).slice(0, 200) });
+      throw new HitlessError('STORE_UNAVAILABLE', `the etcd store is unavailable (${what}): ${String((cause as Error).message).slice(0, 120)}`, {
+        cause,
+        hint: "check that a quorum of etcd members is up and reachable ('etcdctl endpoint health'); the CA issues nothing until it is",
+      });
+    }
+  }
+
+  // ---- Nodes and certificates ----
+
+  async getNode(nodeId: string): Promise<NodeRecord | undefined> {
+    return this.#get<NodeRecord>('nodes/' + nodeId);
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return this.#list<NodeRecord>('nodes/').sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+  }
+
+  putNode(node: NodeRecord, expect?: Expect<NodeRecord>): Promise<void> {
+    return this.#txn([{ key: 'nodes/' + node.nodeId, value: node }], [{ key: 'nodes/' + node.nodeId, expect, what: `node ${node.nodeId}` }]);
+  }
+
+  async getCert(serial: string): Promise<CertRecord | undefined> {
+    const nodeId = this.#serials.get(serial);
+    if (nodeId === undefined) return undefined;
+    const pair = this.#get<CertPair>('certs/' + nodeId);
+    return [pair?.current, pair?.previous].find((c) => c?.serial === serial);
+  }
+
+  recordIssued(
+    node: NodeRecord,
+    cert: CertRecord,
+    opts: { expectNode?: Expect<NodeRecord>; joinToken?: JoinTokenRecord; expectJoinToken?: Expect<JoinTokenRecord> } = {},
+  ): Promise<void> {
+    // The pair moves on: the new certificate and the one the node held (current, or the one it renewed from).
+    const held = this.#get<CertPair>('certs/' + node.nodeId);
+    const pair: CertPair = held && held.current.serial !== cert.serial ? { current: cert, previous: held.current } : { current: cert };
+    const writes: Write[] = [
+      { key: 'nodes/' + node.nodeId, value: node },
+      { key: 'certs/' + node.nodeId, value: pair },
+    ];
+    const conditions: Condition[] = [{ key: 'nodes/' + node.nodeId, expect: opts.expectNode, what: `node ${node.nodeId}` }];
+    if (opts.joinToken) {
+      writes.push({ key: 'tokens/' + opts.joinToken.id, value: opts.joinToken });
+      conditions.push({ key: 'tokens/' + opts.joinToken.id, expect: opts.expectJoinToken, what: `join token ${opts.joinToken.id}` });
+    }
+    return this.#txn(writes, conditions);
+  }
+
+  async prune(cutoff: Date): Promise<{ certs: number; nodes: number }> {
+    const t = cutoff.getTime();
+    const writes: Write[] = [];
+    let certs = 0;
+    let nodes = 0;
+    for (const n of this.#list<NodeRecord>('nodes/')) {
+      if (n.removedAt && Date.parse(n.notAfter) < t) {
+        writes.push({ key: 'nodes/' + n.nodeId, value: null });
+        nodes++;
+      }
+    }
+    for (const [key, e] of this.#kv) {
+      if (!key.startsWith(this.prefix + 'certs/')) continue;
+      const pair = e.value as CertPair;
+      const rel = key.slice(this.prefix.length);
+      const expired = [pair.current, pair.previous].filter((c) => c && Date.parse(c.notAfter) < t).length;
+      if (!expired) continue;
+      certs += expired;
+      // Both expired: the pair goes. Only the previous one: the pair keeps its current.
+      writes.push({ key: rel, value: Date.parse(pair.current.notAfter) < t ? null : { current: pair.current } });
+    }
+    for (let i = 0; i < writes.length; i += TXN_OPS) await this.#txn(writes.slice(i, i + TXN_OPS));
+    return { certs, nodes };
+  }
+
+  // ---- Join secrets, limited tokens, operators ----
+
+  async getJoinSecrets(): Promise<JoinSecrets | undefined> {
+    return this.#get<JoinSecrets>('secrets');
+  }
+
+  putJoinSecrets(secrets: JoinSecrets): Promise<void> {
+    return this.#txn([{ key: 'secrets', value: secrets }]);
+  }
+
+  async getJoinToken(id: string): Promise<JoinTokenRecord | undefined> {
+    return this.#get<JoinTokenRecord>('tokens/' + id);
+  }
+
+  async listJoinTokens(): Promise<JoinTokenRecord[]> {
+    return this.#list<JoinTokenRecord>('tokens/').sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  putJoinToken(token: JoinTokenRecord, expect?: Expect<JoinTokenRecord>): Promise<void> {
+    return this.#txn([{ key: 'tokens/' + token.id, value: token }], [{ key: 'tokens/' + token.id, expect, what: `join token ${token.id}` }]);
+  }
+
+  async pruneJoinTokens(cutoff: Date): Promise<number> {
+    const ids = this.#list<JoinTokenRecord>('tokens/').filter((x) => Date.parse(x.expiresAt) < cutoff.getTime()).map((x) => x.id);
+    for (let i = 0; i < ids.length; i += TXN_OPS) await this.#txn(ids.slice(i, i + TXN_OPS).map((id) => ({ key: 'tokens/' + id, value: null })));
+    return ids.length;
+  }
+
+  async getOperator(name: string): Promise<OperatorRecord | undefined> {
+    return this.#get<OperatorRecord>('operators/' + name);
+  }
+
+  async listOperators(): Promise<OperatorRecord[]> {
+    return this.#list<OperatorRecord>('operators/').sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  putOperator(op: OperatorRecord, expect?: Expect<OperatorRecord>): Promise<void> {
+    return this.#txn([{ key: 'operators/' + op.name, value: op }], [{ key: 'operators/' + op.name, expect, what: `operator ${op.name}` }]);
+  }
+
+  // ---- Rotation state ----
+
+  async getRotationState(): Promise<RotationState> {
+    return {
+      rotation: this.#get<RotationRecord>('rotation/current'),
+      bundleVersion: this.#get<{ v: number }>('rotation/version')?.v ?? 1,
+      retired: this.#get<{ list: RetiredRoot[] }>('rotation/retired')?.list ?? [],
+      lastFinished: this.#get<LastRotation>('rotation/last'),
+    };
+  }
+
+  updateRotationState(change: RotationChange, expectRotation?: Expect<RotationRecord>): Promise<void> {
+    const writes: Write[] = [];
+    if (change.rotation !== undefined) writes.push({ key: 'rotation/current', value: change.rotation });
+    if (change.bundleVersion !== undefined) writes.push({ key: 'rotation/version', value: { v: change.bundleVersion } });
+    if (change.retired !== undefined) writes.push({ key: 'rotation/retired', value: { list: change.retired } });
+    if (change.lastFinished !== undefined) writes.push({ key: 'rotation/last', value: change.lastFinished });
+    return this.#txn(writes, [{ key: 'rotation/current', expect: expectRotation, what: 'the root rotation' }]);
+  }
+}
+
+/** The first key after every key that starts with `prefix`. */
+function prefixEnd(prefix: string): string {
+  const b = Buffer.from(prefix);
+  b[b.length - 1]! += 1;
+  return b.toString();
+}
+
+function parseEntry(kv: IKeyValue, prefix: string): Entry {
+  const raw = kv.value.toString();
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (cause) {
+    // Damage fails closed, loudly: a record we cannot read is never guessed at.
+    throw new HitlessError('STORE_CORRUPT', `etcd record ${kv.key.toString().slice(prefix.length, prefix.length + 60)} is not JSON`, {
+      cause,
+      hint: 'restore the etcd cluster from a snapshot (etcdctl snapshot restore); see README "High availability"',
+    });
+  }
+  return { raw, value, mod: Number(kv.mod_revision) };
+}
