@@ -22,11 +22,13 @@ export const MAX_CA_ADDRESSES = 16;
 
 /**
  * Wait before a try after a transport failure: full jitter, uniform in [0, min(cap, base·2^failures)] and at
- * least the floor (a failing CA is never hammered in a tight loop).
- * The first hop after a replica dies waits 0-250 ms: quick, yet the agents that lost the same replica do not
- * reach the next one in the same instant. While every address keeps failing the ceiling doubles up to the cap.
+ * least the floor (a failing CA is never hammered in a tight loop). The first hop after a replica dies waits
+ * 0-1 s: quick for a renewal (which has minutes of slack), yet the watches of every agent that lost the same
+ * replica reach the next one spread over a second, not in the same instant (a 10,000-node fleet: ~10,000 TLS
+ * handshakes over 1 s rather than at once; test/sim/outage-spread.ts). While every address keeps failing the
+ * ceiling doubles up to the cap, which bounds how late an agent notices that a CA is back.
  */
-export const CA_BACKOFF = { baseMs: 125, capMs: 15_000, floorMs: 50 } as const;
+export const CA_BACKOFF = { baseMs: 500, capMs: 15_000, floorMs: 50 } as const;
 
 const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[^:[\]\s,]+):(\d{1,5})$/;
 

@@ -31,6 +31,8 @@ export class CaWatch {
       failover: CaFailover;
       knownVersion: () => number;
       onEvent: (e: WatchTrustBundleEvent__Output) => Promise<void>;
+      /** The stream is up after a start or a failure (not after a make-before-break refresh): a CA answers. */
+      onConnected?: (address: string | undefined) => void;
       provider: MemoryCertificateProvider;
       clock: Clock;
       log: Logger;
@@ -70,7 +72,10 @@ export class CaWatch {
           if (kind === 'refresh') metrics.streamRefreshes.inc({ stream: 'ca_watch', trigger: trigger ?? 'unknown' });
           const ca = this.#addressOf.get(leg.generation);
           // A (re)connection after a failure is worth an info line: it says where the watch landed.
-          if (kind === 'start') log.info('ca_watch.connected', { ca, caSerial: leg.peerSerial });
+          if (kind === 'start') {
+            log.info('ca_watch.connected', { ca, caSerial: leg.peerSerial });
+            deps.onConnected?.(ca);
+          }
           else log.debug('ca_watch.up', { kind, trigger, ca, caSerial: leg.peerSerial });
         },
         error: (err, established, leg) => {

@@ -19,6 +19,7 @@ import { IdentityStore, type StoredIdentity } from './identity-store.js';
 import { joinCluster } from './bootstrap.js';
 import { CaClient, providerConnection } from './ca-client.js';
 import { CaFailover, type CaEndpointStatus } from './ca-failover.js';
+import { classifyCaFailure } from './ca-endpoints.js';
 import { identityFromIssued } from './issued.js';
 import { Renewer } from './renewer.js';
 import { isExpired } from './renewal-schedule.js';
@@ -94,6 +95,7 @@ export class NodeAgent extends EventEmitter {
   #metricsServer: { close(): Promise<void> } | undefined;
   readonly #health: HealthReporter;
   readonly #ca: CaFailover;
+  #renewalWaitsForCa = false;
   #renewals = 0;
 
   constructor(
@@ -152,6 +154,11 @@ export class NodeAgent extends EventEmitter {
       current: () => ({ issuedAt: new Date(this.#identity.issuedAt), notAfter: new Date(this.#identity.notAfter) }),
       renew: () => this.renewOnce(),
     });
+    // A renewal that failed for want of a reachable CA waits out its backoff (up to a minute) unless a CA is
+    // seen again first: the watch reconnecting says one answers, so the renewal goes now. The watches' jittered
+    // reconnects spread these renewals after an outage like the reconnects themselves.
+    this.#renewer.on('renewal-failed', (err: unknown) => (this.#renewalWaitsForCa = classifyCaFailure(err) === 'transport'));
+    this.#renewer.on('renewed', () => (this.#renewalWaitsForCa = false));
     this.#renewer.on('expired', () => {
       this.#health.set('NOT_SERVING');
       this.emit('expired');
@@ -168,6 +175,9 @@ export class NodeAgent extends EventEmitter {
       provider: this.provider,
       knownVersion: () => this.#identity.bundle.version,
       onEvent: (e) => this.#onWatchEvent(e),
+      onConnected: () => {
+        if (this.#renewalWaitsForCa && this.#renewer.state === 'backing-off') this.#renewer.renewNow('ca-reachable');
+      },
       clock,
       log,
     });

@@ -110,12 +110,12 @@ test('caRetryDelayMs: 0 with no failure; full jitter in [floor, min(cap, base·2
   const table: [number, number, number][] = [
     // failures, random, expected ms
     [1, 0, CA_BACKOFF.floorMs],
-    [1, 1, 250],
-    [1, 0.5, 125],
-    [2, 1, 500],
-    [3, 1, 1_000],
-    [6, 1, 8_000],
-    [7, 1, CA_BACKOFF.capMs],
+    [1, 1, 1_000],
+    [1, 0.5, 500],
+    [2, 1, 2_000],
+    [3, 1, 4_000],
+    [4, 1, 8_000],
+    [5, 1, CA_BACKOFF.capMs],
     [50, 1, CA_BACKOFF.capMs],
     [50, 0.5, CA_BACKOFF.capMs / 2],
     [50, 0, CA_BACKOFF.floorMs],

@@ -47,9 +47,9 @@ test('DEAD,LIVE: the first call waits the jittered delay once, then stays on LIV
   const f = fleet({ 'dead:1': 'down', 'live:2': 'up' });
   const before = await counterValue(metrics.agentCaFailovers, { operation: 'bundle' });
   const first = h.failover.call('bundle', f.fn);
-  // One transport failure: full jitter over [0, 250 ms], random 0.5 → 125 ms.
-  assert.equal(await h.clock.nextSleep(), 125);
-  h.clock.advance(125);
+  // One transport failure: full jitter over [0, 1 s], random 0.5 → 500 ms.
+  assert.equal(await h.clock.nextSleep(), 500);
+  h.clock.advance(500);
   assert.equal(await first, 'issued by live:2');
   assert.deepEqual(f.calls, ['dead:1', 'live:2']);
   assert.deepEqual(h.failover.status(), { address: 'live:2', addresses: ['dead:1', 'live:2'], failovers: 1, failures: 0 });
@@ -93,15 +93,15 @@ test('every address down: one try each, growing jittered waits, then UNAVAILABLE
     return true;
   });
   assert.deepEqual(f.calls, ['a:1', 'b:2', 'c:3']);
-  assert.deepEqual(waits, [250, 500], 'random 1: the ceiling, doubling with each failure in a row');
+  assert.deepEqual(waits, [1_000, 2_000], 'random 1: the ceiling, doubling with each failure in a row');
   // The next operation starts where the tour ended (a:1 again, after wrapping) and keeps growing the wait.
   const status1 = h.failover.status();
   assert.deepEqual([status1.address, status1.failures, status1.failovers], ['a:1', 3, 3]);
   const next = h.failover.call('renew', f.fn);
-  assert.equal(await h.clock.nextSleep(), 2_000);
-  h.clock.advance(2_000);
-  assert.equal(await h.clock.nextSleep(), 4_000);
-  h.clock.advance(4_000);
+  assert.equal(await h.clock.nextSleep(), 8_000);
+  h.clock.advance(8_000);
+  assert.equal(await h.clock.nextSleep(), 15_000, 'capped');
+  h.clock.advance(15_000);
   await assert.rejects(next);
   // Once one answers, the count resets: the next failure waits the short first delay again.
   f.behaviour['a:1'] = 'up';
@@ -132,12 +132,12 @@ test('two callers failing on A at once move the agent once, to B (B is not skipp
 
 test('retryDelayMs for streams: full jitter over the larger of the stream\'s and the agent\'s failures in a row', () => {
   const h = harness(['a:1', 'b:2'], () => 1);
-  assert.equal(h.failover.retryDelayMs(1), 250);
+  assert.equal(h.failover.retryDelayMs(1), 1_000);
   // A stream refused with an answer (not a transport failure) still backs off by its own count.
-  assert.equal(h.failover.retryDelayMs(4), 2_000);
+  assert.equal(h.failover.retryDelayMs(3), 4_000);
   h.failover.report('watch', 'a:1', refused('a:1'));
   h.failover.report('watch', 'b:2', refused('b:2'));
   h.failover.report('watch', 'a:1', refused('a:1'));
-  assert.equal(h.failover.retryDelayMs(1), 1_000);
+  assert.equal(h.failover.retryDelayMs(1), 4_000);
   assert.equal(h.failover.retryDelayMs(100), 15_000, 'capped');
 });
