@@ -17,6 +17,7 @@ import { metrics } from '../shared/metrics.js';
 import { isHitlessError } from '../shared/errors.js';
 import { fromServiceError } from '../shared/grpc/status.js';
 import type { CaFailover } from './ca-failover.js';
+import { DEFAULT_DEADLINE_MS } from '../shared/grpc/call.js';
 
 export class CaWatch {
   readonly #stream: RefreshingStream<never, WatchTrustBundleEvent__Output>;
@@ -62,6 +63,9 @@ export class CaWatch {
       clock: deps.clock,
       log,
       retryDelayMs: (failures) => failover.retryDelayMs(failures),
+      // The CA sends the current state as soon as a watch is authenticated: silence means the address is not
+      // answering (blackholed, or a TLS handshake that never completes), so try the next one.
+      firstMessageWithinMs: DEFAULT_DEADLINE_MS,
       onMessage: (event) => {
         this.#queue = this.#queue.then(() => deps.onEvent(event)).catch((err: unknown) => log.error('ca_watch.event_failed', { err }));
       },
