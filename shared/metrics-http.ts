@@ -39,7 +39,9 @@ export function parseHostPort(text: string, flag = '--metrics-listen'): { host: 
 
 export async function startMetricsServer(listen: string, log: Logger, m: Metrics = processMetrics): Promise<MetricsServer> {
   const { host, port } = parseHostPort(listen);
-  m.enableDefaultMetrics();
+  // The first thing that will read metrics: prom-client is loaded here, not at import (shared/lazy-metrics.ts).
+  const registry = await m.load();
+  await m.enableDefaultMetrics();
   const L = METRICS_HTTP_LIMITS;
   let scraping: Promise<string> | undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -48,8 +50,8 @@ export async function startMetricsServer(listen: string, log: Logger, m: Metrics
     if (req.method !== 'GET') return reply(res, 405, 'only GET\n', { allow: 'GET' });
     try {
       // Concurrent scrapes share one rendering instead of each building its own.
-      scraping ??= m.registry.metrics().finally(() => (scraping = undefined));
-      reply(res, 200, await scraping, { 'content-type': m.registry.contentType });
+      scraping ??= registry.metrics().finally(() => (scraping = undefined));
+      reply(res, 200, await scraping, { 'content-type': registry.contentType });
     } catch (err) {
       log.error('metrics.scrape_failed', { err });
       reply(res, 500, 'scrape failed; see the daemon log (metrics.scrape_failed)\n');

@@ -1,5 +1,5 @@
 // Prometheus metrics (prom-client). One registry per process: a daemon is one process, and `/metrics`
-// (shared/metrics-http.ts, `--metrics-listen`) serves `metrics.registry`. Code that counts something imports
+// (shared/metrics-http.ts, `--metrics-listen`) serves the registry `metrics.load()` resolves to. Code that counts something imports
 // the `metrics` object below; tests read deltas (`await counterValue(...)`) rather than absolute values, since
 // the registry lives as long as the test process.
 //
@@ -12,8 +12,12 @@
 //  - state (nodes, expiries, rotation progress, agent identity) is read at scrape time from a snapshot the
 //    daemon registers (`observeCa`, `observeAgent`): nothing to keep in sync, and it costs nothing between
 //    scrapes. Label values are bounded: roles, states, error codes, root fingerprints, configured peers.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+//
+// prom-client itself is loaded only by `load()` (the /metrics listener calls it): until then every metric is a
+// small recorder (shared/lazy-metrics.ts), so an agent without `--metrics-listen` never loads prom-client.
+import type { Gauge, Registry } from 'prom-client';
 import type { Logger } from './log.js';
+import { LazyCounter, LazyGauge, LazyHistogram, SnapshotGauge, type Bindable, type LabelValues, type PromClient } from './lazy-metrics.js';
 
 /** What the CA exposes at scrape time (ca/metrics-view.ts builds it from the in-memory records). */
 export interface CaSnapshot {
@@ -55,15 +59,18 @@ export type IssuanceKind = (typeof ISSUANCE_KINDS)[number];
 const seconds = (ms: number) => ms / 1000;
 
 export class Metrics {
-  readonly registry = new Registry();
+  #prom: PromClient | undefined;
+  #registry: Registry | undefined;
+  #loading: Promise<Registry> | undefined;
   #ca: (() => Promise<CaSnapshot>) | undefined;
   #agent: (() => AgentSnapshot) | undefined;
   /** One snapshot per scrape: every collect() of one `registry.metrics()` call shares it. */
   #caScrape: Promise<CaSnapshot> | undefined;
   #defaults = false;
   /** Metrics of one daemon kind, registered when that daemon starts observing (a CA's /metrics shows no agent series). */
-  readonly #caMetrics: Metric[] = [];
-  readonly #agentMetrics: Metric[] = [];
+  readonly #shared: Bindable[] = [];
+  readonly #caMetrics: Bindable[] = [];
+  readonly #agentMetrics: Bindable[] = [];
 
   // ---- both daemons ----
 
@@ -71,82 +78,79 @@ export class Metrics {
    * Every resource bound that triggered (connections per source, message size, call deadline, …), by the
    * limit's stable name. Pair each increment with a `limit.exceeded` log event: use `limitExceeded()`.
    */
-  readonly limitRejections = new Counter({
-    name: 'hitless_limit_rejections_total',
-    help: 'Requests, streams or connections refused or closed because a resource bound was reached, by limit.',
-    labelNames: ['limit'] as const,
-    registers: [this.registry],
-  });
+  readonly limitRejections = this.#forAll(
+    new LazyCounter({
+      name: 'hitless_limit_rejections_total',
+      help: 'Requests, streams or connections refused or closed because a resource bound was reached, by limit.',
+      labelNames: ['limit'] as const,
+    }),
+  );
 
   /** Server streams ended at their bound (shared/grpc/stream-bound.ts), by service and error code. */
-  readonly streamBoundEnds = new Counter({
-    name: 'hitless_stream_bound_ends_total',
-    help: 'Server streams ended because the certificate that authenticated them expired or stopped being trusted (the client did not refresh), by service (node|ca) and reason (CERT_EXPIRED|UNTRUSTED_PEER).',
-    labelNames: ['service', 'reason'] as const,
-    registers: [this.registry],
-  });
+  readonly streamBoundEnds = this.#forAll(
+    new LazyCounter({
+      name: 'hitless_stream_bound_ends_total',
+      help: 'Server streams ended because the certificate that authenticated them expired or stopped being trusted (the client did not refresh), by service (node|ca) and reason (CERT_EXPIRED|UNTRUSTED_PEER).',
+      labelNames: ['service', 'reason'] as const,
+    }),
+  );
 
   /** Client streams moved to a fresh connection (shared/grpc/refreshing-stream.ts), by stream and trigger. */
-  readonly streamRefreshes = new Counter({
-    name: 'hitless_stream_refreshes_total',
-    help: 'Long-lived client streams moved make-before-break to a new connection with current credentials, by stream (peer|ca_watch) and trigger (own-credentials|server-request|peer-expiry|own-expiry).',
-    labelNames: ['stream', 'trigger'] as const,
-    registers: [this.registry],
-  });
+  readonly streamRefreshes = this.#forAll(
+    new LazyCounter({
+      name: 'hitless_stream_refreshes_total',
+      help: 'Long-lived client streams moved make-before-break to a new connection with current credentials, by stream (peer|ca_watch) and trigger (own-credentials|server-request|peer-expiry|own-expiry).',
+      labelNames: ['stream', 'trigger'] as const,
+    }),
+  );
 
   // ---- CA: events ----
 
   readonly caJoins = this.#forCa(
-    new Counter({
+    new LazyCounter({
       name: 'hitless_ca_joins_total',
       help: 'Join requests (first certificate for a new node), by result (issued|refused) and refusal reason (error code).',
       labelNames: ['result', 'reason'] as const,
-      registers: [],
     }),
   );
 
   readonly caRenewals = this.#forCa(
-    new Counter({
+    new LazyCounter({
       name: 'hitless_ca_renewals_total',
       help: 'Renewal requests, by result (issued|refused) and refusal reason (error code).',
       labelNames: ['result', 'reason'] as const,
-      registers: [],
     }),
   );
 
   readonly caIssuanceSeconds = this.#forCa(
-    new Histogram({
+    new LazyHistogram({
       name: 'hitless_ca_issuance_duration_seconds',
       help: 'Time from receiving a join or renewal request to its certificate being durably recorded, by kind.',
       labelNames: ['kind'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [],
     }),
   );
 
   readonly caWatchStreams = this.#forCa(
-    new Gauge({
+    new LazyGauge({
       name: 'hitless_ca_watch_streams',
       help: 'Open WatchTrustBundle streams (authenticated nodes connected to the CA).',
-      registers: [],
     }),
   );
 
   readonly caStoreCommitSeconds = this.#forCa(
-    new Histogram({
+    new LazyHistogram({
       name: 'hitless_ca_store_commit_duration_seconds',
       help: 'Duration of one synced store batch (group commit): write plus fsync.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers: [],
     }),
   );
 
   readonly caRotationTransitions = this.#forCa(
-    new Counter({
+    new LazyCounter({
       name: 'hitless_ca_root_rotation_transitions_total',
       help: 'Root rotation steps taken, by step (started|aborting|forced|converged|finished|aborted).',
       labelNames: ['step'] as const,
-      registers: [],
     }),
   );
 
@@ -234,47 +238,42 @@ export class Metrics {
   // ---- agent: events ----
 
   readonly agentRenewals = this.#forAgent(
-    new Counter({
+    new LazyCounter({
       name: 'hitless_agent_renewals_total',
       help: "This agent's renewal attempts, by result (ok|failed).",
       labelNames: ['result'] as const,
-      registers: [],
     }),
   );
 
   readonly agentCaFailovers = this.#forAgent(
-    new Counter({
+    new LazyCounter({
       name: 'hitless_agent_ca_failovers_total',
       help: 'Moves to another --ca address after a transport failure (unreachable, UNAVAILABLE, deadline), by the operation that failed (bundle|join|renew|watch).',
       labelNames: ['operation'] as const,
-      registers: [],
     }),
   );
 
   readonly agentPeerStreamStarts = this.#forAgent(
-    new Counter({
+    new LazyCounter({
       name: 'hitless_agent_peer_stream_starts_total',
       help: 'Heartbeat streams established to a peer (1 over the whole run means the first stream never broke).',
       labelNames: ['peer'] as const,
-      registers: [],
     }),
   );
 
   readonly agentPeerStreamErrors = this.#forAgent(
-    new Counter({
+    new LazyCounter({
       name: 'hitless_agent_peer_stream_errors_total',
       help: 'Established heartbeat streams to a peer that later failed (a rotation that is hitless leaves this at 0).',
       labelNames: ['peer'] as const,
-      registers: [],
     }),
   );
 
   readonly agentPeerProbes = this.#forAgent(
-    new Counter({
+    new LazyCounter({
       name: 'hitless_agent_peer_probes_total',
       help: 'WhoAmI probes to a peer on fresh connections, by result (ok|failed).',
       labelNames: ['peer', 'result'] as const,
-      registers: [],
     }),
   );
 
@@ -336,21 +335,40 @@ export class Metrics {
 
   /** The CA registers its snapshot source once it serves (ca/commands/serve.ts). */
   observeCa(snapshot: () => Promise<CaSnapshot>): void {
-    if (!this.#ca) for (const m of this.#caMetrics) this.registry.registerMetric(m);
+    const first = !this.#ca;
     this.#ca = snapshot;
+    if (first) this.#register(this.#caMetrics);
   }
 
   /** The agent registers its snapshot source once it holds an identity (agent/node-agent.ts). */
   observeAgent(snapshot: () => AgentSnapshot): void {
-    if (!this.#agent) for (const m of this.#agentMetrics) this.registry.registerMetric(m);
+    const first = !this.#agent;
     this.#agent = snapshot;
+    if (first) this.#register(this.#agentMetrics);
+  }
+
+  /**
+   * Loads prom-client (once) and binds every metric to one registry: the shared ones, and the CA's or the
+   * agent's once that daemon observes. What was counted before carries over.
+   */
+  load(): Promise<Registry> {
+    this.#loading ??= import('prom-client').then((prom) => {
+      this.#prom = prom;
+      this.#registry = new prom.Registry();
+      this.#register(this.#shared);
+      if (this.#ca) this.#register(this.#caMetrics);
+      if (this.#agent) this.#register(this.#agentMetrics);
+      return this.#registry;
+    });
+    return this.#loading;
   }
 
   /** prom-client's process and Node.js metrics (CPU, memory, handles, event loop lag, GC); once per registry. */
-  enableDefaultMetrics(): void {
+  async enableDefaultMetrics(): Promise<void> {
+    const registry = await this.load();
     if (this.#defaults) return;
     this.#defaults = true;
-    collectDefaultMetrics({ register: this.registry });
+    this.#prom!.collectDefaultMetrics({ register: registry });
   }
 
   /**
@@ -372,44 +390,32 @@ export class Metrics {
     }
   }
 
-  #forCa<T extends Metric>(m: T): T {
+  #register(list: Bindable[]): void {
+    if (!this.#prom || !this.#registry) return; // load() registers them
+    for (const m of list) this.#registry.registerMetric(m.bind(this.#prom));
+  }
+
+  #forAll<T extends Bindable>(m: T): T {
+    this.#shared.push(m);
+    return m;
+  }
+
+  #forCa<T extends Bindable>(m: T): T {
     this.#caMetrics.push(m);
     return m;
   }
 
-  #forAgent<T extends Metric>(m: T): T {
+  #forAgent<T extends Bindable>(m: T): T {
     this.#agentMetrics.push(m);
     return m;
   }
 
-  #caGauge<L extends string>(name: string, help: string, labelNames: L[], fill: (g: Gauge<L>, s: CaSnapshot) => void): Gauge<L> {
-    const owner = this;
-    return this.#forCa(new Gauge<L>({
-      name,
-      help,
-      labelNames,
-      registers: [],
-      async collect() {
-        this.reset();
-        const s = await owner.#caSnapshot();
-        if (s) fill(this, s);
-      },
-    }));
+  #caGauge<L extends string>(name: string, help: string, labelNames: L[], fill: (g: Gauge<L>, s: CaSnapshot) => void): SnapshotGauge<CaSnapshot, L> {
+    return this.#forCa(new SnapshotGauge<CaSnapshot, L>({ name, help, labelNames }, () => this.#caSnapshot(), fill));
   }
 
-  #agentGauge<L extends string>(name: string, help: string, labelNames: L[], fill: (g: Gauge<L>, s: AgentSnapshot) => void): Gauge<L> {
-    const owner = this;
-    return this.#forAgent(new Gauge<L>({
-      name,
-      help,
-      labelNames,
-      registers: [],
-      collect() {
-        this.reset();
-        const s = owner.#agent?.();
-        if (s) fill(this, s);
-      },
-    }));
+  #agentGauge<L extends string>(name: string, help: string, labelNames: L[], fill: (g: Gauge<L>, s: AgentSnapshot) => void): SnapshotGauge<AgentSnapshot, L> {
+    return this.#forAgent(new SnapshotGauge<AgentSnapshot, L>({ name, help, labelNames }, () => this.#agent?.(), fill));
   }
 
   #caSnapshot(): Promise<CaSnapshot | undefined> {
@@ -435,9 +441,7 @@ export function limitExceeded(log: Logger, limit: string, fields: Record<string,
   log.warn('limit.exceeded', { limit, ...fields });
 }
 
-/** The value of one counter series, for tests and status output. */
-export async function counterValue(counter: Counter<string>, labels: Record<string, string> = {}): Promise<number> {
-  const data = await counter.get();
-  const hit = data.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
-  return hit?.value ?? 0;
+/** The value of one counter series (the first whose labels include `labels`), for tests and status output. */
+export function counterValue<L extends string>(counter: LazyCounter<L>, labels: LabelValues<L> = {}): Promise<number> {
+  return counter.value(labels);
 }

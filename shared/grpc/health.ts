@@ -1,19 +1,16 @@
-// gRPC health (grpc.health.v1.Health, Check and Watch) and server reflection, from the ecosystem's own
-// packages (grpc-health-check, @grpc/reflection). Both need no client certificate: our TLS ports request one
-// but do not require it (shared/grpc/peer.ts), and every hitless method still authorizes its caller itself.
+// gRPC health (grpc.health.v1.Health, Check and Watch), from the ecosystem's own package (grpc-health-check).
+// Server reflection is in ./reflection.ts (the CA serves it; the agent neither serves nor loads it). Health
+// needs no client certificate: our TLS ports request one but do not require it (shared/grpc/peer.ts), and
+// every hitless method still authorizes its caller itself.
 //
 // grpc-health-check keeps a status per service name and pushes changes to Watch streams, but never ends
 // those streams: a server's graceful stop would then wait its whole grace for them. So the Watch handler is
 // wrapped to track open streams (bounded: each one is held by an unauthenticated caller) and `stopping()`
 // reports NOT_SERVING and then ends them.
 import type * as grpc from '@grpc/grpc-js';
-import { dirname, relative, resolve } from 'node:path';
-import * as protoLoader from '@grpc/proto-loader';
-import { HealthImplementation, protoPath as healthProtoPath, service as healthService } from 'grpc-health-check';
-import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, service as healthService } from 'grpc-health-check';
 import type { Logger } from '../log.js';
 import { limitExceeded } from '../metrics.js';
-import { PROTO_DIR } from '../../proto/load.js';
 import { HitlessError } from '../errors.js';
 import { failStream } from './handlers.js';
 
@@ -78,17 +75,6 @@ export class HealthReporter {
     for (const call of this.#watches) if (!call.cancelled) call.end();
     this.#watches.clear();
   }
-}
-
-/**
- * Server reflection (v1 and v1alpha) for the given .proto files of ours plus the health service, so that
- * grpcurl-style tools can list and describe the API without the .proto files.
- */
-export function addReflection(server: grpc.Server, protoFiles: string[]): void {
-  // health.proto by its import path (not absolute), so reflection names the file as the package does.
-  const healthRoot = resolve(dirname(healthProtoPath), '../..');
-  const def = protoLoader.loadSync([...protoFiles, relative(healthRoot, healthProtoPath)], { includeDirs: [PROTO_DIR, healthRoot] });
-  new ReflectionService(def).addToServer(server);
 }
 
 export { healthService };

@@ -16,6 +16,9 @@ import { ROOT, freePort, spawnDaemon, type Daemon, type LogEvent } from '../help
 
 const HOOK = { NODE_OPTIONS: `--import ${fileURLToPath(new URL('../helpers/module-list-hook.mjs', import.meta.url))}` };
 const FORBIDDEN = ['/node_modules/@peculiar/x509/', '/node_modules/reflect-metadata/', '/node_modules/@peculiar/webcrypto/'];
+// Loaded only when needed (README, figure 8): prom-client and @opentelemetry/api once /metrics is served
+// (shared/lazy-metrics.ts), @grpc/reflection only where reflection is served (the CA).
+const LAZY = ['/node_modules/prom-client/', '/node_modules/@opentelemetry/api/', '/node_modules/@grpc/reflection/'];
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let ca: Daemon;
@@ -44,6 +47,7 @@ before(async () => {
       spawnDaemon('agent', [
         'run', '--ca', address, '--token', init.tokens.worker, '--state-dir', `${dir.path}/a${i}`, '--listen', `127.0.0.1:${port}`,
         '--peer', `127.0.0.1:${ports[1 - i]}`, '--heartbeat-interval', '200ms', '--probe-interval', '500ms',
+        ...(i === 1 ? ['--metrics-listen', '127.0.0.1:0'] : []),
       ], HOOK),
     );
   }
@@ -68,10 +72,23 @@ test('an agent that joined, renewed and holds peer streams has loaded no x509, R
   for (const p of ['node.proto', 'node_ca.proto']) assert.ok(protos.includes(p), `the hook lists ${p} among ${protos.join(', ')}`);
   assert.deepEqual(m.files.filter((f) => f.endsWith('/hitless/v1/ca_admin.proto')), [], 'the agent read the admin proto');
   for (const f of FORBIDDEN) assert.deepEqual(loaded(m, f), [], `the agent loaded ${f}`);
+  for (const f of LAZY) assert.deepEqual(loaded(m, f), [], `the agent without --metrics-listen loaded ${f}`);
 });
 
-test('control: the hook on `ca serve` sees the admin proto (and the CA, too, loads no x509 stack)', async () => {
+test('control: an agent with --metrics-listen loads prom-client and serves its counters', async () => {
+  // The second agent serves /metrics: the hook must see prom-client there, or the test above proves nothing.
+  const agent = agents[1]!;
+  const m = await modulesOf(agent);
+  assert.ok(loaded(m, '/node_modules/prom-client/').length > 0, 'prom-client loaded with --metrics-listen');
+  assert.deepEqual(loaded(m, '/node_modules/@grpc/reflection/'), [], 'the agent does not serve reflection');
+  const port = (await agent.waitFor('metrics.listening')).port as number;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  assert.match(text, /^hitless_agent_peer_stream_starts_total\{peer="[^"]+"\} [1-9]/m);
+});
+
+test('control: the hook on `ca serve` sees the admin proto and reflection (and the CA, too, loads no x509 stack)', async () => {
   const m = await modulesOf(ca);
+  assert.ok(loaded(m, '/node_modules/@grpc/reflection/').length > 0, 'the CA serves reflection');
   assert.ok(m.files.some((f) => f.endsWith('/hitless/v1/ca_admin.proto')), m.files.join(', '));
   for (const f of FORBIDDEN) assert.deepEqual(loaded(m, f), [], `the CA loaded ${f}`);
 });
