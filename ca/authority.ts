@@ -419,11 +419,13 @@ export class Authority extends EventEmitter {
     if (leaf.subject.organization !== this.clusterId || !nodeId || ous.includes(CA_SERVER_OU) || ous.includes(OPERATOR_OU)) {
       throw new HitlessError('UNTRUSTED_PEER', `client certificate "${leaf.subjectName}" is not a node certificate of cluster ${this.clusterId}`);
     }
+    // The certificate first: on replicas it brings this replica's copy of the node up to date when the caller
+    // renewed on another replica a moment ago (CaStore.getCert).
+    const cert = await this.#store.getCert(leaf.serial, nodeId);
     const node = await this.#liveNode(nodeId).catch((err: unknown) => {
       // A verified certificate for a node we have no record of: not a lookup miss but an untrusted caller.
       throw isHitlessError(err, 'NOT_FOUND') ? new HitlessError('UNTRUSTED_PEER', `no node ${nodeId} in this cluster's records`, { cause: err }) : err;
     });
-    const cert = await this.#store.getCert(leaf.serial);
     if (!cert || cert.nodeId !== nodeId) {
       throw new HitlessError('UNTRUSTED_PEER', `certificate serial ${leaf.serial} was not issued to node ${nodeId}`);
     }

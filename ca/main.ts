@@ -50,12 +50,31 @@ const stateDirOption = () => new Option('--state-dir <dir>', 'CA state directory
 const passphraseOption = () =>
   new Option('--passphrase-file <file>', `file whose first line is the root key passphrase, not readable by group or others (or set ${PASSPHRASE_ENV})`);
 
+// Replicas on etcd (README "High availability"). Shared by init and serve; resolved once in etcdStoreOptions().
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const etcdFlags = () => [
+  new Option('--etcd <endpoints>', 'keep the cluster in etcd: client endpoints, comma-separated or repeated (host:port or URL); omit for the embedded store').argParser(collect),
+  new Option('--etcd-prefix <prefix>', 'key prefix of this cluster in etcd').default('/hitless/'),
+  new Option('--etcd-cacert <file>', 'CA certificate (PEM) that verifies the etcd servers; enables TLS to etcd'),
+  new Option('--etcd-cert <file>', 'client certificate (PEM) for etcd client-certificate authentication'),
+  new Option('--etcd-key <file>', 'key (PEM) of --etcd-cert'),
+];
+type EtcdFlags = {
+  etcd?: string[];
+  etcdPrefix: string;
+  etcdCacert?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+};
+const etcdConnection = (o: EtcdFlags) =>
+  o.etcd ? { endpoints: o.etcd, prefix: o.etcdPrefix, caFile: o.etcdCacert, certFile: o.etcdCert, keyFile: o.etcdKey } : undefined;
+
 const program = new Command('ca')
   .description('hitless certificate authority: short-lived node certificates, rotated without dropping a connection')
   .option('--debug', 'print stack traces on errors')
   .showHelpAfterError(false);
 
-program
+const init = program
   .command('init')
   .description('create a cluster: an encrypted ECDSA P-256 root, a cluster id and join tokens')
   .addOption(stateDirOption())
@@ -69,12 +88,14 @@ program
   )
   .option('--backdate <duration>', 'how far notBefore is set in the past, for clock skew', duration('--backdate'), BACKDATE.defaultMs)
   .addOption(passphraseOption())
-  .option('--json', 'print the result as JSON (tokens, fingerprint, paths)')
-  .addHelpText('after', `\nWithout --passphrase-file or ${PASSPHRASE_ENV}, a passphrase is generated and printed once.`)
-  .action(async (o: { stateDir: string; rootSubject: string; rootTtl: number; nodeCertTtl: number; backdate: number; passphraseFile?: string; json?: boolean }) => {
+  .option('--json', 'print the result as JSON (tokens, fingerprint, paths)');
+for (const option of etcdFlags()) init.addOption(option);
+init
+  .addHelpText('after', `\nWithout --passphrase-file or ${PASSPHRASE_ENV}, a passphrase is generated and printed once.\nWith --etcd the cluster (sealed root key, root certificate, config, join secrets) is created in etcd, not in --state-dir.`)
+  .action(async (o: EtcdFlags & { stateDir: string; rootSubject: string; rootTtl: number; nodeCertTtl: number; backdate: number; passphraseFile?: string; json?: boolean }) => {
     const passphrase = await readPassphrase({ file: o.passphraseFile, env: process.env[PASSPHRASE_ENV] });
     const result = await initCluster(
-      { stateDir: o.stateDir, rootSubject: o.rootSubject, rootTtlMs: o.rootTtl, nodeCertTtlMs: o.nodeCertTtl, backdateMs: o.backdate, passphrase },
+      { stateDir: o.stateDir, rootSubject: o.rootSubject, rootTtlMs: o.rootTtl, nodeCertTtlMs: o.nodeCertTtl, backdateMs: o.backdate, passphrase, etcd: etcdConnection(o) },
       systemClock,
     );
     for (const w of result.warnings) process.stderr.write(`ca: warning: ${w}\n`);
@@ -96,12 +117,21 @@ const serve = program
   .option('--renew-rate <n/duration>', `renewals per node, beyond those the CA asks for (default ${RENEWALS_PER_LIFETIME_DEFAULT} per node certificate lifetime)`, rate('--renew-rate'));
 // Resource limits of the CA port (shared/grpc/limits.ts; README "Resource limits").
 for (const option of limitOptions(Option, CA_PORT_LIMITS)) serve.addOption(option);
+for (const option of etcdFlags()) serve.addOption(option);
 serve
+  .addOption(
+    new Option('--leader-lease <duration>', 'replicas on etcd: lease of the leader (it runs rotation steps and pruning); a dead leader is replaced after this long')
+      .argParser(duration('--leader-lease'))
+      .default(10_000, '10s'),
+  )
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .action(async (o: {
     stateDir: string; listen: string; passphraseFile?: string; maxConnectionAge?: number; csrWorkers?: number; metricsListen?: string;
-    tlsMinVersion?: TlsMinVersion; logLevel: Level; joinRatePerToken?: Rate; joinRate?: Rate; renewRate?: Rate;
-  }) => {
+    tlsMinVersion?: TlsMinVersion; logLevel: Level; joinRatePerToken?: Rate; joinRate?: Rate; renewRate?: Rate; leaderLease: number;
+  } & EtcdFlags) => {
+    if (o.leaderLease < 2_000 || o.leaderLease > 300_000) {
+      throw new HitlessError('INVALID_ARGUMENT', `--leader-lease ${formatDuration(o.leaderLease)} is outside 2s..5m`, { hint: 'the default, 10s, suits most fleets' });
+    }
     const log = createLogger({ level: o.logLevel, base: { component: 'ca' } });
     const passphrase = await readPassphrase({ file: o.passphraseFile, env: process.env[PASSPHRASE_ENV] });
     await runDaemon('ca', log, async () => {
@@ -110,6 +140,8 @@ serve
           stateDir: o.stateDir, listen: o.listen, passphrase, maxConnectionAgeMs: o.maxConnectionAge, csrWorkers: o.csrWorkers,
           metricsListen: o.metricsListen, limits: limitOverrides(o), tlsMinVersion: o.tlsMinVersion,
           credentialLimits: { joinsPerToken: o.joinRatePerToken, joinsOverall: o.joinRate, renewalsPerNode: o.renewRate },
+          etcd: etcdConnection(o),
+          replica: { ttlS: Math.round(o.leaderLease / 1000) },
         },
         { clock: systemClock, log },
       );

@@ -2,18 +2,16 @@
 // files and store, starts/aborts/forces rotations, and runs the reconciler that asks nodes to renew in
 // rate-limited batches and finishes the rotation once the fleet has converged. The decisions themselves are
 // the pure functions of ca/root-rotation.ts.
-import { readFile } from 'node:fs/promises';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { HitlessError } from '../shared/errors.js';
 import { randomId } from '../shared/ids.js';
-import { writeFileAtomic } from '../shared/fs-atomic.js';
 import { generateKeyPairPem, keyMatchesCertificate } from '../shared/pki/keys.js';
 import { parseCertificate } from '../shared/pki/certs.js';
 import { createRootCertificate, crossSignRoot } from '../shared/pki/roots.js';
 import type { CaStore } from './store.js';
 import { metrics } from '../shared/metrics.js';
-import type { StatePaths } from './config.js';
+import type { RootMaterialStore } from './root-material.js';
 import type { Authority, TrustState } from './authority.js';
 import { createSigner } from './issuer.js';
 import { checkSuppliedRoot } from './supplied-root.js';
@@ -57,32 +55,39 @@ interface Deps {
   store: CaStore;
   clock: Clock;
   log: Logger;
-  paths: StatePaths;
+  /** The root certificate and sealed key (ca/root-material.ts): files, or etcd for replicas. */
+  root: RootMaterialStore;
   passphrase: string;
   nodeCertTtlMs: number;
   backdateMs: number;
   maxConnectionAgeMs: number;
+  /**
+   * Replicas (ca/leadership.ts): every replica asks the nodes connected to it to renew; only the leader takes
+   * the rotation's steps (converge, diverge, finish). @default always (one CA process)
+   */
+  isLeader?: () => boolean;
   /** Agents' reports of the roots on their live connections and streams (ReportLiveCredentials). */
   evidence?: LiveEvidence;
 }
 
 /** Reads the CA's trust from disk and store, completing a finish that a crash interrupted. */
 export async function loadTrust(d: Omit<Deps, 'log' | 'maxConnectionAgeMs'> & { log: Logger }): Promise<TrustState> {
-  const { store, paths, passphrase, clock } = d;
-  let rootPem = await readFile(paths.rootCert, 'utf8');
-  const rootKeyPem = await unsealPrivateKey(JSON.parse(await readFile(paths.rootKey, 'utf8')) as SealedKey, passphrase);
+  const { store, root, passphrase, clock } = d;
+  const material = await root.read();
+  let rootPem = material.rootPem;
+  const rootKeyPem = await unsealPrivateKey(material.sealedKey, passphrase);
   const state = await store.getRotationState();
   const rotation = state.rotation;
   if (!keyMatchesCertificate(rootKeyPem, rootPem)) {
     // finish() writes the key, then the certificate: a crash in between leaves the new key beside the old cert.
     if (rotation && keyMatchesCertificate(rootKeyPem, rotation.toRootPem)) {
       d.log.warn('root_rotation.finish_recovered', { rotationId: rotation.id });
-      await writeFileAtomic(paths.rootCert, rotation.toRootPem, 0o644);
+      await root.replace({ rootPem: rotation.toRootPem, sealedKey: material.sealedKey });
       rootPem = rotation.toRootPem;
       await store.updateRotationState({ rotation: null }, rotation);
       return loadTrust(d);
     }
-    throw new HitlessError('INVALID_ARGUMENT', `${paths.rootKey} does not hold the key of ${paths.rootCert}`);
+    throw new HitlessError('INVALID_ARGUMENT', `the root key in ${root.where} does not belong to its root certificate`);
   }
   const version = state.bundleVersion;
   const now = clock.now().getTime();
@@ -224,7 +229,7 @@ export class RotationManager {
       const version = authority.trust.version + 1;
       const next = { ...record, bundleVersion: version };
       await store.updateRotationState({ rotation: next, bundleVersion: version }, before);
-      const rootKeyPem = await unsealPrivateKey(JSON.parse(await readFile(this.d.paths.rootKey, 'utf8')) as SealedKey, this.d.passphrase);
+      const rootKeyPem = await unsealPrivateKey((await this.d.root.read()).sealedKey, this.d.passphrase);
       authority.setTrust({ ...authority.trust, version, signer: await createSigner(next.toRootPem, rootKeyPem) });
       this.#asked.clear();
       this.#queue = [];
@@ -302,13 +307,14 @@ export class RotationManager {
     const now = clock.now();
     const view = await this.#statusOf(record);
     if (view.blocking.length > 0) {
-      if (record.convergedAt) await store.updateRotationState({ rotation: transition(record, { type: 'diverged' }) }, record);
+      if (record.convergedAt && this.#leads()) await store.updateRotationState({ rotation: transition(record, { type: 'diverged' }) }, record);
       // Ask connected, unconverged nodes to renew, at most `window` outstanding (see RotationOptions).
       this.#queue = view.blocking.filter((b) => b.connected && !this.#asked.has(b.nodeId)).map((b) => b.nodeId).reverse();
       const asked = this.#pump(now);
       if (asked) log.info('root_rotation.renewals_requested', { count: asked, blocking: view.blocking.length });
       return;
     }
+    if (!this.#leads()) return;
     if (!record.convergedAt) {
       const next = transition(record, { type: 'converged', at: now });
       await store.updateRotationState({ rotation: next }, record);
@@ -323,19 +329,22 @@ export class RotationManager {
     }
   }
 
+  #leads(): boolean {
+    return this.d.isLeader?.() ?? true;
+  }
+
   async #finish(record: RotationRecord): Promise<void> {
-    const { store, clock, log, authority, paths, passphrase } = this.d;
+    const { store, clock, log, authority, root, passphrase } = this.d;
     const now = clock.now();
     const until = new Date(now.getTime() + this.d.nodeCertTtlMs + this.d.backdateMs).toISOString();
     const version = authority.trust.version + 1;
     const targetKeyPem =
       record.phase === 'rotating'
         ? await unsealPrivateKey(record.newKeySealed as SealedKey, passphrase)
-        : await unsealPrivateKey(JSON.parse(await readFile(paths.rootKey, 'utf8')) as SealedKey, passphrase);
+        : await unsealPrivateKey((await root.read()).sealedKey, passphrase);
     if (record.phase === 'rotating') {
       // Key first, then certificate; loadTrust() completes a finish interrupted between the two.
-      await writeFileAtomic(paths.rootKey, JSON.stringify(record.newKeySealed, null, 2) + '\n', 0o600);
-      await writeFileAtomic(paths.rootCert, record.toRootPem, 0o644);
+      await root.replace({ rootPem: record.toRootPem, sealedKey: record.newKeySealed as SealedKey });
     }
     const retired = [
       ...authority.trust.retired.filter((r) => Date.parse(r.until) > now.getTime()),

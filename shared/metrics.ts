@@ -146,6 +146,12 @@ export class Metrics {
     }),
   );
 
+  readonly caLeader = this.#forCa(
+    new LazyGauge({
+      name: 'hitless_ca_leader',
+      help: 'Replicas on etcd: 1 on the replica that leads (rotation steps, pruning), 0 on the others. 0 on the embedded store (no election).',
+    }),
+  );
   readonly caRotationTransitions = this.#forCa(
     new LazyCounter({
       name: 'hitless_ca_root_rotation_transitions_total',

@@ -12,6 +12,8 @@ import { formatDuration } from '../../shared/duration.js';
 import type { Clock } from '../../shared/clock.js';
 import { LevelStore } from '../store.js';
 import { sealPrivateKey, generatePassphrase } from '../root-key.js';
+import { FileRootMaterial } from '../root-material.js';
+import { EtcdStore, etcdStoreOptions, type EtcdConnection } from '../store/etcd.js';
 import { appendOnce } from '../audit.js';
 import { checkBackdate, checkNodeCertTtl, statePaths, PASSPHRASE_ENV, type ClusterConfig } from '../config.js';
 
@@ -23,6 +25,8 @@ export interface InitOptions {
   backdateMs: number;
   /** From --passphrase-file or the environment; generated (and returned) when absent. */
   passphrase: string | undefined;
+  /** Create the cluster in etcd (for `ca serve --etcd` replicas) instead of the state dir. */
+  etcd?: EtcdConnection;
 }
 
 export interface InitResult {
@@ -31,6 +35,8 @@ export interface InitResult {
   rootDigest: string;
   tokens: { worker: string; manager: string };
   paths: ReturnType<typeof statePaths>;
+  /** Where the cluster lives: the state dir, or "etcd prefix /hitless/". */
+  where: string;
   nodeCertTtl: string;
   /** Only when generated: shown once, stored nowhere. */
   generatedPassphrase?: string;
@@ -43,6 +49,7 @@ export async function initCluster(opts: InitOptions, clock: Clock): Promise<Init
   if (ttlWarning) warnings.push(ttlWarning);
   checkBackdate(opts.backdateMs);
   const paths = statePaths(opts.stateDir);
+  if (opts.etcd) return initInEtcd(opts, opts.etcd, clock, warnings);
   const exists = await access(paths.config).then(() => true, () => false);
   if (exists) {
     throw new HitlessError('ALREADY_EXISTS', `a cluster already exists in ${opts.stateDir}; refusing to overwrite it`, {
@@ -69,8 +76,7 @@ export async function initCluster(opts: InitOptions, clock: Clock): Promise<Init
   } finally {
     await store.close();
   }
-  await writeFileAtomic(paths.rootCert, rootPem, 0o644);
-  await writeFileAtomic(paths.rootKey, JSON.stringify(sealed, null, 2) + '\n', 0o600);
+  await new FileRootMaterial(paths).create({ rootPem, sealedKey: sealed });
   const config: ClusterConfig = {
     version: 1,
     clusterId: randomId(),
@@ -93,6 +99,45 @@ export async function initCluster(opts: InitOptions, clock: Clock): Promise<Init
       manager: formatJoinToken({ rootDigest: digest, secret: secrets.manager }),
     },
     paths,
+    where: paths.dir,
+    nodeCertTtl: formatDuration(opts.nodeCertTtlMs),
+    generatedPassphrase: opts.passphrase ? undefined : passphrase,
+    warnings,
+  };
+}
+
+/** `ca init --etcd`: root material, config and join secrets in one etcd transaction, only if none exist there. */
+async function initInEtcd(opts: InitOptions, conn: EtcdConnection, clock: Clock, warnings: string[]): Promise<InitResult> {
+  const storeOptions = await etcdStoreOptions(conn);
+  const passphrase = opts.passphrase ?? generatePassphrase();
+  const now = clock.now();
+  const { privateKeyPem } = generateKeyPairPem();
+  const rootPem = await createRootCertificate({
+    privateKeyPem,
+    subject: opts.rootSubject,
+    notBefore: new Date(now.getTime() - 5 * 60_000),
+    notAfter: new Date(now.getTime() + opts.rootTtlMs),
+  });
+  const sealedKey = await sealPrivateKey(privateKeyPem, passphrase);
+  const secrets = { worker: generateSecret(), manager: generateSecret() };
+  const config: ClusterConfig = { version: 1, clusterId: randomId(), nodeCertTtlMs: opts.nodeCertTtlMs, backdateMs: opts.backdateMs, createdAt: now.toISOString() };
+  const store = await EtcdStore.open(storeOptions);
+  try {
+    await store.createCluster(config, { rootPem, sealedKey }, secrets);
+  } finally {
+    await store.close();
+  }
+  const digest = rootDigest(pemToDer(rootPem));
+  return {
+    clusterId: config.clusterId,
+    rootFingerprint: parseCertificate(rootPem).fingerprint,
+    rootDigest: digest,
+    tokens: {
+      worker: formatJoinToken({ rootDigest: digest, secret: secrets.worker }),
+      manager: formatJoinToken({ rootDigest: digest, secret: secrets.manager }),
+    },
+    paths: statePaths(opts.stateDir),
+    where: `etcd prefix ${store.prefix}`,
     nodeCertTtl: formatDuration(opts.nodeCertTtlMs),
     generatedPassphrase: opts.passphrase ? undefined : passphrase,
     warnings,
@@ -100,9 +145,10 @@ export async function initCluster(opts: InitOptions, clock: Clock): Promise<Init
 }
 
 export function formatInitResult(r: InitResult): string {
+  const inEtcd = r.where !== r.paths.dir;
   const lines = [
-    `Cluster ${r.clusterId} created in ${r.paths.dir}`,
-    `  root certificate  ${r.paths.rootCert}`,
+    `Cluster ${r.clusterId} created in ${r.where}`,
+    inEtcd ? `  serve it with     ca serve --etcd <endpoints> --state-dir <replica dir> (on each replica)` : `  root certificate  ${r.paths.rootCert}`,
     `  root fingerprint  sha256:${r.rootFingerprint}`,
     `  node cert TTL     ${r.nodeCertTtl}`,
     '',

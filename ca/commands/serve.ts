@@ -12,6 +12,12 @@ import { BoundedServer } from '../../shared/grpc/bounded-server.js';
 import { CA_PORT_LIMITS, resolveLimits, type ServerLimits } from '../../shared/grpc/limits.js';
 import { applyTlsPolicy, type TlsMinVersion } from '../../shared/grpc/tls-policy.js';
 import { LevelStore } from '../store.js';
+import type { CaStore } from '../store/records.js';
+import { EtcdStore, etcdStoreOptions, type EtcdConnection } from '../store/etcd.js';
+import { FileRootMaterial, StoreRootMaterial, type RootMaterialStore } from '../root-material.js';
+import { EtcdLeadership, soleLeader, type ElectionOptions, type Leadership } from '../leadership.js';
+import { followStore } from '../replica.js';
+import { ensurePrivateDir } from '../../shared/fs-atomic.js';
 import { readClusterConfig, statePaths, PASSPHRASE_ENV } from '../config.js';
 import { maxConnectionAgeMs } from '../../shared/connection-age.js';
 import { Authority, type CredentialLimits } from '../authority.js';
@@ -49,6 +55,13 @@ export interface ServeOptions {
   tlsMinVersion?: TlsMinVersion;
   /** Joins per token and overall, renewals per node (ca/authority.ts CredentialLimits); defaults when omitted. */
   credentialLimits?: CredentialLimits;
+  /**
+   * Serve a cluster kept in etcd (`ca init --etcd`) as one of several replicas; the state dir then holds only
+   * this replica's admin socket and audit log (created when missing).
+   */
+  etcd?: EtcdConnection;
+  /** Leader election lease TTL (seconds) and how often the leader prunes. */
+  replica?: ElectionOptions & { pruneEveryMs?: number };
 }
 
 export interface RunningCa {
@@ -58,6 +71,8 @@ export interface RunningCa {
 }
 
 const PRUNE_AFTER_EXPIRY_MS = 7 * 24 * 3_600_000;
+/** How often the leader replica prunes the etcd store. */
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Logger }): Promise<RunningCa> {
   const { clock, log } = deps;
@@ -65,32 +80,47 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
   const limits = resolveLimits(CA_PORT_LIMITS, opts.limits);
   applyTlsPolicy(opts.tlsMinVersion);
   const paths = statePaths(opts.stateDir);
-  const config = await readClusterConfig(paths);
+  const etcdOptions = opts.etcd ? await etcdStoreOptions(opts.etcd, log) : undefined;
+  const config = etcdOptions ? undefined : await readClusterConfig(paths);
   if (!opts.passphrase) {
     throw new HitlessError('INVALID_ARGUMENT', 'the root key passphrase is required', {
       hint: `pass --passphrase-file <file> or set ${PASSPHRASE_ENV} (ca init printed it, or used the one you gave it)`,
     });
   }
   // The store first: its lock is what makes a second `ca serve` on this directory fail fast and cleanly.
-  const store = await LevelStore.open(paths.store, { mustExist: true, log });
+  // (Replicas on etcd: the state dir is this replica's own; etcd holds the cluster.)
+  if (etcdOptions) await ensurePrivateDir(opts.stateDir, '--state-dir');
+  const etcd = etcdOptions ? await EtcdStore.open(etcdOptions) : undefined;
+  const store: CaStore = etcd ?? (await LevelStore.open(paths.store, { mustExist: true, log }));
   const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
   const unwind = async () => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => log.warn('ca.stop_step_failed', { err }));
   };
   try {
+    const root: RootMaterialStore = etcd ? new StoreRootMaterial(etcd) : new FileRootMaterial(paths);
+    const cluster = config ?? (await root.readConfig());
+    let leadership: Leadership = soleLeader;
     const rotationDeps = {
       store,
       clock,
       log,
-      paths,
+      root,
       passphrase: opts.passphrase,
-      nodeCertTtlMs: config.nodeCertTtlMs,
-      backdateMs: config.backdateMs,
+      nodeCertTtlMs: cluster.nodeCertTtlMs,
+      backdateMs: cluster.backdateMs,
+      isLeader: () => leadership.isLeader(),
     };
     const trust = await loadTrust(rotationDeps);
 
-    const pruned = await store.prune(new Date(clock.now().getTime() - PRUNE_AFTER_EXPIRY_MS));
-    if (pruned.certs || pruned.nodes) log.info('store.pruned', pruned);
+    // Pruning: at start on the embedded store; on etcd by the leader, continuously (below).
+    const prune = async () => {
+      const cutoff = new Date(clock.now().getTime() - PRUNE_AFTER_EXPIRY_MS);
+      const pruned = await store.prune(cutoff);
+      if (pruned.certs || pruned.nodes) log.info('store.pruned', pruned);
+      const prunedTokens = await store.pruneJoinTokens(cutoff);
+      if (prunedTokens) log.info('store.pruned', { joinTokens: prunedTokens });
+    };
+    if (!etcd) await prune();
 
     // The audit log, after the store lock: one CA appends to it. Closed after the servers have stopped.
     const audit = await AuditLog.open(opts.stateDir, clock);
@@ -100,21 +130,24 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     // CSR checks on the other cores (csr-pool.ts); closed after the server has stopped.
     const csr = new CsrWorkerPool(log, opts.csrWorkers);
     cleanups.push(() => csr.close());
-    const authority = new Authority({ store, clock, log, config, trust, limiter, csr, limits: opts.credentialLimits, audit });
-    const operators = new Operators({ store, clock, log, clusterId: config.clusterId, trust: () => authority.trust });
-    const prunedTokens = await store.pruneJoinTokens(new Date(clock.now().getTime() - PRUNE_AFTER_EXPIRY_MS));
-    if (prunedTokens) log.info('store.pruned', { joinTokens: prunedTokens });
+    const authority = new Authority({ store, clock, log, config: cluster, trust, limiter, csr, limits: opts.credentialLimits, audit });
+    const operators = new Operators({ store, clock, log, clusterId: cluster.clusterId, trust: () => authority.trust });
+    if (etcd) {
+      // Trust changes and removals made on other replicas reach this one's streams (ca/replica.ts).
+      const unfollow = followStore({ store: etcd, authority, loadTrust: () => loadTrust(rotationDeps), log });
+      cleanups.push(async () => unfollow());
+    }
     const l = authority.limits;
     log.info('ca.credential_limits', { joinsPerToken: formatRate(l.joinsPerToken), joinsOverall: formatRate(l.joinsOverall), renewalsPerNode: formatRate(l.renewalsPerNode) });
-    const identity = new CaServerIdentity({ authority, clock, log, backdateMs: config.backdateMs });
+    const identity = new CaServerIdentity({ authority, clock, log, backdateMs: cluster.backdateMs });
     await identity.start();
     cleanups.push(() => identity.stop());
 
     // Never longer than the default: a longer age lets connections outlive the certificates they were made with.
-    const maxAgeMs = Math.min(opts.maxConnectionAgeMs ?? Infinity, maxConnectionAgeMs(config.nodeCertTtlMs));
+    const maxAgeMs = Math.min(opts.maxConnectionAgeMs ?? Infinity, maxConnectionAgeMs(cluster.nodeCertTtlMs));
     // The rotation must outwait every connection made with an old-root certificate: ours (maxAgeMs) and the
     // agents' among themselves (the default age for the node cert TTL, which agents never exceed).
-    const cycleAgeMs = Math.max(maxAgeMs, maxConnectionAgeMs(config.nodeCertTtlMs));
+    const cycleAgeMs = Math.max(maxAgeMs, maxConnectionAgeMs(cluster.nodeCertTtlMs));
     const evidence = new LiveEvidence();
     const rotation = new RotationManager({ ...rotationDeps, authority, evidence, maxConnectionAgeMs: cycleAgeMs }, opts.rotation);
     rotation.start();
@@ -155,6 +188,29 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       cleanups.push(() => endpoint.close());
     }
 
+    if (etcd) {
+      // One replica leads (ca/leadership.ts): rotation steps and pruning. Stopping resigns first, so the next
+      // replica leads at once rather than after the lease TTL.
+      const election = new EtcdLeadership(etcd.client, etcd.prefix, port, log, opts.replica);
+      leadership = election;
+      election.start();
+      // The leader prunes continuously: expired certificate pairs, tombstones and tokens never pile up in etcd.
+      const stopPruning = new AbortController();
+      const pruneEveryMs = opts.replica?.pruneEveryMs ?? PRUNE_EVERY_MS;
+      const pruning = (async () => {
+        while (!stopPruning.signal.aborted) {
+          await clock.sleep(pruneEveryMs, stopPruning.signal).catch(() => {});
+          if (stopPruning.signal.aborted) break;
+          if (leadership.isLeader()) await prune().catch((err: unknown) => log.warn('store.prune_failed', { err: String((err as Error).message) }));
+        }
+      })();
+      cleanups.push(async () => {
+        stopPruning.abort();
+        await pruning;
+      });
+      cleanups.push(() => election.stop());
+    }
+
     // Store open, root key unsealed, listening: the CA can do its job. The first step of stopping says otherwise.
     health.set('SERVING');
     cleanups.push(async () => health.stopping());
@@ -162,8 +218,10 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       address: opts.listen,
       port,
       adminSocket: paths.adminSocket,
-      clusterId: config.clusterId,
-      nodeCertTtl: formatDuration(config.nodeCertTtlMs),
+      clusterId: cluster.clusterId,
+      store: store.backend,
+      ...(etcd ? { etcdPrefix: etcd.prefix, replica: leadership.id } : {}),
+      nodeCertTtl: formatDuration(cluster.nodeCertTtlMs),
       maxConnectionAge: formatDuration(maxAgeMs),
       tlsMinVersion: opts.tlsMinVersion ?? '1.3',
       limits,

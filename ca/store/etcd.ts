@@ -10,6 +10,7 @@
 //   tokens/<id>         JoinTokenRecord
 //   operators/<name>    OperatorRecord
 //   rotation/current, rotation/version, rotation/retired, rotation/last   RotationState
+//   cluster/config, cluster/root   ClusterConfig; root certificate + sealed key (ca/root-material.ts)
 //
 // Reads are local. At open the whole prefix is read (in pages, at one revision) into memory, and a watch from
 // the next revision keeps it current: every replica sees every other replica's writes in watch latency
@@ -25,7 +26,8 @@
 // CA refuses to issue rather than hand out a certificate it has not recorded. Reads keep answering from
 // memory (authentication of existing nodes goes on; the watch resumes when etcd is back).
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
-import { HitlessError } from '../../shared/errors.js';
+import { readFile } from 'node:fs/promises';
+import { HitlessError, invalidArgument } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { RotationRecord } from '../root-rotation.js';
 import {
@@ -44,6 +46,40 @@ export interface EtcdStoreOptions {
   /** Deadline of each etcd request. @default 5000 */
   requestTimeoutMs?: number;
   log?: Logger;
+}
+
+/** How `ca init|serve --etcd` reach etcd (flags --etcd, --etcd-prefix, --etcd-cacert, --etcd-cert, --etcd-key). */
+export interface EtcdConnection {
+  /** Comma-separated or repeated: "10.0.0.1:2379", "https://etcd-1:2379". Without a scheme: https with --etcd-cacert, else http. */
+  endpoints: string[];
+  prefix?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/** Resolves the flags once (reads the TLS files) into EtcdStoreOptions; a bad flag fails here, clearly. */
+export async function etcdStoreOptions(c: EtcdConnection, log?: Logger): Promise<EtcdStoreOptions> {
+  const endpoints = c.endpoints.flatMap((e) => e.split(',')).map((e) => e.trim()).filter(Boolean);
+  if (!endpoints.length) throw invalidArgument('--etcd needs at least one endpoint (host:port or URL)', 'e.g. --etcd 10.0.0.1:2379,10.0.0.2:2379,10.0.0.3:2379');
+  if ((c.certFile === undefined) !== (c.keyFile === undefined)) throw invalidArgument('--etcd-cert and --etcd-key go together', 'pass both (client certificate authentication to etcd), or neither');
+  if (c.certFile && !c.caFile) throw invalidArgument('--etcd-cert needs --etcd-cacert', 'pass the CA that signed the etcd servers’ certificates');
+  const prefix = c.prefix ?? '/hitless/';
+  if (!prefix.startsWith('/') || !prefix.endsWith('/') || prefix.length > 128) throw invalidArgument(`--etcd-prefix must start and end with "/" (at most 128 characters)`, 'e.g. --etcd-prefix /hitless/prod/');
+  const read = async (flag: string, file: string | undefined) => {
+    if (!file) return undefined;
+    return readFile(file).catch((cause: unknown) => {
+      throw new HitlessError('INVALID_ARGUMENT', `cannot read ${flag} ${file}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`, { cause });
+    });
+  };
+  const tls = { ca: await read('--etcd-cacert', c.caFile), cert: await read('--etcd-cert', c.certFile), key: await read('--etcd-key', c.keyFile) };
+  const scheme = tls.ca ? 'https' : 'http';
+  return {
+    endpoints: endpoints.map((e) => (/^[a-z]+:\/\//.test(e) ? e : `${scheme}://${e}`)),
+    prefix,
+    tls: tls.ca ? tls : undefined,
+    log,
+  };
 }
 
 /** Records per range page at load, and operations per prune transaction (etcd's default --max-txn-ops is 128). */
@@ -299,7 +335,10 @@ export class EtcdStore implements CaStore {
       const held = this.#kv.get(key);
       if (!kv) {
         if (held && held.mod <= Number(res.header.revision)) this.#delete(key);
-      } else if (!held || held.mod < Number(kv.mod_revision)) this.#set(key, parseEntry(kv, this.prefix));
+      } else if (!held || held.mod < Number(kv.mod_revision)) {
+        this.#set(key, parseEntry(kv, this.prefix));
+        this.#emit(key);
+      }
     }
   }
 
@@ -320,7 +359,20 @@ export class EtcdStore implements CaStore {
   // ---- Nodes and certificates ----
 
   async getNode(nodeId: string): Promise<NodeRecord | undefined> {
+    const held = this.#get<NodeRecord>('nodes/' + nodeId);
+    if (held) return held;
+    await this.#refreshNode(nodeId);
     return this.#get<NodeRecord>('nodes/' + nodeId);
+  }
+
+  /**
+   * Read-your-writes across replicas: a node or certificate this replica does not hold yet may have been
+   * written by another replica a moment ago (its watch event still in flight). One linearizable read of the
+   * node's two keys settles it. Bounded: only callers with a certificate chain we signed get this far.
+   */
+  async #refreshNode(nodeId: string): Promise<void> {
+    if (!nodeId || nodeId.length > 128) return;
+    await this.#call('read a node', () => this.#refresh(['nodes/' + nodeId, 'certs/' + nodeId]));
   }
 
   async listNodes(): Promise<NodeRecord[]> {
@@ -331,7 +383,8 @@ export class EtcdStore implements CaStore {
     return this.#txn([{ key: 'nodes/' + node.nodeId, value: node }], [{ key: 'nodes/' + node.nodeId, expect, what: `node ${node.nodeId}` }]);
   }
 
-  async getCert(serial: string): Promise<CertRecord | undefined> {
+  async getCert(serial: string, nodeIdHint?: string): Promise<CertRecord | undefined> {
+    if (!this.#serials.has(serial) && nodeIdHint !== undefined) await this.#refreshNode(nodeIdHint);
     const nodeId = this.#serials.get(serial);
     if (nodeId === undefined) return undefined;
     const pair = this.#get<CertPair>('certs/' + nodeId);
@@ -421,6 +474,38 @@ export class EtcdStore implements CaStore {
 
   putOperator(op: OperatorRecord, expect?: Expect<OperatorRecord>): Promise<void> {
     return this.#txn([{ key: 'operators/' + op.name, value: op }], [{ key: 'operators/' + op.name, expect, what: `operator ${op.name}` }]);
+  }
+
+  // ---- Cluster records (ca/root-material.ts owns them): config, root ----
+
+  async getClusterRecord<T>(name: 'config' | 'root'): Promise<T | undefined> {
+    return this.#get<T>('cluster/' + name);
+  }
+
+  putClusterRecord(name: 'config' | 'root', value: object): Promise<void> {
+    return this.#txn([{ key: 'cluster/' + name, value }]);
+  }
+
+  /**
+   * `ca init --etcd`: config, root material and join secrets in one transaction, only if no cluster exists
+   * under this prefix (two concurrent inits: one wins, the other changes nothing).
+   */
+  async createCluster(config: object, root: object, secrets: JoinSecrets): Promise<void> {
+    try {
+      await this.#txn(
+        [
+          { key: 'cluster/root', value: root },
+          { key: 'secrets', value: secrets },
+          { key: 'cluster/config', value: config },
+        ],
+        [{ key: 'cluster/config', expect: null, what: 'the cluster config' }],
+      );
+    } catch (err) {
+      if ((err as HitlessError).code !== 'STORE_CONFLICT') throw err;
+      throw new HitlessError('ALREADY_EXISTS', `a cluster already exists in etcd under prefix ${this.prefix}; refusing to overwrite it`, {
+        hint: "serve it with 'ca serve --etcd ...', or pick another --etcd-prefix",
+      });
+    }
   }
 
   // ---- Rotation state ----

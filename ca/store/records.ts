@@ -115,6 +115,7 @@ export interface CaStore {
   readonly backend: string;
   close(): Promise<void>;
 
+  /** A node record; on etcd, a node unknown to this replica is looked up in etcd first (see getCert). */
   getNode(nodeId: string): Promise<NodeRecord | undefined>;
   /** All node records (tombstones of removed nodes included), ordered by node id. */
   listNodes(): Promise<NodeRecord[]>;
@@ -123,8 +124,13 @@ export interface CaStore {
    * has always trusted the Authority's per-node lock; replicas need the condition.
    */
   putNode(node: NodeRecord, expect?: Expect<NodeRecord>): Promise<void>;
-  /** A certificate record, while the CA keeps it (at least the node's newest and the one before it). */
-  getCert(serial: string): Promise<CertRecord | undefined>;
+  /**
+   * A certificate record, while the CA keeps it (at least the node's newest and the one before it). `nodeId`
+   * (the certificate's subject) lets a replica whose watch lags behind a renewal on another replica look the
+   * node up in etcd before answering "unknown": an agent that renewed on one replica and fails over to another
+   * at once must not be refused there.
+   */
+  getCert(serial: string, nodeId?: string): Promise<CertRecord | undefined>;
   /**
    * An issued certificate, the node's new state and (for a join with a limited token) the token's consumed use,
    * in one durable write that succeeds only if the node and token records are still as expected. Durable before

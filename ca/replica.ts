@@ -1,0 +1,63 @@
+// A replica follows what other replicas write (etcd watch → EtcdStore.subscribe) and tells its own listeners
+// through the Authority's events, so every agent's WatchTrustBundle stream hears of a change whichever replica
+// made it:
+//   rotation/*, cluster/root   → the trust is re-read (loadTrust) and, if it changed, Authority.setTrust():
+//                                watch streams push the new bundle, the CA's own TLS identity follows.
+//   nodes/<id> with removedAt  → 'node-removed': streams push the removed-node list.
+// Trust reloads are serialized and coalesced (a burst of rotation writes costs one unseal).
+import type { Logger } from '../shared/log.js';
+import type { Authority, TrustState } from './authority.js';
+import type { EtcdStore, StoreChange } from './store/etcd.js';
+
+export function followStore(d: { store: EtcdStore; authority: Authority; loadTrust: () => Promise<TrustState>; log: Logger }): () => void {
+  const { store, authority, log } = d;
+  const announced = new Set<string>();
+  void store.listNodes().then((nodes) => nodes.forEach((n) => n.removedAt && announced.add(n.nodeId)));
+  let reloading: Promise<void> | undefined;
+  let again = false;
+
+  const reload = async (): Promise<void> => {
+    do {
+      again = false;
+      try {
+        const next = await d.loadTrust();
+        if (sameTrust(next, authority.trust)) continue;
+        log.info('ca.trust_followed', { version: next.version, from: authority.trust.version });
+        authority.setTrust(next);
+      } catch (err) {
+        log.error('ca.trust_follow_failed', { err: String((err as Error).message).slice(0, 200) });
+      }
+    } while (again);
+  };
+
+  const onChange = (c: StoreChange): void => {
+    if (c.kind === 'rotation' || (c.kind === 'cluster' && c.id === 'root')) {
+      if (reloading) {
+        again = true;
+        return;
+      }
+      reloading = reload().finally(() => (reloading = undefined));
+      return;
+    }
+    if (c.kind === 'nodes' && !announced.has(c.id)) {
+      void store.getNode(c.id).then((n) => {
+        if (!n?.removedAt || announced.has(c.id)) return;
+        announced.add(c.id);
+        authority.emit('node-removed', c.id);
+      });
+    }
+  };
+  return store.subscribe(onChange);
+}
+
+/** Same bundle, same signing root: nothing for streams or the TLS identity to do. */
+function sameTrust(a: TrustState, b: TrustState): boolean {
+  return (
+    a.version === b.version &&
+    a.tokenRootPem === b.tokenRootPem &&
+    a.signer.rootFingerprint === b.signer.rootFingerprint &&
+    a.rootsPem.join() === b.rootsPem.join() &&
+    a.crossSignedPem.join() === b.crossSignedPem.join() &&
+    a.retired.length === b.retired.length
+  );
+}
