@@ -197,11 +197,25 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       // The leader prunes continuously: expired certificate pairs, tombstones and tokens never pile up in etcd.
       const stopPruning = new AbortController();
       const pruneEveryMs = opts.replica?.pruneEveryMs ?? PRUNE_EVERY_MS;
+      let compactTo = 0;
       const pruning = (async () => {
         while (!stopPruning.signal.aborted) {
           await clock.sleep(pruneEveryMs, stopPruning.signal).catch(() => {});
           if (stopPruning.signal.aborted) break;
-          if (leadership.isLeader()) await prune().catch((err: unknown) => log.warn('store.prune_failed', { err: String((err as Error).message) }));
+          if (!leadership.isLeader()) {
+            compactTo = 0;
+            continue;
+          }
+          await prune().catch((err: unknown) => log.warn('store.prune_failed', { err: String((err as Error).message) }));
+          // History older than one period goes (README "High availability": sizing).
+          if (compactTo) {
+            const rev = compactTo;
+            await etcd.compact(rev).then(
+              () => log.info('store.compacted', { revision: rev }),
+              (err: unknown) => log.warn('store.compact_failed', { revision: rev, err: String((err as Error).message).slice(0, 200) }),
+            );
+          }
+          compactTo = etcd.revision;
         }
       })();
       cleanups.push(async () => {

@@ -436,6 +436,16 @@ export class EtcdStore implements CaStore {
     return { certs, nodes };
   }
 
+  /**
+   * Drops etcd's history up to `revision` (the leader calls it with the revision it saw one prune period ago,
+   * so watchers up to that far behind can still resume; one further behind re-reads everything). Every
+   * renewal is a revision: without compaction history grows until etcd's space quota stops all writes.
+   */
+  async compact(revision: number): Promise<void> {
+    if (revision <= 0) return;
+    await this.#call('compact', () => this.#client.kv.compact({ revision: String(revision), physical: false }));
+  }
+
   // ---- Join secrets, limited tokens, operators ----
 
   async getJoinSecrets(): Promise<JoinSecrets | undefined> {
