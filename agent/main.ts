@@ -14,6 +14,7 @@ import { parseCaAddresses, MAX_CA_ADDRESSES } from './ca-endpoints.js';
 import { fetchStatus } from './status-server.js';
 import { formatStatus } from './status-format.js';
 import { readJoinToken, scrubArgv, ARGV_TOKEN_WARNING, TOKEN_ENV } from './token-source.js';
+import { testHooksFromEnv } from './test-hooks.js';
 
 const DEFAULT_STATE_DIR = './hitless-agent';
 const duration = (flag: string) => (v: string) => parseDuration(v, flag);
@@ -74,6 +75,7 @@ run
         heartbeatIntervalMs: o.heartbeatInterval, probeIntervalMs: o.probeInterval, maxConnectionAgeMs: o.maxConnectionAge,
         metricsListen: o.metricsListen,
         limits: limitOverrides(o), tlsMinVersion: o.tlsMinVersion,
+        testHooks: testHooksFromEnv(process.env),
       },
       { clock: systemClock, log },
     );

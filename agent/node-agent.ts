@@ -33,6 +33,7 @@ import { metrics } from '../shared/metrics.js';
 import { startMetricsServer } from '../shared/metrics-http.js';
 import { agentSnapshot } from './metrics-view.js';
 import { HealthReporter } from '../shared/grpc/health.js';
+import { crashIfAt, type TestHooks } from './test-hooks.js';
 
 export interface AgentOptions {
   /**
@@ -58,6 +59,8 @@ export interface AgentOptions {
   limits?: Partial<ServerLimits>;
   /** @default '1.3' */
   tlsMinVersion?: TlsMinVersion;
+  /** Test-only fault hooks (agent/test-hooks.ts); never set in production. */
+  testHooks?: TestHooks;
 }
 
 export interface AgentStatus {
@@ -97,13 +100,15 @@ export class NodeAgent extends EventEmitter {
   readonly #ca: CaFailover;
   #renewalWaitsForCa = false;
   #renewals = 0;
+  #renewing = false;
 
   constructor(
     private readonly options: AgentOptions,
     private readonly deps: { clock: Clock; log: Logger; random?: () => number },
   ) {
     super();
-    this.#store = new IdentityStore(options.stateDir);
+    // The identity write's steps are crash points of a renewal only (the fault campaign's "middle of the write").
+    this.#store = new IdentityStore(options.stateDir, { afterStep: (step) => this.#renewing && crashIfAt(options.testHooks, step) });
     this.#health = new HealthReporter(['hitless.v1.NodeService'], deps.log);
     this.#ca = new CaFailover(options.caAddresses, deps);
   }
@@ -165,6 +170,7 @@ export class NodeAgent extends EventEmitter {
     });
     this.#renewer.start();
     log.info('renewal.scheduled', { at: this.#renewer.nextRenewalAt });
+    if (this.options.testHooks?.renewAtStart) this.#renewer.renewNow('test-hook');
 
     this.#watch = new CaWatch({
       connect: (generation, address) => {
@@ -241,7 +247,18 @@ export class NodeAgent extends EventEmitter {
    * would be refused and reported as a possible key compromise.
    */
   async renewOnce(): Promise<void> {
+    this.#renewing = true;
+    try {
+      await this.#renewOnce();
+    } finally {
+      this.#renewing = false;
+    }
+  }
+
+  async #renewOnce(): Promise<void> {
+    const hooks = this.options.testHooks;
     const { privateKeyPem } = generateKeyPairPem();
+    crashIfAt(hooks, 'before-csr');
     const csrDer = await createCsrDer(privateKeyPem);
     const bundleVersion = this.#identity.bundle.version;
     const issued = await this.#ca.call('renew', async (address) => {
@@ -252,6 +269,7 @@ export class NodeAgent extends EventEmitter {
         ca.close();
       }
     });
+    crashIfAt(hooks, 'after-response');
     const now = this.deps.clock.now();
     let next: StoredIdentity;
     try {

@@ -1,0 +1,35 @@
+// TEST-ONLY fault hooks for the fault campaign (test/faults/agent-kill.ts, issue 12). They let a test kill the
+// agent at an exact point of a renewal — "in the middle of the identity write" cannot be hit reliably by a
+// kill from outside — and start a renewal at once instead of at 50-80 % of the lifetime. agent/main.ts reads
+// them from HITLESS_TEST_CRASH_AT and HITLESS_TEST_RENEW_AT_START; they are not flags, not in --help, and an
+// operator has no reason to set them (the README's "Failure modes" section says what they are for).
+import type { SaveStep } from './identity-store.js';
+
+/** Points of a renewal, in order: after the new key, after the CA's answer, after each step of the identity write. */
+export const CRASH_POINTS = ['before-csr', 'after-response', 'temp-written', 'renamed', 'dir-synced'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+// Every step of the identity write is a crash point (does not compile otherwise).
+type EveryStepIsAPoint = SaveStep extends CrashPoint ? true : never;
+export const everyStepIsAPoint: EveryStepIsAPoint = true;
+
+export interface TestHooks {
+  /** SIGKILL this process when a renewal reaches this point. */
+  crashAt?: CrashPoint;
+  /** Ask for a renewal as soon as the agent has started. */
+  renewAtStart?: boolean;
+}
+
+export function crashIfAt(hooks: TestHooks | undefined, point: CrashPoint): void {
+  if (hooks?.crashAt === point) process.kill(process.pid, 'SIGKILL');
+}
+
+/** Reads the hooks from the environment (agent/main.ts); undefined when none is set. */
+export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks | undefined {
+  const crash = env.HITLESS_TEST_CRASH_AT;
+  const renewAtStart = env.HITLESS_TEST_RENEW_AT_START === '1';
+  if (!crash && !renewAtStart) return undefined;
+  if (crash && !(CRASH_POINTS as readonly string[]).includes(crash)) {
+    throw new Error(`HITLESS_TEST_CRASH_AT must be one of ${CRASH_POINTS.join(', ')} (a test-only hook)`);
+  }
+  return { crashAt: crash as CrashPoint | undefined, renewAtStart };
+}
