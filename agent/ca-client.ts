@@ -12,6 +12,7 @@ import { joinPem } from '../shared/pki/pem.js';
 import { protos, type NodeCaServiceClient, type IssuedCertificate__Output, type TrustBundle__Output } from '../proto/load.js';
 import type { MemoryCertificateProvider } from '../shared/grpc/certificate-provider.js';
 import type { GetTrustBundleResponse__Output } from '../proto/generated/hitless/v1/GetTrustBundleResponse.js';
+import { clientKeepaliveOptions } from '../shared/grpc/keepalive.js';
 
 
 /**
@@ -73,6 +74,8 @@ export class CaClient {
       // Our own pool: a client built for a new identity must not ride an old client's connection.
       'grpc.use_local_subchannel_pool': 1,
       ...RECONNECT_OPTIONS,
+      // A blackholed CA path ends the watch stream within the keepalive bound (shared/grpc/keepalive.ts).
+      ...clientKeepaliveOptions(),
       ...connection.options,
     });
   }

@@ -45,14 +45,16 @@ const run = program
   .option('--probe-interval <duration>', 'interval between WhoAmI probes to peers', duration('--probe-interval'), 1000)
   .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (off by default; e.g. 127.0.0.1:9469)', hostPort)
   .option('--max-connection-age <duration>', 'GOAWAY connections after this age; can only shorten the default (cert lifetime / 10, at most 30m)', duration('--max-connection-age'))
-  .option('--tls-min-version <version>', TLS_MIN_VERSION_HELP, parseTlsMinVersion);
+  .option('--tls-min-version <version>', TLS_MIN_VERSION_HELP, parseTlsMinVersion)
+  .option('--keepalive-time <duration>', 'ping the CA and peers this often while a stream is open (default: 10s)', duration('--keepalive-time'))
+  .option('--keepalive-timeout <duration>', 'drop a connection whose ping is unanswered this long; a blackholed peer is detected within keepalive time + timeout (default: 5s)', duration('--keepalive-timeout'));
 // Resource limits of the node port (shared/grpc/limits.ts; README "Resource limits").
 for (const option of limitOptions(Option, NODE_PORT_LIMITS)) run.addOption(option);
 run
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .action(async (o: {
     ca: string[]; token?: string; tokenFile?: string; stateDir: string; listen: string; peer: string[]; certOut?: string;
-    onRotate?: string; heartbeatInterval: number; probeInterval: number; maxConnectionAge?: number; metricsListen?: string; tlsMinVersion?: TlsMinVersion; logLevel: Level;
+    onRotate?: string; keepaliveTime?: number; keepaliveTimeout?: number; heartbeatInterval: number; probeInterval: number; maxConnectionAge?: number; metricsListen?: string; tlsMinVersion?: TlsMinVersion; logLevel: Level;
   }) => {
     if (o.onRotate && !o.certOut) {
       throw new HitlessError('INVALID_ARGUMENT', '--on-rotate needs --cert-out', { hint: 'the command is run after the files in --cert-out are replaced' });
@@ -75,6 +77,7 @@ run
         heartbeatIntervalMs: o.heartbeatInterval, probeIntervalMs: o.probeInterval, maxConnectionAgeMs: o.maxConnectionAge,
         metricsListen: o.metricsListen,
         limits: limitOverrides(o), tlsMinVersion: o.tlsMinVersion,
+        keepalive: { timeMs: o.keepaliveTime, timeoutMs: o.keepaliveTimeout },
         testHooks: testHooksFromEnv(process.env),
       },
       { clock: systemClock, log },

@@ -34,6 +34,7 @@ import { startMetricsServer } from '../shared/metrics-http.js';
 import { agentSnapshot } from './metrics-view.js';
 import { HealthReporter } from '../shared/grpc/health.js';
 import { crashIfAt, type TestHooks } from './test-hooks.js';
+import { setClientKeepalive, type ClientKeepalive } from '../shared/grpc/keepalive.js';
 
 export interface AgentOptions {
   /**
@@ -59,6 +60,8 @@ export interface AgentOptions {
   limits?: Partial<ServerLimits>;
   /** @default '1.3' */
   tlsMinVersion?: TlsMinVersion;
+  /** Client keepalive of the agent's channels (shared/grpc/keepalive.ts). @default 10s / 5s */
+  keepalive?: Partial<ClientKeepalive>;
   /** Test-only fault hooks (agent/test-hooks.ts); never set in production. */
   testHooks?: TestHooks;
 }
@@ -122,6 +125,7 @@ export class NodeAgent extends EventEmitter {
     // Before any connection (the join is one): a bad limit flag fails here, and every TLS context is 1.3-only.
     const limits = resolveLimits(NODE_PORT_LIMITS, this.options.limits);
     applyTlsPolicy(this.options.tlsMinVersion);
+    setClientKeepalive(this.options.keepalive ?? {});
     const leftovers = await this.#store.recover();
     if (leftovers.length) log.warn('identity.recovered', { removedTempFiles: leftovers });
     let id = await this.#store.load();

@@ -17,6 +17,7 @@ import { RefreshingStream, GENERATION_OPTION } from '../shared/grpc/refreshing-s
 import { parseCertificate } from '../shared/pki/certs.js';
 import { metrics } from '../shared/metrics.js';
 import { RECONNECT_OPTIONS } from './ca-client.js';
+import { clientKeepaliveOptions } from '../shared/grpc/keepalive.js';
 
 /** SNI for node-to-node connections: identity is checked by cluster and chain, not by hostname. */
 export const NODE_SERVER_NAME = 'hitless-node';
@@ -94,6 +95,8 @@ export class PeerLink {
         'grpc.use_local_subchannel_pool': 1,
         [GENERATION_OPTION]: generation,
         ...RECONNECT_OPTIONS,
+        // A blackholed peer ends the heartbeat stream within the keepalive bound (shared/grpc/keepalive.ts).
+        ...clientKeepaliveOptions(),
       });
     this.#client = client(0);
     this.#stream = this.#heartbeatStream(client);

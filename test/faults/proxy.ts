@@ -5,7 +5,7 @@
 //    them (dropping bytes of a TCP stream is not something a network can do to TLS without a reset).
 //  - reset(): every open connection is reset (RST) on both sides; refuse(true) resets new ones at accept.
 //  - shape({ delayMs, bytesPerSecond, lossRate, lossStallMs, segmentBytes }): one-way delay, a bandwidth
-//    cap, "loss" as a TCP retransmission stall on a random share of segments, and writes cut into small
+//    cap, "loss" as a TCP retransmission stall on a random share of writes, and writes cut into small
 //    segments (so that TLS records and HTTP/2 frames arrive in pieces).
 // Order is kept per direction whatever the shaping. Time comes from real timers: the proxy moves real bytes.
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -16,7 +16,7 @@ export interface Shaping {
   delayMs?: number;
   /** Per direction and connection; unlimited when absent. */
   bytesPerSecond?: number;
-  /** Share of segments held back by lossStallMs, as a retransmission would. @default 0 */
+  /** Share of writes held back by lossStallMs, as a retransmission would. @default 0 */
   lossRate?: number;
   /** @default 200 (Linux's minimum retransmission timeout) */
   lossStallMs?: number;
@@ -47,10 +47,11 @@ class Lane {
     } else {
       pieces.push(item);
     }
-    for (const p of pieces) {
-      let at = Math.max(this.#lastAt, now + (s.delayMs ?? 0));
+    // A loss stalls the whole write (one packet's worth, as a retransmission would), not each small segment.
+    const stall = item.data && s.lossRate && this.proxy.random() < s.lossRate ? (s.lossStallMs ?? 200) : 0;
+    for (const [i, p] of pieces.entries()) {
+      let at = Math.max(this.#lastAt, now + (s.delayMs ?? 0) + (i === 0 ? stall : 0));
       if (p.data && s.bytesPerSecond) at += (p.data.length / s.bytesPerSecond) * 1000;
-      if (p.data && s.lossRate && this.proxy.random() < s.lossRate) at += s.lossStallMs ?? 200;
       this.#lastAt = at;
       this.#queue.push({ ...p, at });
     }

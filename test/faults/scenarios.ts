@@ -4,6 +4,16 @@ import type { ScenarioResult } from './report.js';
 import type { ScenarioContext } from './common.js';
 import { caKillStorm } from './ca-kill-storm.js';
 import { agentKill } from './agent-kill.js';
+import { brokenNetwork, type NetworkOptions } from './network.js';
+
+const SHAPED = { delayMs: 20, bytesPerSecond: 200_000, lossRate: 0.05, lossStallMs: 200, segmentBytes: 7 };
+/** The short network run (npm test): fast keepalive so that detection takes about a second. */
+export const NETWORK_SHORT: NetworkOptions = {
+  peerBlackholes: 1, caBlackholes: 1, resets: 1, shapedRenewals: 2, resetRenewals: 2, holdMs: 300,
+  keepalive: { time: '500ms', timeout: '500ms' }, shaping: SHAPED,
+};
+/** The long run keeps the documented keepalive defaults (10 s / 5 s): detection as an operator will see it. */
+const NETWORK_LONG: NetworkOptions = { peerBlackholes: 5, caBlackholes: 5, resets: 10, shapedRenewals: 50, resetRenewals: 50, holdMs: 2_000, shaping: SHAPED };
 
 export interface Scenario {
   id: string;
@@ -22,5 +32,10 @@ export const SCENARIOS: Scenario[] = [
     title: 'agent SIGKILL during a renewal',
     run: (ctx, size) =>
       agentKill(ctx, size === 'long' ? { pointCycles: 50, randomCycles: 50 } : { pointCycles: 2, points: ['after-response', 'temp-written'], randomCycles: 1 }),
+  },
+  {
+    id: '5',
+    title: 'broken network through a fault proxy',
+    run: (ctx, size) => brokenNetwork(ctx, size === 'long' ? NETWORK_LONG : NETWORK_SHORT),
   },
 ];
