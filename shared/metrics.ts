@@ -99,7 +99,7 @@ export class Metrics {
   readonly streamRefreshes = this.#forAll(
     new LazyCounter({
       name: 'hitless_stream_refreshes_total',
-      help: 'Long-lived client streams moved make-before-break to a new connection with current credentials, by stream (peer|ca_watch) and trigger (own-credentials|server-request|peer-expiry|own-expiry).',
+      help: 'Long-lived client streams moved make-before-break to a new connection with current credentials, by stream (peer|ca_watch) and trigger (own-credentials|server-request|peer-expiry|own-expiry|connection-draining).',
       labelNames: ['stream', 'trigger'] as const,
     }),
   );

@@ -20,7 +20,7 @@
 //   s.start(); s.write(msg); ...; await s.stop();
 import type { EventEmitter } from 'node:events';
 import type { PeerCertificate } from 'node:tls';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { normalizeSerial } from '../pki/certs.js';
@@ -34,7 +34,7 @@ export const MIN_EXPIRY_REFRESH_MS = 1_000;
 /** How long a retired bidi stream may take to drain (answers in flight) before it is cancelled. */
 export const DRAIN_MS = 5_000;
 
-export type RefreshTrigger = 'own-credentials' | 'server-request' | 'peer-expiry' | 'own-expiry';
+export type RefreshTrigger = 'own-credentials' | 'server-request' | 'peer-expiry' | 'own-expiry' | 'connection-draining';
 
 type AnyCall = grpc.ClientReadableStream<unknown> & Partial<Pick<grpc.ClientDuplexStream<unknown, unknown>, 'write' | 'end' | 'writable'>>;
 
@@ -245,11 +245,36 @@ export class RefreshingStream<Req, Res> {
     } else {
       this.starts++;
     }
-    this.o.events?.up?.(leg, old ? 'refresh' : kind, old ? trigger : undefined);
+    this.o.events?.up?.(leg, old ? 'refresh' : 'start', old ? trigger : undefined);
     this.#scheduleExpiryRefresh(leg);
+    this.#watchDraining(leg);
     const again = this.#again;
     this.#again = undefined;
     if (again) this.refresh(again);
+  }
+
+  /**
+   * Moves the stream when its connection stops taking new calls: the server's GOAWAY at its max connection
+   * age (or a connection closing under it). The stream itself could run on after a GOAWAY, but grpc-js closes
+   * the draining session and its next client keepalive ping on it fails ("ping cancelled"), which drops the
+   * connection and this stream with it: with keepalive on (shared/grpc/keepalive.ts) a stream that stayed
+   * would break at the first ping after every GOAWAY. So it moves make-before-break, like any refresh; a
+   * connection that really broke ends the call anyway, and the replacement then serves as the reconnect.
+   */
+  #watchDraining(leg: Leg): void {
+    const channel = leg.client.getChannel();
+    const watch = (state: grpc.connectivityState) =>
+      channel.watchConnectivityState(state, Infinity, (err) => {
+        if (err || leg.done || leg !== this.#active || this.#stopped) return;
+        const now = channel.getConnectivityState(false);
+        if (now === grpc.connectivityState.READY) return watch(now);
+        // After the current tick: a call that broke with the connection ends first (#onEnd then reconnects).
+        setImmediate(() => {
+          if (!leg.done && leg === this.#active) this.refresh('connection-draining');
+        });
+      });
+    const state = channel.getConnectivityState(false);
+    if (state === grpc.connectivityState.READY) watch(state);
   }
 
   #scheduleExpiryRefresh(leg: Leg): void {

@@ -3,7 +3,7 @@
 //  - Blackhole A → B: A's heartbeat stream must end with a clear error within the client keepalive bound
 //    (shared/grpc/keepalive.ts: time + timeout) and come back once the path returns (detection = blackhole →
 //    peer.stream_error; recovery = path restored → peer.stream_up).
-//  - Blackhole A → CA: A's CA watch likewise (ca_watch.broken, then the watch up again).
+//  - Blackhole A → CA: A's CA watch likewise (ca_watch.broken, then ca_watch.connected again).
 //  - Reset A → B: every connection RST; the stream comes back (recovery = reset → peer.stream_up).
 //  - Renewals over a slow, lossy path (delay, bandwidth cap, retransmission stalls, writes cut into 7-byte
 //    segments) and with the path reset at a random instant of the call: a renewal either fails cleanly or
@@ -54,16 +54,16 @@ export async function brokenNetwork(ctx: ScenarioContext, o: NetworkOptions): Pr
     const toB = await FaultProxy.start({ port: b.port }, { random: () => rng.int(1e9) / 1e9 });
     const toCa = await FaultProxy.start({ port: caPort }, { random: () => rng.int(1e9) / 1e9 });
     proxies.push(toB, toCa);
-    const a = startAgent(ctx.dir, 'a', { ca: toCa.address, token: init.tokens.worker, port: await freePort(), peers: [toB.port], extra: [...extra, '--log-level', 'debug'] });
+    const a = startAgent(ctx.dir, 'a', { ca: toCa.address, token: init.tokens.worker, port: await freePort(), peers: [toB.port], extra });
     agents.push(a);
     const ev = a.daemon;
     await ev.waitFor('peer.stream_up', { timeoutMs: 60_000 });
-    await ev.waitFor('ca_watch.up', { timeoutMs: 60_000 });
+    await ev.waitFor('ca_watch.connected', { timeoutMs: 60_000 });
     const boundMs = 60_000;
 
     const cut = async (proxy: FaultProxy, kind: 'peer' | 'ca') => {
       const brokenEvent = kind === 'peer' ? 'peer.stream_error' : 'ca_watch.broken';
-      const upEvent = kind === 'peer' ? 'peer.stream_up' : 'ca_watch.up';
+      const upEvent = kind === 'peer' ? 'peer.stream_up' : 'ca_watch.connected';
       const mark = ev.events.length;
       const t0 = Date.now();
       proxy.blackhole();
@@ -75,7 +75,7 @@ export async function brokenNetwork(ctx: ScenarioContext, o: NetworkOptions): Pr
       const mark2 = ev.events.length;
       const t1 = Date.now();
       proxy.restore();
-      const up = await ev.waitFor(upEvent, { after: mark2, timeoutMs: boundMs, where: (e) => kind === 'peer' || e.kind === 'start' });
+      const up = await ev.waitFor(upEvent, { after: mark2, timeoutMs: boundMs });
       r.recoveryMs.push(at(up) - t1);
       r.cycles++;
     };
