@@ -396,9 +396,11 @@ export class EtcdStore implements CaStore {
     cert: CertRecord,
     opts: { expectNode?: Expect<NodeRecord>; joinToken?: JoinTokenRecord; expectJoinToken?: Expect<JoinTokenRecord> } = {},
   ): Promise<void> {
-    // The pair moves on: the new certificate and the one the node held (current, or the one it renewed from).
+    // The pair moves on: the new certificate, and the one the node renewed from (its fallbackSerial: what it
+    // is known to hold until the new one is seen in use — after a lost response that is not the pair's current).
     const held = this.#get<CertPair>('certs/' + node.nodeId);
-    const pair: CertPair = held && held.current.serial !== cert.serial ? { current: cert, previous: held.current } : { current: cert };
+    const fallback = [held?.current, held?.previous].find((c) => c && c.serial === node.fallbackSerial) ?? held?.current;
+    const pair: CertPair = fallback && fallback.serial !== cert.serial ? { current: cert, previous: fallback } : { current: cert };
     const writes: Write[] = [
       { key: 'nodes/' + node.nodeId, value: node },
       { key: 'certs/' + node.nodeId, value: pair },

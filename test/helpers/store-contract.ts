@@ -149,6 +149,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal((await s.getCert('n1-s4'))?.nodeId, 'n1');
       assert.equal((await s.getCert('n1-s3'))?.nodeId, 'n1');
     }],
+    ['a renewal whose response was lost: the certificate the node still holds (its fallback) stays readable', async () => {
+      const s = await fresh();
+      const s1 = node('n1');
+      await s.recordIssued(s1, cert(s1), { expectNode: null });
+      // Renewed from s1 to s2, but the response was lost: the node still holds s1 and renews with it again.
+      const s2 = node('n1', { serial: 'n1-s2', fallbackSerial: 'n1-s1' });
+      await s.recordIssued(s2, cert(s2), { expectNode: s1 });
+      const s3 = node('n1', { serial: 'n1-s3', fallbackSerial: 'n1-s1' });
+      await s.recordIssued(s3, cert(s3), { expectNode: s2 });
+      assert.equal((await s.getCert('n1-s3', 'n1'))?.nodeId, 'n1');
+      assert.equal((await s.getCert('n1-s1', 'n1'))?.nodeId, 'n1', 'the fallback the node holds');
+    }],
     ['prune: expired certificates and expired tombstones go; live nodes stay', async () => {
       let s = await fresh();
       const live = node('live', { notAfter: '2026-12-01T06:00:00.000Z' });
