@@ -3,7 +3,7 @@
 //
 //   --ca A,B,C            current = A (the first listed: the operator's order is a preference)
 //   call on A succeeds     stays on A (sticky), failures = 0
-//   A fails to connect     current = B, failures = 1, failovers + 1; the next try waits backoffMs(1)
+//   A fails to connect     current = B, failures = 1, failovers + 1; the next try waits caHopDelayMs (0-1 s)
 //   A answers with an
 //   application error      stays on A, failures = 0 (A is reachable; B would say the same)
 //   a late failure of A
@@ -21,12 +21,13 @@ import { backoffDelayMs } from './renewal-schedule.js';
 export const MAX_CA_ADDRESSES = 16;
 
 /**
- * Wait before a try after a transport failure: full jitter, uniform in [0, min(cap, base·2^failures)] and at
- * least the floor (a failing CA is never hammered in a tight loop). The first hop after a replica dies waits
- * 0-1 s: quick for a renewal (which has minutes of slack), yet the watches of every agent that lost the same
- * replica reach the next one spread over a second, not in the same instant (a 10,000-node fleet: ~10,000 TLS
- * handshakes over 1 s rather than at once; test/sim/outage-spread.ts). While every address keeps failing the
- * ceiling doubles up to the cap, which bounds how late an agent notices that a CA is back.
+ * Backoff after transport failures: full jitter, uniform in [0, min(cap, base·2^failures)] and at least the
+ * floor (a failing CA is never hammered in a tight loop). The first retry after a replica dies waits 0-1 s:
+ * quick for a renewal (which has minutes of slack), yet the agents that lost the same replica reach the next one
+ * spread over a second, not in the same instant (a 10,000-node fleet: ~10,000 TLS handshakes over 1 s rather
+ * than at once; test/sim/outage-spread.ts). Hops inside one operation stay at that first window (caHopDelayMs);
+ * retry loops without a schedule of their own (the CA watch) double the ceiling with each failure up to the
+ * cap, which bounds how late an agent notices that a CA is back.
  */
 export const CA_BACKOFF = { baseMs: 500, capMs: 15_000, floorMs: 50 } as const;
 
@@ -124,8 +125,21 @@ export function onCaOutcome(s: CaEndpointState, address: string, outcome: CaOutc
   }
 }
 
-/** How long to wait before the next try after the failures counted in `s` (0 when nothing failed). */
-export function caRetryDelayMs(s: CaEndpointState, random: () => number = Math.random, o: { baseMs: number; capMs: number; floorMs: number } = CA_BACKOFF): number {
-  if (s.failures === 0) return 0;
-  return backoffDelayMs(s.failures, random, o);
+/**
+ * Wait before trying the next address inside one operation (a tour): full jitter over [0, 2·base] = 0-1 s, however
+ * many failures came before. A tour never waits longer: the caller's own schedule spaces its tours (the Renewer's
+ * backoff, which is bounded by the certificate's remaining life), and a wait inside a renewal that grew with
+ * the length of an outage could outlast a short certificate.
+ */
+export function caHopDelayMs(random: () => number = Math.random, o: { baseMs: number; capMs: number; floorMs: number } = CA_BACKOFF): number {
+  return backoffDelayMs(1, random, o);
+}
+
+/**
+ * Wait before the next attempt of a retry loop with no schedule of its own (the CA watch) after `failures`
+ * failures in a row: full jitter, uniform in [0, min(cap, base·2^failures)], at least the floor; 0 with none.
+ */
+export function caRetryDelayMs(failures: number, random: () => number = Math.random, o: { baseMs: number; capMs: number; floorMs: number } = CA_BACKOFF): number {
+  if (failures <= 0) return 0;
+  return backoffDelayMs(failures, random, o);
 }

@@ -4,7 +4,7 @@
 // are the policy's.
 //
 // A unary operation makes one tour: it tries the address in use, and after a transport failure waits
-// caRetryDelayMs (full jitter) and tries the next one, each address at most once. If every address failed, the
+// caHopDelayMs (full jitter over 0-1 s) and tries the next one, each address at most once. If every address failed, the
 // operation fails and its caller's own schedule decides when to try again (the Renewer: full-jitter backoff
 // bounded by the certificate's remaining life). Streams report each attempt with report() and take their
 // reconnect delay from retryDelayMs().
@@ -13,9 +13,8 @@ import type { Logger } from '../shared/log.js';
 import { HitlessError } from '../shared/errors.js';
 import { metrics } from '../shared/metrics.js';
 import { escapedPrefix } from '../shared/untrusted.js';
-import { backoffDelayMs } from './renewal-schedule.js';
 import {
-  CA_BACKOFF, caRetryDelayMs, classifyCaFailure, currentAddress, initialCaState, onCaOutcome,
+  caHopDelayMs, caRetryDelayMs, classifyCaFailure, currentAddress, initialCaState, onCaOutcome,
   type CaEndpointState, type CaOutcome,
 } from './ca-endpoints.js';
 
@@ -71,7 +70,7 @@ export class CaFailover {
         if (classifyCaFailure(err) === 'answer') throw err;
         tried.push({ address, err });
         if (tried.length >= this.#state.addresses.length || tried.some((t) => t.address === this.current)) throw tourFailed(tried);
-        await this.deps.clock.sleep(caRetryDelayMs(this.#state, this.deps.random), signal);
+        await this.deps.clock.sleep(caHopDelayMs(this.deps.random), signal);
         continue;
       }
       this.report(operation, address, undefined);
@@ -103,7 +102,7 @@ export class CaFailover {
    * does not count as a transport failure) still backs off.
    */
   retryDelayMs(streamFailures: number): number {
-    return backoffDelayMs(Math.max(streamFailures, this.#state.failures), this.deps.random, CA_BACKOFF);
+    return caRetryDelayMs(Math.max(1, streamFailures, this.#state.failures), this.deps.random);
   }
 }
 

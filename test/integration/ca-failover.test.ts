@@ -50,14 +50,18 @@ test('a dead address first: the agent joins through the next one and stays there
   assert.equal(joined.ca, A);
 });
 
-test('the CA moves from A to B: watches reconnect to B, renewals continue through B, peer streams never break', async () => {
+test('the CA moves from A to B: watches reconnect to B, renewals continue through B, peer streams never break', async (t) => {
   const marks = agents.map((a) => a.daemon.events.length);
   assert.equal(await caDaemon!.stop(), 0);
   caDaemon = undefined;
   caDaemon = (await serveCa(ca.stateDir, ca.passphraseFile, [], B)).daemon;
+  const servingAt = Date.parse(String((await caDaemon.waitFor('ca.listening')).time));
   const onB = (e: Record<string, unknown>) => e.ca === B;
-  await Promise.all(agents.map((a, i) => a.daemon.waitFor('ca_watch.connected', { after: marks[i], where: onB, timeoutMs: 60_000 })));
-  await Promise.all(agents.map((a, i) => a.daemon.waitFor('identity.renewed', { after: marks[i], timeoutMs: 60_000 })));
+  const watches = await Promise.all(agents.map((a, i) => a.daemon.waitFor('ca_watch.connected', { after: marks[i], where: onB, timeoutMs: 60_000 })));
+  const renewals = await Promise.all(agents.map((a, i) => a.daemon.waitFor('identity.renewed', { after: marks[i], timeoutMs: 60_000 })));
+  // Figures for the note: from B serving to each agent's watch on B (the renewal point is random in 50-80 %).
+  const since = (e: Record<string, unknown>) => Date.parse(String(e.time)) - servingAt;
+  t.diagnostic(`watch on B after ${watches.map(since).join(', ')} ms; renewed after ${renewals.map(since).join(', ')} ms`);
   for (const [i, a] of agents.entries()) {
     const s = await a.status();
     assert.deepEqual([s.ca.address, s.ca.watchAddress, s.caWatchConnected], [B, B, true], a.name);

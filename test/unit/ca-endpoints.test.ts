@@ -8,7 +8,7 @@ import { HitlessError } from '../../shared/errors.js';
 import { fromServiceError } from '../../shared/grpc/status.js';
 import { serviceError } from '../helpers/service-error.js';
 import {
-  CA_BACKOFF, MAX_CA_ADDRESSES, caRetryDelayMs, classifyCaFailure, currentAddress, initialCaState, onCaOutcome, parseCaAddresses,
+  CA_BACKOFF, MAX_CA_ADDRESSES, caHopDelayMs, caRetryDelayMs, classifyCaFailure, currentAddress, initialCaState, onCaOutcome, parseCaAddresses,
   type CaEndpointState,
 } from '../../agent/ca-endpoints.js';
 
@@ -105,8 +105,7 @@ test('one address: failures are counted, never a failover', () => {
 });
 
 test('caRetryDelayMs: 0 with no failure; full jitter in [floor, min(cap, base·2^failures)]', () => {
-  const withFailures = (failures: number): CaEndpointState => ({ ...initialCaState(ABC), failures });
-  assert.equal(caRetryDelayMs(withFailures(0), () => 0.99), 0);
+  assert.equal(caRetryDelayMs(0, () => 0.99), 0);
   const table: [number, number, number][] = [
     // failures, random, expected ms
     [1, 0, CA_BACKOFF.floorMs],
@@ -120,5 +119,9 @@ test('caRetryDelayMs: 0 with no failure; full jitter in [floor, min(cap, base·2
     [50, 0.5, CA_BACKOFF.capMs / 2],
     [50, 0, CA_BACKOFF.floorMs],
   ];
-  for (const [failures, r, ms] of table) assert.equal(caRetryDelayMs(withFailures(failures), () => r), ms, `failures ${failures}, random ${r}`);
+  for (const [failures, r, ms] of table) assert.equal(caRetryDelayMs(failures, () => r), ms, `failures ${failures}, random ${r}`);
+});
+
+test('caHopDelayMs: a hop inside one operation waits full jitter over 0-1 s, never more', () => {
+  assert.deepEqual([0, 0.25, 0.5, 1].map((r) => caHopDelayMs(() => r)), [CA_BACKOFF.floorMs, 250, 500, 1_000]);
 });
