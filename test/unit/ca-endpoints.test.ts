@@ -37,6 +37,8 @@ test('classifyCaFailure: only unreachable / not answering in time moves the agen
     // A replica that is up but cannot serve (store locked, not ready) is UNAVAILABLE too: another may serve.
     fromServiceError(serviceError(status.UNAVAILABLE, 'the CA is not ready', 'CA_NOT_READY')),
     fromServiceError(serviceError(status.UNAVAILABLE, 'store locked', 'STORE_LOCKED')),
+    // A replica cut off from etcd's quorum: another replica may still reach it.
+    fromServiceError(serviceError(status.UNAVAILABLE, 'etcd has no quorum', 'STORE_UNAVAILABLE')),
     new HitlessError('UNAVAILABLE', 'no CA address answered'),
   ];
   for (const err of transport) assert.equal(classifyCaFailure(err), 'transport', (err as Error).message);
