@@ -21,6 +21,7 @@ import { benchSoak } from './soak.js';
 import { benchRenewalStorm, benchRootRotation, ROTATION_BENCH_CYCLE_S } from './fleet.js';
 import { benchFootprint } from './footprint.js';
 import { benchAttack } from './attack.js';
+import { benchHa, type HaRun } from './ha.js';
 import { CA_PORT_LIMITS } from '../../shared/grpc/limits.js';
 
 const { values } = parseArgs({
@@ -32,12 +33,12 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm run bench -- [--only 1,2,...] [--quick] [--out bench-results.json]\nFigures: 1 in-process issuance, 2 end-to-end issuance, 3 cfssl serve, 4 OpenSSL bound, 5 hitless soak, 6 root rotation of 10,000 nodes, 7 renewal storm of 10,000 nodes, 8 agent footprint, 9 renewals while 1,000 unauthenticated connections hold half-open calls.');
+  console.log('usage: npm run bench -- [--only 1,2,...] [--quick] [--out bench-results.json]\nFigures: 1 in-process issuance, 2 end-to-end issuance, 3 cfssl serve, 4 OpenSSL bound, 5 hitless soak, 6 root rotation of 10,000 nodes, 7 renewal storm of 10,000 nodes, 8 agent footprint, 9 renewals while 1,000 unauthenticated connections hold half-open calls, 10 renewals on etcd through 1 and 3 replicas.');
   process.exit(0);
 }
 const only = values.only ? new Set(values.only.split(',').map((s) => Number(s.trim()))) : undefined;
-if (only && [...only].some((n) => !(n >= 1 && n <= 9))) {
-  console.error(`--only takes figure numbers 1 to 9, got "${values.only}"`);
+if (only && [...only].some((n) => !(n >= 1 && n <= 10))) {
+  console.error(`--only takes figure numbers 1 to 10, got "${values.only}"`);
   process.exit(2);
 }
 const want = (n: number) => !only || only.has(n);
@@ -182,6 +183,26 @@ if (want(9)) {
   add(figure('9e', 'CA CPU per renewal under attack (attack handling included)', 'ms', runs.map((r) => r.cpuMsPerRenewalLoaded)));
   add(figure('9f', 'CA RSS before the attack', 'MB', runs.map((r) => r.rssMbBefore)));
   add(figure('9g', `CA RSS, largest sample under attack (${ATTACK} connections of the ${CA_PORT_LIMITS.maxConnections.toLocaleString('en-US')} allowed)`, 'MB', runs.map((r) => r.rssMbMaxUnderAttack)));
+}
+
+if (want(10)) {
+  const r = await benchHa({ concurrency: CONCURRENCY, durationMs: E2E_MS, runs: RUNS, csrs: fixture.csrs, log });
+  raw.ha = r;
+  if (r.ok) {
+    const haRuns = r.runs;
+    const pick = (f: (x: HaRun) => number) => haRuns.map(f);
+    add(figure('10a', `renewals, embedded store (fresh CA, same run as 10b/10c), ${CONCURRENCY} clients`, 'certs/s', pick((x) => x.embedded)));
+    add(figure('10b', 'renewals through 1 replica on a 3-member etcd', 'certs/s', pick((x) => x.oneReplica)));
+    add(figure('10c', 'renewals spread over 3 replicas on the same etcd', 'certs/s', pick((x) => x.threeReplicas)));
+    add(figure('10d', '1 replica on etcd / embedded (10b / 10a, per run)', 'x', pick((x) => x.oneReplica / x.embedded)));
+    add(figure('10e', '3 replicas / 1 replica (10c / 10b, per run; all on this machine)', 'x', pick((x) => x.threeReplicas / x.oneReplica)));
+    add(figure('10f', 'CPU of the 3 CA replicas per 1,000 renewals (10c)', 's', pick((x) => x.caCpuPer1k)));
+    add(figure('10g', 'CPU of the 3 etcd members per 1,000 renewals (10c)', 's', pick((x) => x.etcdCpuPer1k)));
+    add(figure('10h', 'etcd database size after the run (uncompacted: every renewal is a revision)', 'MB', pick((x) => x.dbBytes / 1e6)));
+  } else {
+    log(`figure 10 skipped: ${r.reason}`);
+    figures.push({ ...figure('10', 'renewals on etcd', 'certs/s', [NaN]), note: `skipped: ${r.reason}` });
+  }
 }
 
 const machine = { cpus: cpus().length, model: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version };
