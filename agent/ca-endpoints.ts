@@ -14,7 +14,7 @@
 // are the CA's answer, which every replica of the cluster would give: touring the replicas with them would only
 // multiply the load.
 import { status } from '@grpc/grpc-js';
-import { HitlessError, isHitlessError } from '../shared/errors.js';
+import { HitlessError } from '../shared/errors.js';
 import { backoffDelayMs } from './renewal-schedule.js';
 
 /** More addresses than this is a mistake (replicas are few); the bound keeps status and metric labels small. */
@@ -64,17 +64,19 @@ export function parseCaAddresses(values: readonly string[]): string[] {
 export type CaFailureKind = 'transport' | 'answer';
 
 /**
- * `transport`: the address did not answer in time or could not be reached (gRPC UNAVAILABLE or
- * DEADLINE_EXCEEDED, whether raw or mapped back to a HitlessError); another replica may do better.
- * `answer`: anything else, i.e. the CA (or our own code) decided; no other replica would decide differently.
+ * `transport`: the address did not answer in time or could not be reached: gRPC UNAVAILABLE or DEADLINE_EXCEEDED,
+ * on the error or along its `cause` chain (a HitlessError mapped back from a status, or our own "no CA address
+ * answered", keeps the ServiceError as its cause); another replica may do better.
+ * `answer`: anything else: the CA decided (no other replica would decide differently), or the failure is our
+ * own (a full disk is UNAVAILABLE too, but a local HitlessError with no gRPC status behind it).
  */
 export function classifyCaFailure(err: unknown): CaFailureKind {
-  const grpcCode = (e: unknown) => (e as { code?: unknown } | undefined)?.code;
-  // A HitlessError mapped back from a status keeps the ServiceError as its cause.
-  const code = isHitlessError(err) ? grpcCode(err.cause) : grpcCode(err);
-  if (code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED) return 'transport';
-  // Raised on our side for an unreachable CA (no status behind it), e.g. a whole tour that failed.
-  if (isHitlessError(err, 'UNAVAILABLE') && err.cause === undefined) return 'transport';
+  let e = err;
+  for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED) return 'transport';
+    e = (e as { cause?: unknown }).cause;
+  }
   return 'answer';
 }
 

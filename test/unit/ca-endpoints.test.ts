@@ -39,7 +39,11 @@ test('classifyCaFailure: only unreachable / not answering in time moves the agen
     fromServiceError(serviceError(status.UNAVAILABLE, 'store locked', 'STORE_LOCKED')),
     // A replica cut off from etcd's quorum: another replica may still reach it.
     fromServiceError(serviceError(status.UNAVAILABLE, 'etcd has no quorum', 'STORE_UNAVAILABLE')),
-    new HitlessError('UNAVAILABLE', 'no CA address answered'),
+    // Our own tour error, and the join's wrapper around it, keep the transport failure as their cause.
+    new HitlessError('UNAVAILABLE', 'no CA address answered', { cause: serviceError(status.UNAVAILABLE, 'refused') }),
+    new HitlessError('UNAVAILABLE', 'cannot reach the CA', {
+      cause: new HitlessError('UNAVAILABLE', 'no CA address answered', { cause: serviceError(status.DEADLINE_EXCEEDED, 'Deadline exceeded') }),
+    }),
   ];
   for (const err of transport) assert.equal(classifyCaFailure(err), 'transport', (err as Error).message);
   const answers = [
@@ -50,6 +54,9 @@ test('classifyCaFailure: only unreachable / not answering in time moves the agen
     serviceError(status.INTERNAL, 'internal error (ref x)'),
     serviceError(status.PERMISSION_DENIED, 'no metadata'),
     new HitlessError('UNTRUSTED_PEER', 'bundle does not match the token digest'),
+    // A local failure (the agent's disk is full) is no reason to try another CA.
+    new HitlessError('UNAVAILABLE', 'cannot save the identity: no space left on device'),
+    new HitlessError('UNAVAILABLE', 'cannot save the identity', { cause: Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }) }),
     new Error('plain error'),
     undefined,
   ];
