@@ -3,6 +3,7 @@
 // at any instant leaves either the old or the new consistent key/cert/bundle — never a key without its
 // certificate. Leftover temp files from a crash are removed on start.
 import { readFile, readdir, unlink, rename } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { HitlessError } from '../shared/errors.js';
 import { TEMP_PREFIX, ensurePrivateDir, fsyncDir, writeTempFile } from '../shared/fs-atomic.js';
@@ -24,6 +25,9 @@ export interface StoredIdentity {
   /** Node ids the CA reported removed (refused on our node service). */
   removedNodeIds?: string[];
 }
+
+/** Errors of a state-dir write that the operator fixes (space, permissions), and the agent retries past. */
+const STATE_WRITE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
 
 /** The steps of a save, in order; tests inject a crash after any of them. */
 export type SaveStep = 'temp-written' | 'renamed' | 'dir-synced';
@@ -66,12 +70,44 @@ export class IdentityStore {
   }
 
   async save(identity: StoredIdentity): Promise<void> {
-    await ensurePrivateDir(this.dir, '--state-dir');
-    const tmp = await writeTempFile(this.file, JSON.stringify(identity, null, 2) + '\n', 0o600);
-    this.hooks.afterStep?.('temp-written');
-    await rename(tmp, this.file);
-    this.hooks.afterStep?.('renamed');
-    await fsyncDir(this.dir);
-    this.hooks.afterStep?.('dir-synced');
+    try {
+      await ensurePrivateDir(this.dir, '--state-dir');
+      const tmp = await writeTempFile(this.file, JSON.stringify(identity, null, 2) + '\n', 0o600);
+      this.hooks.afterStep?.('temp-written');
+      await rename(tmp, this.file);
+      this.hooks.afterStep?.('renamed');
+      await fsyncDir(this.dir);
+      this.hooks.afterStep?.('dir-synced');
+    } catch (err) {
+      throw this.#writeError(err);
+    }
+  }
+
+  /**
+   * Proves the state dir can take a save of `identity` now (a temp file twice its size, written, fsynced and
+   * removed), so that a renewal does not ask the CA for a certificate it cannot keep: on a full disk each such
+   * renewal would spend one of the node's renewals at the CA for nothing.
+   */
+  async checkWritable(identity: StoredIdentity): Promise<void> {
+    const size = 2 * Buffer.byteLength(JSON.stringify(identity, null, 2));
+    try {
+      const tmp = await writeTempFile(this.file, randomBytes(size), 0o600);
+      await unlink(tmp);
+    } catch (err) {
+      throw this.#writeError(err);
+    }
+  }
+
+  /** A failed write of the state dir, with what the operator can do about it. */
+  #writeError(err: unknown): unknown {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    if (!code || !STATE_WRITE_ERRORS.has(code)) return err;
+    return new HitlessError('UNAVAILABLE', `cannot write the node identity in ${this.dir}: ${code}`, {
+      cause: err,
+      hint:
+        code === 'ENOSPC' || code === 'EDQUOT'
+          ? `free space on the file system of --state-dir ${this.dir}; the agent keeps serving with its current certificate and retries the renewal with backoff`
+          : `make --state-dir ${this.dir} writable by the agent's user; the agent keeps serving with its current certificate and retries the renewal with backoff`,
+    });
   }
 }

@@ -129,6 +129,7 @@ export class NodeAgent extends EventEmitter {
     const leftovers = await this.#store.recover();
     if (leftovers.length) log.warn('identity.recovered', { removedTempFiles: leftovers });
     let id = await this.#store.load();
+    let loaded = false;
     if (id && isExpired({ notAfter: new Date(id.notAfter) }, clock.now())) {
       if (!this.options.token) {
         throw new HitlessError('CERT_EXPIRED', `the node certificate in ${this.#store.file} expired at ${id.notAfter}; it cannot be renewed`, {
@@ -146,10 +147,13 @@ export class NodeAgent extends EventEmitter {
       }
       id = await joinCluster(this.#ca, this.options.token, this.deps);
     } else {
+      loaded = true;
       log.info('identity.loaded', { nodeId: id.nodeId, serial: id.serial, notAfter: id.notAfter });
     }
     this.#removed = new Set(id.removedNodeIds ?? []);
-    await this.#install(id, 'start');
+    // A loaded identity is already on disk: starting must not need a write (a full disk would stop a node
+    // that holds a perfectly good certificate).
+    await this.#install(id, 'start', { persist: !loaded });
 
     await this.#startServer(limits);
     this.#status = await startStatusServer(this.options.stateDir, () => this.status());
@@ -261,6 +265,8 @@ export class NodeAgent extends EventEmitter {
 
   async #renewOnce(): Promise<void> {
     const hooks = this.options.testHooks;
+    // No certificate is asked for that could not be saved (disk full, read-only state dir).
+    await this.#store.checkWritable(this.#identity);
     const { privateKeyPem } = generateKeyPairPem();
     crashIfAt(hooks, 'before-csr');
     const csrDer = await createCsrDer(privateKeyPem);
@@ -297,12 +303,12 @@ export class NodeAgent extends EventEmitter {
   }
 
   /** Validate, persist, publish to every server and channel of this process, export for workloads. */
-  async #install(next: StoredIdentity, reason: string): Promise<void> {
+  async #install(next: StoredIdentity, reason: string, opts: { persist?: boolean } = {}): Promise<void> {
     const previous = this.#identity as StoredIdentity | undefined;
     // Throws before anything changes if key/cert/bundle do not form a usable TLS context.
     this.provider.validate({ chainPem: next.chainPem, keyPem: next.keyPem, trustPem: next.bundle.rootsPem });
     next.removedNodeIds = [...this.#removed];
-    await this.#store.save(next);
+    if (opts.persist !== false) await this.#store.save(next);
     this.provider.update({ chainPem: next.chainPem, keyPem: next.keyPem, trustPem: next.bundle.rootsPem });
     this.#identity = next;
     // Streams we serve whose certificate no longer chains to our new bundle are asked to refresh and ended

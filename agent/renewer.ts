@@ -18,6 +18,12 @@ export interface RenewerDeps {
   backoff?: BackoffOptions;
 }
 
+/** The operator's hint of a HitlessError (the log writes errors as name/message/code only). */
+const hintOf = (err: unknown): { hint?: string } => {
+  const hint = (err as { hint?: unknown })?.hint;
+  return typeof hint === 'string' ? { hint } : {};
+};
+
 export type RenewerState = 'scheduled' | 'renewing' | 'backing-off' | 'expired' | 'stopped';
 
 /** Events: 'renewed', 'renewal-failed' (err, attempt, retryInMs), 'expired'. */
@@ -113,7 +119,7 @@ export class Renewer extends EventEmitter {
         if (stop.aborted) return;
         this.#attempt++;
         metrics.agentRenewals.inc({ result: 'failed' });
-        log.warn('renewal.failed', { attempt: this.#attempt, err });
+        log.warn('renewal.failed', { attempt: this.#attempt, err, ...hintOf(err) });
         this.emit('renewal-failed', err, this.#attempt);
       }
     }

@@ -5,6 +5,7 @@ import type { ScenarioContext } from './common.js';
 import { caKillStorm } from './ca-kill-storm.js';
 import { agentKill } from './agent-kill.js';
 import { brokenNetwork, type NetworkOptions } from './network.js';
+import { diskFull } from './disk-full.js';
 
 const SHAPED = { delayMs: 20, bytesPerSecond: 200_000, lossRate: 0.05, lossStallMs: 200, segmentBytes: 7 };
 /** The short network run (npm test): fast keepalive so that detection takes about a second. */
@@ -37,5 +38,10 @@ export const SCENARIOS: Scenario[] = [
     id: '5',
     title: 'broken network through a fault proxy',
     run: (ctx, size) => brokenNetwork(ctx, size === 'long' ? NETWORK_LONG : NETWORK_SHORT),
+  },
+  {
+    id: '7',
+    title: "disk full on the agent's state dir",
+    run: (ctx, size) => diskFull(ctx, { cycles: size === 'long' ? 10 : 1 }),
   },
 ];
