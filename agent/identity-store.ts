@@ -19,6 +19,11 @@ export interface StoredIdentity {
   serial: string;
   issuedAt: string;
   notAfter: string;
+  /**
+   * This node's clock when the certificate arrived: receivedAt - issuedAt is the clock skew against the CA
+   * (plus one network delay). The renewal schedule runs on the CA's timeline shifted by it (agent/skew.ts).
+   */
+  receivedAt?: string;
   keyPem: string;
   chainPem: string[];
   bundle: { rootsPem: string[]; crossSignedPem: string[]; version: number };

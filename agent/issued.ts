@@ -32,6 +32,7 @@ export async function identityFromIssued(
     clusterId: issued.cluster_id,
     serial: verdict.leaf.serial,
     issuedAt: issued.issued_at,
+    receivedAt: now.toISOString(),
     notAfter: verdict.leaf.notAfter.toISOString(),
     keyPem,
     chainPem: issued.chain_pem,

@@ -14,7 +14,7 @@ import { parseCaAddresses, MAX_CA_ADDRESSES } from './ca-endpoints.js';
 import { fetchStatus } from './status-server.js';
 import { formatStatus } from './status-format.js';
 import { readJoinToken, scrubArgv, ARGV_TOKEN_WARNING, TOKEN_ENV } from './token-source.js';
-import { testHooksFromEnv } from './test-hooks.js';
+import { skewedClock, testHooksFromEnv } from './test-hooks.js';
 
 const DEFAULT_STATE_DIR = './hitless-agent';
 const duration = (flag: string) => (v: string) => parseDuration(v, flag);
@@ -71,6 +71,8 @@ run
     }
     for (const w of input.warnings) log.warn('token.file_permissions', { warning: w });
     if (input.source) log.info('token.read', { source: input.source });
+    const testHooks = testHooksFromEnv(process.env);
+    const clock = testHooks?.clockSkewMs ? skewedClock(systemClock, testHooks.clockSkewMs) : systemClock;
     const agent = new NodeAgent(
       {
         caAddresses, token, stateDir: o.stateDir, listen: o.listen, peers: o.peer, certOut: o.certOut, onRotate: o.onRotate,
@@ -78,9 +80,9 @@ run
         metricsListen: o.metricsListen,
         limits: limitOverrides(o), tlsMinVersion: o.tlsMinVersion,
         keepalive: { timeMs: o.keepaliveTime, timeoutMs: o.keepaliveTimeout },
-        testHooks: testHooksFromEnv(process.env),
+        testHooks,
       },
-      { clock: systemClock, log },
+      { clock, log },
     );
     await runDaemon('agent', log, async () => {
       await agent.start();

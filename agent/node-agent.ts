@@ -34,6 +34,7 @@ import { startMetricsServer } from '../shared/metrics-http.js';
 import { agentSnapshot } from './metrics-view.js';
 import { HealthReporter } from '../shared/grpc/health.js';
 import { crashIfAt, type TestHooks } from './test-hooks.js';
+import { clockSkewMs, localLifetime } from './skew.js';
 import { setClientKeepalive, type ClientKeepalive } from '../shared/grpc/keepalive.js';
 
 export interface AgentOptions {
@@ -74,6 +75,8 @@ export interface AgentStatus {
   issuedAt: string;
   notAfter: string;
   nextRenewalAt?: string;
+  /** Our clock minus the CA's, measured when the current certificate arrived (includes one network delay). */
+  clockSkewMs?: number;
   renewer: string;
   renewals: number;
   failedAttempts: number;
@@ -164,7 +167,8 @@ export class NodeAgent extends EventEmitter {
       clock,
       log,
       random: this.deps.random,
-      current: () => ({ issuedAt: new Date(this.#identity.issuedAt), notAfter: new Date(this.#identity.notAfter) }),
+      // On our clock: a skewed clock still renews inside the window of the certificate's real lifetime.
+      current: () => localLifetime(this.#identity),
       renew: () => this.renewOnce(),
     });
     // A renewal that failed for want of a reachable CA waits out its backoff (up to a minute) unless a CA is
@@ -388,6 +392,7 @@ export class NodeAgent extends EventEmitter {
       issuedAt: id.issuedAt,
       notAfter: id.notAfter,
       nextRenewalAt: this.#renewer?.nextRenewalAt?.toISOString(),
+      clockSkewMs: clockSkewMs(id),
       renewer: this.#renewer?.state ?? 'stopped',
       renewals: this.#renewals,
       failedAttempts: this.#renewer?.failedAttempts ?? 0,

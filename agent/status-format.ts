@@ -7,6 +7,7 @@ export function formatStatus(s: AgentStatus): string {
     `serial      ${s.serial}`,
     `issued      ${s.issuedAt}`,
     `not after   ${s.notAfter}`,
+    `clock skew  ${s.clockSkewMs === undefined ? '-' : `${s.clockSkewMs >= 0 ? '+' : ''}${(s.clockSkewMs / 1000).toFixed(1)}s (this node minus the CA, measured at the last issuance)`}`,
     `next renew  ${s.nextRenewalAt ?? '-'} (${s.renewer}${s.failedAttempts ? `, ${s.failedAttempts} failed attempts` : ''}; ${s.renewals} renewals so far)`,
     `trust       v${s.trustBundle.version}: ${s.trustBundle.roots.join(', ')}`,
     `ca          ${s.ca.address}${s.ca.addresses.length > 1 ? ` (${s.ca.addresses.indexOf(s.ca.address) + 1} of ${s.ca.addresses.join(', ')}; ${s.ca.failovers} failovers)` : ''}${s.ca.failures ? `, ${s.ca.failures} transport failures in a row` : ''}`,

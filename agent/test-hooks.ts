@@ -1,9 +1,11 @@
 // TEST-ONLY fault hooks for the fault campaign (test/faults/agent-kill.ts, issue 12). They let a test kill the
 // agent at an exact point of a renewal — "in the middle of the identity write" cannot be hit reliably by a
-// kill from outside — and start a renewal at once instead of at 50-80 % of the lifetime. agent/main.ts reads
-// them from HITLESS_TEST_CRASH_AT and HITLESS_TEST_RENEW_AT_START; they are not flags, not in --help, and an
+// kill from outside — start a renewal at once instead of at 50-80 % of the lifetime, and skew the agent's
+// Clock. agent/main.ts reads them from HITLESS_TEST_CRASH_AT, HITLESS_TEST_RENEW_AT_START and
+// HITLESS_TEST_CLOCK_SKEW_MS; they are not flags, not in --help, and an
 // operator has no reason to set them (the README's "Failure modes" section says what they are for).
 import type { SaveStep } from './identity-store.js';
+import type { Clock } from '../shared/clock.js';
 
 /** Points of a renewal, in order: after the new key, after the CA's answer, after each step of the identity write. */
 export const CRASH_POINTS = ['before-csr', 'after-response', 'temp-written', 'renamed', 'dir-synced'] as const;
@@ -17,6 +19,13 @@ export interface TestHooks {
   crashAt?: CrashPoint;
   /** Ask for a renewal as soon as the agent has started. */
   renewAtStart?: boolean;
+  /** Run the agent's Clock this far ahead (negative: behind) of the system's; TLS still uses real time. */
+  clockSkewMs?: number;
+}
+
+/** `base` shifted by `skewMs` (timers are durations and are not shifted). */
+export function skewedClock(base: Clock, skewMs: number): Clock {
+  return { now: () => new Date(base.now().getTime() + skewMs), sleep: (ms, signal) => base.sleep(ms, signal) };
 }
 
 export function crashIfAt(hooks: TestHooks | undefined, point: CrashPoint): void {
@@ -27,9 +36,11 @@ export function crashIfAt(hooks: TestHooks | undefined, point: CrashPoint): void
 export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks | undefined {
   const crash = env.HITLESS_TEST_CRASH_AT;
   const renewAtStart = env.HITLESS_TEST_RENEW_AT_START === '1';
-  if (!crash && !renewAtStart) return undefined;
+  const skew = env.HITLESS_TEST_CLOCK_SKEW_MS;
+  if (!crash && !renewAtStart && !skew) return undefined;
+  if (skew && !/^-?\d+$/.test(skew)) throw new Error('HITLESS_TEST_CLOCK_SKEW_MS must be a whole number of milliseconds (a test-only hook)');
   if (crash && !(CRASH_POINTS as readonly string[]).includes(crash)) {
     throw new Error(`HITLESS_TEST_CRASH_AT must be one of ${CRASH_POINTS.join(', ')} (a test-only hook)`);
   }
-  return { crashAt: crash as CrashPoint | undefined, renewAtStart };
+  return { crashAt: crash as CrashPoint | undefined, renewAtStart, clockSkewMs: skew ? Number(skew) : undefined };
 }

@@ -6,6 +6,7 @@ import { caKillStorm } from './ca-kill-storm.js';
 import { agentKill } from './agent-kill.js';
 import { brokenNetwork, type NetworkOptions } from './network.js';
 import { diskFull } from './disk-full.js';
+import { clockSkew } from './clock-skew.js';
 
 const SHAPED = { delayMs: 20, bytesPerSecond: 200_000, lossRate: 0.05, lossStallMs: 200, segmentBytes: 7 };
 /** The short network run (npm test): fast keepalive so that detection takes about a second. */
@@ -43,5 +44,11 @@ export const SCENARIOS: Scenario[] = [
     id: '7',
     title: "disk full on the agent's state dir",
     run: (ctx, size) => diskFull(ctx, { cycles: size === 'long' ? 10 : 1 }),
+  },
+  {
+    id: '6',
+    title: 'clock skew between an agent and the CA',
+    run: (ctx, size) =>
+      clockSkew(ctx, { skewsMs: size === 'long' ? [300_000, -300_000, 120_000, -120_000, 30_000, -30_000, 1_000, -1_000, 0, 299_000, -299_000] : [300_000, -300_000] }),
   },
 ];

@@ -23,7 +23,7 @@ function isCode(code: ErrorCode) {
 
 test('limits are as documented', () => {
   assert.deepEqual(NODE_CERT_TTL, { defaultMs: 6 * H, minMs: 10 * S, maxMs: 24 * H, warnBelowMs: M });
-  assert.deepEqual(BACKDATE, { defaultMs: M, maxMs: H });
+  assert.deepEqual(BACKDATE, { defaultMs: 5 * M, maxMs: H });
 });
 
 // [ttl, outcome]: 'throw' | 'warn' | 'ok'
