@@ -17,6 +17,7 @@ export class BoundedServer {
     this.guard = new ConnectionGuard(limits, deps);
     const { interceptors = [], ...rest } = options;
     this.server = new grpc.Server({ ...rest, ...grpcServerOptions(limits), interceptors: [this.guard.interceptor, ...interceptors] });
+    this.guard.containUnknownMethods(this.server);
   }
 
   /** Listens on `address` with `credentials` (TLS); resolves with the port. A bind failure is UNAVAILABLE with a hint. */

@@ -22,6 +22,13 @@
 //    interceptor: interceptors see only onCancel. To report it we wrap `sendStatus` on the object grpc-js
 //    hands the first interceptor — the method grpc-js itself calls for that refusal. If a grpc-js update
 //    moves that path, the limit still holds; only the report goes missing (bounds.test.ts would fail).
+//  - grpc-js answers a call to a method it has no handler for before any interceptor runs, with UNIMPLEMENTED
+//    "The server does not implement the method <the whole :path>": a 5,000-character path came back whole
+//    (found by `npm run fuzz`). grpc-js looks handlers up with `handlers.get(path)` on the server's own Map,
+//    so `containUnknownMethods` gives that one Map a `get` that returns a stand-in handler for unknown paths:
+//    the call then passes through our interceptors like any other and is refused with a short escaped prefix,
+//    a `limit.exceeded` line and the counter. This reaches a field grpc-js's types mark private; if an update
+//    renames it, `containUnknownMethods` throws at start-up rather than silently echoing again.
 //  - Reports are throttled to one log line per limit per second (the counter counts every event), so a
 //    flood cannot turn into a log flood.
 import { createServer, isIPv6, type Server as NetServer, type Socket } from 'node:net';
@@ -31,6 +38,7 @@ import type { Logger } from '../log.js';
 import { formatDuration } from '../duration.js';
 import { limitExceeded, metrics } from '../metrics.js';
 import type { ServerLimits } from './limits.js';
+import { escapedPrefix } from '../untrusted.js';
 
 /** Stable limit names, as in hitless_limit_rejections_total{limit} and `limit.exceeded` log lines. */
 export const LIMIT = {
@@ -40,7 +48,15 @@ export const LIMIT = {
   streams: 'max_streams_per_connection',
   request: 'request_timeout',
   messageSize: 'max_message_size',
+  method: 'unknown_method',
 } as const;
+
+/** Longer than any method path we serve (the longest, reflection's, is 62): beyond it a path is not even looked at. */
+export const MAX_METHOD_PATH_CHARS = 128;
+/** What an UNIMPLEMENTED answer and its log line quote of an unknown path. */
+const PATH_ECHO_CHARS = 64;
+/** The path interceptors and reports see for a call to an unknown method (never the caller's text). */
+export const UNKNOWN_METHOD_PATH = '/(unknown method)';
 
 const REPORT_INTERVAL_MS = 1_000;
 
@@ -193,6 +209,28 @@ export class ConnectionGuard {
     }
     limitExceeded(this.deps.log, limit, { port: this.deps.port, ...fields, ...(last?.suppressed ? { suppressedSinceLastReport: last.suppressed } : {}) });
     this.#reported.set(limit, { at: now, suppressed: 0 });
+  }
+
+  /**
+   * Calls to methods `server` does not serve (see the header) get UNIMPLEMENTED naming at most a short escaped
+   * prefix of the path, after passing the interceptors (so connection bounds count them), with a report.
+   */
+  containUnknownMethods(server: grpc.Server): void {
+    const handlers = (server as unknown as { handlers?: unknown }).handlers;
+    if (!(handlers instanceof Map)) throw new Error('grpc-js changed: Server.handlers is not a Map; unknown-method containment cannot be installed');
+    const get = handlers.get.bind(handlers) as (path: string) => unknown;
+    const unknown = (path: string) => {
+      const tooLong = path.length > MAX_METHOD_PATH_CHARS;
+      const quoted = escapedPrefix(path, PATH_ECHO_CHARS);
+      const details = tooLong ? `method path too long: ${path.length} chars (at most ${MAX_METHOD_PATH_CHARS}): ${quoted}` : `unknown method ${quoted}`;
+      const func = (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        this.#report(LIMIT.method, { reason: tooLong ? 'too_long' : 'unknown', path: quoted, length: path.length, peer: call.getPeer() });
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details, metadata: new grpc.Metadata() });
+      };
+      // bidi: the handler runs as soon as the call's metadata arrives, without waiting for a request message.
+      return { func, serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b, type: 'bidi', path: UNKNOWN_METHOD_PATH };
+    };
+    handlers.get = (path: string) => (typeof path === 'string' && path.length <= MAX_METHOD_PATH_CHARS ? get(path) : undefined) ?? unknown(String(path));
   }
 
   /** Goes first in the server's interceptor list (bounded-server.ts puts it there). */

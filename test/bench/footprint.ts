@@ -31,15 +31,15 @@ export async function cpuSeconds(pid: number): Promise<number> {
  * Starts CA + 2 peered agents, lets them settle (`settleMs`, so start-up JIT and GC are not counted), then
  * measures `runs` windows of `windowMs`: one sample per window per agent.
  */
-export async function benchFootprint(opts: { runs: number; windowMs: number; settleMs: number }): Promise<FootprintSample[]> {
+export async function benchFootprint(opts: { runs: number; windowMs: number; settleMs: number; nodeArgs?: string[] }): Promise<FootprintSample[]> {
   if (process.platform !== 'linux') throw new Error('the footprint benchmark reads /proc (Linux only)');
   const dir = await tmpDir();
   const ca = await startCa(dir.path, { nodeCertTtl: '6h' });
   const [pa, pb] = [await freePort(), await freePort()];
   // The test helper's fast heartbeats are overridden back to the agent's defaults (the last flag wins).
   const defaults = ['--heartbeat-interval', '1s', '--probe-interval', '1s'];
-  const a = startAgent(dir.path, 'a', { ca: ca.address, token: ca.init.tokens.worker, port: pa, peers: [pb], extra: defaults }).daemon;
-  const b = startAgent(dir.path, 'b', { ca: ca.address, token: ca.init.tokens.worker, port: pb, peers: [pa], extra: defaults }).daemon;
+  const a = startAgent(dir.path, 'a', { ca: ca.address, token: ca.init.tokens.worker, port: pa, peers: [pb], extra: defaults, nodeArgs: opts.nodeArgs }).daemon;
+  const b = startAgent(dir.path, 'b', { ca: ca.address, token: ca.init.tokens.worker, port: pb, peers: [pa], extra: defaults, nodeArgs: opts.nodeArgs }).daemon;
   try {
     await Promise.all([a.waitFor('peer.stream_up', { timeoutMs: 60_000 }), b.waitFor('peer.stream_up', { timeoutMs: 60_000 })]);
     await new Promise((r) => setTimeout(r, opts.settleMs)); // benchmark settle time, not a test wait

@@ -169,6 +169,13 @@ if (want(8)) {
   raw.footprint = samples;
   add(figure('8a', 'agent RSS, idle, 1 peer stream each way', 'MB', samples.map((s) => s.rssMb), { target: '<= 60', met: median(samples.map((s) => s.rssMb)) <= 60 }));
   add(figure('8b', 'agent CPU, idle (1 s heartbeats and probes)', '% core', samples.map((s) => s.cpuPercent), { target: '~0 (<= 1)', met: median(samples.map((s) => s.cpuPercent)) <= 1 }));
+  // The same agents under `node --lite-mode` (V8 without its JIT compilers, code and feedback kept small): what
+  // the remaining megabytes would give for a V8 flag, measured right after 8a/8b on the same machine.
+  const lite = await benchFootprint({ runs: RUNS, windowMs: quick ? 3000 : 10_000, settleMs: quick ? 1000 : 15_000, nodeArgs: ['--lite-mode'] });
+  raw.footprintLite = lite;
+  add(figure('8c', 'agent RSS, idle, under node --lite-mode (not the default)', 'MB', lite.map((s) => s.rssMb)));
+  add(figure('8d', 'agent CPU, idle, under node --lite-mode', '% core', lite.map((s) => s.cpuPercent)));
+  add(figure('8e', 'agent RSS --lite-mode / default (8c / 8a, medians)', '%', [(median(lite.map((s) => s.rssMb)) / median(samples.map((s) => s.rssMb))) * 100]));
 }
 
 if (want(9)) {

@@ -1,6 +1,6 @@
 // Starting real `agent run` processes for integration tests.
 import { join } from 'node:path';
-import { runJson, spawnDaemon, type Daemon } from './proc.js';
+import { BIN, ROOT, runJson, spawnDaemon, type Daemon } from './proc.js';
 import type { AgentStatus } from '../../agent/node-agent.js';
 
 export interface TestAgent {
@@ -14,13 +14,14 @@ export interface TestAgent {
 export function startAgent(
   dir: string,
   name: string,
-  o: { ca: string; token?: string; port: number; peers?: number[]; extra?: string[]; env?: NodeJS.ProcessEnv },
+  o: { ca: string; token?: string; port: number; peers?: number[]; extra?: string[]; env?: NodeJS.ProcessEnv; nodeArgs?: string[] },
 ): TestAgent {
   const stateDir = join(dir, name);
   const args = ['run', '--ca', o.ca, '--state-dir', stateDir, '--listen', `127.0.0.1:${o.port}`];
   for (const p of o.peers ?? []) args.push('--peer', `127.0.0.1:${p}`);
   args.push('--heartbeat-interval', '200ms', '--probe-interval', '500ms', ...(o.extra ?? []));
   // The token goes through the environment, as operators are told to pass it (never argv).
-  const daemon = spawnDaemon('agent', args, { ...o.env, ...(o.token ? { HITLESS_JOIN_TOKEN: o.token } : {}) });
+  const program = o.nodeArgs ? { name: 'agent', path: BIN.agent, cwd: ROOT, nodeArgs: o.nodeArgs } : 'agent';
+  const daemon = spawnDaemon(program, args, { ...o.env, ...(o.token ? { HITLESS_JOIN_TOKEN: o.token } : {}) });
   return { name, stateDir, port: o.port, daemon, status: () => runJson<AgentStatus>('agent', ['status', '--json', '--state-dir', stateDir]) };
 }

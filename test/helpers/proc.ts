@@ -8,8 +8,9 @@ import { createInterface } from 'node:readline';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = { ca: `${ROOT}bin/ca.js`, agent: `${ROOT}bin/agent.js` } as const;
 /** One of this checkout's executables, or any by path (an installed package's `ca`), run in `cwd`. */
-export type Program = keyof typeof BIN | { name: string; path: string; cwd: string };
-const programOf = (p: Program) => (typeof p === 'string' ? { name: p, path: BIN[p], cwd: ROOT } : p);
+/** `nodeArgs`: flags for node itself, before the script (e.g. V8 flags a benchmark compares). */
+export type Program = keyof typeof BIN | { name: string; path: string; cwd: string; nodeArgs?: string[] };
+const programOf = (p: Program) => (typeof p === 'string' ? { name: p, path: BIN[p], cwd: ROOT, nodeArgs: [] } : { nodeArgs: [], ...p });
 
 export type LogEvent = Record<string, unknown> & { event: string };
 
@@ -38,8 +39,8 @@ process.on('exit', () => {
 });
 
 export function spawnDaemon(program: Program, args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
-  const { name: bin, path, cwd } = programOf(program);
-  const child = spawn(process.execPath, [path, ...args], {
+  const { name: bin, path, cwd, nodeArgs } = programOf(program);
+  const child = spawn(process.execPath, [...nodeArgs, path, ...args], {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

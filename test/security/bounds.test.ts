@@ -120,6 +120,36 @@ test('a 3 MB join token is refused as too large before it is read; a 10 KB one g
   await legitimateNodeJoinsAndRenews();
 });
 
+test('a call to an unknown method gets UNIMPLEMENTED quoting a short escaped prefix of its path, reported and counted; a 5,000-character path is not echoed', async () => {
+  // grpc-js alone answers "The server does not implement the method <the whole :path>" (found by npm run fuzz).
+  const before = await nodes();
+  const peer = await rawSession({ port });
+  try {
+    const mark = ca.daemon.events.length;
+    const long = `/x/${'y'.repeat(5000)}`;
+    const huge = await peer.call(long, Buffer.alloc(5), { waitMs: 8_000 }).status;
+    assert.equal(huge.code, status.UNIMPLEMENTED, `status ${String(huge.code)}: ${huge.message}`);
+    assert.equal(huge.message, `method path too long: 5003 chars (at most 128): "/x/${'y'.repeat(61)}"… (5003 chars)`);
+    const report = await ca.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'unknown_method' });
+    assert.equal(report.reason, 'too_long');
+    assert.equal(report.length, 5003);
+    assert.ok(JSON.stringify(report).length < 600, 'the report quotes a prefix only');
+
+    // A short unknown path with a character that needs escaping (a quote): quoted whole, escaped.
+    const odd = await peer.call('/hitless.v1.NodeCaService/Nope"', Buffer.alloc(5), { waitMs: 8_000 }).status;
+    assert.equal(odd.code, status.UNIMPLEMENTED, `status ${String(odd.code)}: ${odd.message}`);
+    assert.equal(odd.message, 'unknown method "/hitless.v1.NodeCaService/Nope\\x22"');
+    // The same call on a method the CA serves still works on this connection (the stand-in only covers misses).
+    const bundle = await peer.call(BUNDLE_PATH, Buffer.alloc(0), { waitMs: 8_000 }).status;
+    assert.equal(bundle.code, status.OK, `status ${String(bundle.code)}: ${bundle.message}`);
+    assert.ok(ca.daemon.output.every((line) => line.length < 2048), 'no long line in the CA output');
+  } finally {
+    peer.close();
+  }
+  assert.deepEqual(await nodes(), before);
+  await legitimateNodeJoinsAndRenews();
+});
+
 test('300 connections from one address holding half-open IssueNodeCertificate calls: admitted up to the per-source bound, calls ended by the request deadline, connections closed; a node joins and renews meanwhile', async () => {
   const mark = ca.daemon.events.length;
   const before = await nodes();
