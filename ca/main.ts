@@ -47,6 +47,16 @@ const workerCount = (v: string): number => {
   return n;
 };
 const stateDirOption = () => new Option('--state-dir <dir>', 'CA state directory').default(DEFAULT_STATE_DIR);
+/**
+ * Admin commands reach the CA through its local admin socket (in --state-dir), or with these two through its
+ * TLS port from anywhere, authenticated by an operator credential (ca/admin-client.ts).
+ */
+interface Remote { stateDir: string; ca?: string; operatorDir?: string }
+const target = (o: Remote) => ({ stateDir: o.stateDir, ca: o.ca, operatorDir: o.operatorDir });
+const remoteOptions = (cmd: Command): Command =>
+  cmd
+    .option('--ca <host:port>', "a remote CA's TLS port, instead of the local admin socket of --state-dir (needs --operator-dir)")
+    .option('--operator-dir <dir>', "with --ca: the operator credential 'ca operator create <name> --out <dir>' wrote (operator.key mode 0600, operator.crt, ca.crt)");
 const passphraseOption = () =>
   new Option('--passphrase-file <file>', `file whose first line is the root key passphrase, not readable by group or others (or set ${PASSPHRASE_ENV})`);
 
@@ -158,43 +168,40 @@ function printNodes(nodes: NodeInfo__Output[]): void {
   for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
 }
 
-program
-  .command('nodes')
-  .description('list the nodes of the running CA (over its admin socket)')
+remoteOptions(program.command('nodes'))
+  .description('list the nodes of the running CA (over its admin socket, or --ca with an operator credential)')
   .addOption(stateDirOption())
   .option('--json', 'print JSON')
-  .action(async (o: { stateDir: string; json?: boolean }) => {
-    const client = await adminClient(o.stateDir);
+  .action(async (o: Remote & { json?: boolean }) => {
+    const client = await adminClient(target(o));
     const res = await call<ListNodesResponse__Output>((o, cb) => client.ListNodes({}, o, cb));
     if (o.json) process.stdout.write(JSON.stringify(res.nodes, null, 2) + '\n');
     else printNodes(res.nodes);
     client.close();
   });
 
-program
-  .command('remove-node')
+remoteOptions(program.command('remove-node'))
   .description('remove a node: it can no longer renew, and its live connections are refused')
   .argument('<node-id>', 'the node to remove (see ca nodes)')
   .addOption(stateDirOption())
-  .action(async (nodeId: string, o: { stateDir: string }) => {
-    const client = await adminClient(o.stateDir);
+  .action(async (nodeId: string, o: Remote) => {
+    const client = await adminClient(target(o));
     const res = await call<RemoveNodeResponse__Output>((opts, cb) => client.RemoveNode({ node_id: nodeId }, opts, cb));
     process.stdout.write(`removed node ${res.node?.node_id ?? nodeId}\n`);
     client.close();
   });
 
-const joinToken = program
-  .command('join-token')
+const joinToken = remoteOptions(program.command('join-token'))
   .description('print the cluster join token of a role (--rotate replaces it); create/list/revoke manage expiring, use-limited tokens')
   .argument('<role>', 'worker or manager')
   .addOption(stateDirOption())
   .option('--rotate', 'replace the token with a new secret')
   .option('-q, --quiet', 'print only the token')
-  .action(async (role: string, o: { stateDir: string; rotate?: boolean; quiet?: boolean }) => {
+  .action(async (role: string, o: Remote & { rotate?: boolean; quiet?: boolean }) => {
     if (role !== 'worker' && role !== 'manager') {
       throw new HitlessError('INVALID_ARGUMENT', `unknown role "${role}"`, { hint: 'use worker or manager' });
     }
-    const client = await adminClient(o.stateDir);
+    const client = await adminClient(target(o));
     const res = await call<GetJoinTokensResponse__Output>((opts, cb) =>
       client.GetJoinTokens({ rotate_worker: !!o.rotate && role === 'worker', rotate_manager: !!o.rotate && role === 'manager' }, opts, cb),
     );
@@ -208,8 +215,8 @@ const joinToken = program
   });
 
 const out = (s: string) => void process.stdout.write(s);
-async function withAdmin(stateDir: string, fn: (client: Awaited<ReturnType<typeof adminClient>>) => Promise<void>): Promise<void> {
-  const client = await adminClient(stateDir);
+async function withAdmin(to: Remote | string, fn: (client: Awaited<ReturnType<typeof adminClient>>) => Promise<void>): Promise<void> {
+  const client = await adminClient(typeof to === 'string' ? to : target(to));
   try {
     await fn(client);
   } finally {
@@ -217,12 +224,14 @@ async function withAdmin(stateDir: string, fn: (client: Awaited<ReturnType<typeo
   }
 }
 
-// `--state-dir` is join-token's own option: commander hands it to the parent wherever it appears.
-const joinTokenStateDir = () => joinToken.opts<{ stateDir: string }>().stateDir;
+// `--state-dir`, `--ca` and `--operator-dir` are join-token's own options: commander hands them to the parent
+// wherever they appear.
+const joinTokenStateDir = () => joinToken.opts<Remote>();
 
 joinToken
   .command('create')
   .description('create an expiring, use-limited join token (shown once; the CA stores only its hash)')
+  .addHelpText('after', '\n--state-dir, or --ca with --operator-dir, go before the subcommand: see ca join-token --help.')
   .argument('<role>', 'worker or manager')
   .addOption(new Option('--ttl <duration>', 'how long it works (at most 30d)').argParser(duration('--ttl')).default(LIMITED_TOKEN.defaultTtlMs, '1h'))
   .option('--uses <n>', 'how many joins it allows', positiveInt('--uses'), LIMITED_TOKEN.defaultUses)
@@ -235,12 +244,14 @@ joinToken
 joinToken
   .command('list')
   .description('list the limited join tokens: id, role, state, uses left, expiry (never the secrets)')
+  .addHelpText('after', '\n--state-dir, or --ca with --operator-dir, go before the subcommand: see ca join-token --help.')
   .option('--json', 'print JSON')
   .action((o: { json?: boolean }) => withAdmin(joinTokenStateDir(), (c) => creds.listJoinTokens(c, o, out)));
 
 joinToken
   .command('revoke')
   .description('revoke a limited join token: it stops working at once')
+  .addHelpText('after', '\n--state-dir, or --ca with --operator-dir, go before the subcommand: see ca join-token --help.')
   .argument('<id>', 'the token id (ca join-token list)')
   .action((id: string) => withAdmin(joinTokenStateDir(), (c) => creds.revokeJoinToken(c, id, out)));
 
@@ -274,8 +285,7 @@ operator
   .addOption(stateDirOption())
   .action((name: string, o: { stateDir: string }) => withAdmin(o.stateDir, (c) => creds.revokeOperator(c, name, out)));
 
-program
-  .command('rotate-root')
+remoteOptions(program.command('rotate-root'))
   .description('move the fleet to a new root (cross-signed by the current one) while traffic flows')
   .addOption(stateDirOption())
   .option('--status', 'show the rotation in progress: phase, progress, nodes that block completion')
@@ -287,8 +297,8 @@ program
   .option('--root-subject <dn>', 'subject of the generated root (default: the current one)')
   .option('--json', 'print status as JSON')
   .addHelpText('after', '\nPhases: rotating (bundle {old,new}, CA signs with new + cross-sign) -> converged -> finished (bundle {new}).\nA CA restart mid-rotation resumes it.')
-  .action(async (o: RotateOptions & { stateDir: string }) => {
-    const client = await adminClient(o.stateDir);
+  .action(async (o: RotateOptions & Remote) => {
+    const client = await adminClient(target(o));
     try {
       await rotateRoot(client, o);
     } finally {

@@ -16,7 +16,7 @@ import { generateKeyPairPem } from '../../shared/pki/keys.js';
 import { createCsrDer } from '../../shared/pki/csr.js';
 import { joinPem } from '../../shared/pki/pem.js';
 import { writeFileAtomic } from '../../shared/fs-atomic.js';
-import { call } from '../admin-client.js';
+import { call, OPERATOR_FILES } from '../admin-client.js';
 
 type Out = (s: string) => void;
 
@@ -73,7 +73,7 @@ export async function revokeJoinToken(client: CaAdminServiceClient, id: string, 
   out(`revoked join token ${res.info!.id} (${res.info!.uses_left} use(s) were left)\n`);
 }
 
-export const OPERATOR_FILES = { cert: 'operator.crt', key: 'operator.key', roots: 'ca.crt' } as const;
+export { OPERATOR_FILES };
 
 export async function createOperator(
   client: CaAdminServiceClient,

@@ -217,6 +217,8 @@ export function mutateFrames(valid: Buffer[], rng: Prng, donors: readonly Buffer
   const n = rng.weighted([[6, 1], [3, 2], [1, 3]] as const);
   let first = '';
   for (let k = 0; k < n; k++) {
+    // Earlier drops can leave only the connection preface: the mutators pick among the frames after it.
+    if (frames.length < 2) break;
     const r = rng.weighted(FRAME_MUTATORS)(frames, rng, donors);
     frames = r.frames;
     first ||= r.how;
