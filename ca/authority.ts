@@ -226,7 +226,12 @@ export class Authority extends EventEmitter {
 
   /** First certificate for a new node, authorized by a join token. */
   async join(req: { joinToken: string; csrDer: Uint8Array; source: string }): Promise<IssuedNodeCert> {
-    this.#limiter.check(req.source);
+    try {
+      this.#limiter.check(req.source);
+    } catch (err) {
+      limitExceeded(this.#log, 'failed_joins_per_source', { source: req.source });
+      throw err;
+    }
     let grant: TokenGrant;
     try {
       grant = await this.#roleForToken(req.joinToken);

@@ -1,6 +1,7 @@
 // Proves the Authority's decisions: tokens decide the join role, failures are rate-limited per source, and authentication fails closed with the role read from the store.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { counterValue, metrics } from '../../shared/metrics.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,7 +146,9 @@ test('join: the 11th wrong attempt from one source is RATE_LIMITED, even with a 
   const ca = await makeCa();
   const wrong = formatJoinToken({ rootDigest: parseJoinToken(ca.tokens.worker).rootDigest, secret: generateSecret() });
   for (let i = 0; i < 10; i++) await assert.rejects(joinWith(ca, wrong, 'attacker'), isCode('INVALID_JOIN_TOKEN'), `attempt ${i + 1}`);
+  const limited = await counterValue(metrics.limitRejections, { limit: 'failed_joins_per_source' });
   await assert.rejects(joinWith(ca, wrong, 'attacker'), isCode('RATE_LIMITED'));
+  assert.equal(await counterValue(metrics.limitRejections, { limit: 'failed_joins_per_source' }), limited + 1, 'counted as a limit rejection');
   await assert.rejects(joinWith(ca, ca.tokens.worker, 'attacker'), isCode('RATE_LIMITED'));
   // Another source is untouched, and gets the ordinary answers.
   await assert.rejects(joinWith(ca, wrong, 'honest'), isCode('INVALID_JOIN_TOKEN'));
