@@ -39,12 +39,15 @@ export async function joinCluster(ca: CaFailover, token: string, deps: { clock: 
     parsed.rootDigest,
     deps.clock.now(),
   );
-  const { privateKeyPem } = generateKeyPairPem();
-  const csrDer = await createCsrDer(privateKeyPem);
-  const issued = await ca.call('join', async (address) => {
+  // A fresh key for each address tried: if a replica recorded the join and then failed to answer (deadline,
+  // reset), the same key sent to the next one would be refused as backing another node (ALREADY_EXISTS) and
+  // the join would fail; with a new key it succeeds (the first record stays behind, unused, until pruned).
+  const { issued, privateKeyPem } = await ca.call('join', async (address) => {
+    const { privateKeyPem } = generateKeyPairPem();
+    const csrDer = await createCsrDer(privateKeyPem);
     const client = new CaClient(address, staticConnection(pinned.rootsPem));
     try {
-      return await client.issue(token, csrDer);
+      return { issued: await client.issue(token, csrDer), privateKeyPem };
     } finally {
       client.close();
     }
