@@ -11,7 +11,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { NodeCaServiceClient, WatchTrustBundleEvent__Output } from '../proto/load.js';
 import type { MemoryCertificateProvider } from '../shared/grpc/certificate-provider.js';
-import { RefreshingStream } from '../shared/grpc/refreshing-stream.js';
+import { RefreshingStream, type LiveLeg } from '../shared/grpc/refreshing-stream.js';
 import { parseCertificate } from '../shared/pki/certs.js';
 import { metrics } from '../shared/metrics.js';
 import { isHitlessError } from '../shared/errors.js';
@@ -34,6 +34,8 @@ export class CaWatch {
       onEvent: (e: WatchTrustBundleEvent__Output) => Promise<void>;
       /** The stream is up after a start or a failure (not after a make-before-break refresh): a CA answers. */
       onConnected?: (address: string | undefined) => void;
+      /** A watch stream came up (first event on a new leg): the CA may need our evidence again. */
+      onUp?: () => void;
       provider: MemoryCertificateProvider;
       clock: Clock;
       log: Logger;
@@ -56,6 +58,7 @@ export class CaWatch {
       // The CA keeps one watch per node and ends the older one when the replacement arrives (LIMIT_EXCEEDED).
       endedByReplacement: (err) => isHitlessError(fromServiceError(err), 'LIMIT_EXCEEDED'),
       provider: deps.provider,
+      ownCertificate: () => deps.provider.current?.chainPem[0],
       ownNotAfter: () => {
         const leaf = deps.provider.current?.chainPem[0];
         return leaf ? parseCertificate(leaf).notAfter : undefined;
@@ -73,6 +76,7 @@ export class CaWatch {
         up: (leg, kind, trigger) => {
           report(leg.generation, undefined);
           for (const g of this.#addressOf.keys()) if (g < leg.generation) this.#addressOf.delete(g);
+          deps.onUp?.();
           if (kind === 'refresh') metrics.streamRefreshes.inc({ stream: 'ca_watch', trigger: trigger ?? 'unknown' });
           const ca = this.#addressOf.get(leg.generation);
           // A (re)connection after a failure is worth an info line: it says where the watch landed.
@@ -109,6 +113,16 @@ export class CaWatch {
   get address(): string | undefined {
     const leg = this.#stream.current;
     return leg ? this.#addressOf.get(leg.generation) : undefined;
+  }
+
+  /** The watch's open legs with the certificates of both ends (rotation evidence). */
+  liveLegs(): LiveLeg[] {
+    return this.#stream.liveLegs();
+  }
+
+  /** The generation of the stream in use: a new one means a new watch stream at the CA. */
+  get session(): number | undefined {
+    return this.#stream.current?.generation;
   }
 
   start(): void {

@@ -36,6 +36,8 @@ import { HealthReporter } from '../shared/grpc/health.js';
 import { crashIfAt, type TestHooks } from './test-hooks.js';
 import { clockSkewMs, localLifetime } from './skew.js';
 import { setClientKeepalive, type ClientKeepalive } from '../shared/grpc/keepalive.js';
+import { unaryCall } from '../shared/grpc/call.js';
+import { LiveCredentials, EvidenceReporter, type EvidenceReport } from './live-credentials.js';
 
 export interface AgentOptions {
   /**
@@ -87,6 +89,20 @@ export interface AgentStatus {
   removedNodeIds: string[];
   listen: { port: number };
   peers: PeerCounters[];
+  /**
+   * Rotation evidence: the roots that issued the certificates (ours and the other end's) of every live
+   * connection and stream of this node, and what was last reported to the CA (ReportLiveCredentials).
+   */
+  liveCredentials: {
+    roots: string[];
+    uses: number;
+    unknown: number;
+    byRoot: Record<string, string[]>;
+    reportsSent: number;
+    reportFailures: number;
+    lastReport?: { bundleVersion: number; roots: string[]; at: string };
+    lastReportError?: string;
+  };
 }
 
 export class NodeAgent extends EventEmitter {
@@ -107,6 +123,8 @@ export class NodeAgent extends EventEmitter {
   #renewalWaitsForCa = false;
   #renewals = 0;
   #renewing = false;
+  readonly #live = new LiveCredentials();
+  #reporter: EvidenceReporter | undefined;
 
   constructor(
     private readonly options: AgentOptions,
@@ -196,6 +214,7 @@ export class NodeAgent extends EventEmitter {
       onConnected: () => {
         if (this.#renewalWaitsForCa && this.#renewer.state === 'backing-off') this.#renewer.renewNow('ca-reachable');
       },
+      onUp: () => this.#reporter?.poke(),
       clock,
       log,
     });
@@ -214,13 +233,48 @@ export class NodeAgent extends EventEmitter {
         }),
     );
     for (const p of this.#peers) p.start();
+
+    // Rotation evidence: every live connection and stream, both sides, both ends' certificates.
+    for (const p of this.#peers) this.#live.addSource(() => p.liveUses());
+    this.#live.addSource(() =>
+      this.#watch.liveLegs().map((leg) => ({ what: `ca watch (${leg.state})`, side: 'client' as const, own: leg.ownCertificatePem, peer: leg.peerCertificateDer })),
+    );
+    this.#live.addSource(() =>
+      (this.#server?.guard.connections() ?? []).map((c) => ({ what: 'node port connection', side: 'server' as const, own: this.#live.ownAt(c.acceptedAt), peer: c.peerCertificate })),
+    );
+    this.#reporter = new EvidenceReporter({
+      live: this.#live,
+      clock,
+      log,
+      bundleVersion: () => this.#identity.bundle.version,
+      caSession: () => this.#watch.session,
+      send: (r) => this.#sendEvidence(r),
+    });
+    this.#reporter.start();
+  }
+
+  /**
+   * One ReportLiveCredentials call on a connection of its own (closed after: it is not live evidence itself),
+   * to the CA our watch is connected to: the CA keeps evidence in memory, beside the watch it acknowledges.
+   */
+  async #sendEvidence(r: EvidenceReport): Promise<void> {
+    const ca = new CaClient(this.#watch.address ?? this.#ca.current, providerConnection(this.provider));
+    try {
+      await unaryCall((o, cb) => ca.raw.ReportLiveCredentials({ bundle_version: String(r.bundleVersion), issuer_root_fingerprints: r.roots }, o, cb), 10_000);
+    } finally {
+      ca.close();
+    }
   }
 
   #trustView() {
+    const id = this.#identity;
     return {
-      clusterId: this.#identity.clusterId,
-      rootsPem: this.#identity.bundle.rootsPem,
-      crossSignedPem: this.#identity.bundle.crossSignedPem,
+      clusterId: id.clusterId,
+      rootsPem: id.bundle.rootsPem,
+      // Our own chain's cross-sign too: a peer renewed under a new root presents [leaf, cross-sign] and TLS
+      // accepted it through the cross-sign; the call's check must reach the same verdict even when we hold
+      // the cross-sign only in our own chain (we renewed under the new root, our bundle not yet updated).
+      crossSignedPem: [...new Set([...id.bundle.crossSignedPem, ...id.chainPem.slice(1)])],
       removedNodeIds: this.#removed,
     };
   }
@@ -239,6 +293,10 @@ export class NodeAgent extends EventEmitter {
         clock: this.deps.clock,
         log: this.deps.log,
         registry: this.#registry,
+        servedWithSuperseded: (call) => {
+          const acceptedAt = this.#server?.guard.acceptedAt(call.getPeer());
+          return acceptedAt !== undefined && this.#live.ownAt(acceptedAt) !== this.#identity.chainPem[0];
+        },
       }),
     );
     // Client certificates are requested, not required, so that gRPC health answers callers without one; every
@@ -313,6 +371,9 @@ export class NodeAgent extends EventEmitter {
     this.provider.validate({ chainPem: next.chainPem, keyPem: next.keyPem, trustPem: next.bundle.rootsPem });
     next.removedNodeIds = [...this.#removed];
     if (opts.persist !== false) await this.#store.save(next);
+    // Evidence first: a connection accepted from now on may be served with the new certificate.
+    this.#live.noteRoots(next.bundle.rootsPem);
+    this.#live.noteOwn(next.chainPem[0]!, this.deps.clock.now().getTime());
     this.provider.update({ chainPem: next.chainPem, keyPem: next.keyPem, trustPem: next.bundle.rootsPem });
     this.#identity = next;
     // Streams we serve whose certificate no longer chains to our new bundle are asked to refresh and ended
@@ -340,6 +401,7 @@ export class NodeAgent extends EventEmitter {
       }
     }
     this.emit('identity', next);
+    this.#reporter?.poke();
   }
 
   async #onWatchEvent(e: WatchTrustBundleEvent__Output): Promise<void> {
@@ -402,11 +464,19 @@ export class NodeAgent extends EventEmitter {
       removedNodeIds: [...this.#removed],
       listen: { port: this.#port },
       peers: this.#peers.map((p) => ({ ...p.counters })),
+      liveCredentials: {
+        ...this.#live.view(),
+        reportsSent: this.#reporter?.reportsSent ?? 0,
+        reportFailures: this.#reporter?.reportFailures ?? 0,
+        lastReport: this.#reporter?.lastReport,
+        lastReportError: this.#reporter?.lastError,
+      },
     };
   }
 
   async stop(): Promise<void> {
     this.#health.stopping();
+    await this.#reporter?.stop();
     await this.#renewer?.stop();
     await this.#watch?.stop();
     await Promise.allSettled(this.#peers.map((p) => p.stop()));

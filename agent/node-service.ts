@@ -88,6 +88,12 @@ export function nodeServiceHandlers(deps: {
   registry: NodeServiceRegistry;
   /** Grace after a stream's bound (shared/grpc/stream-bound.ts). */
   streamGraceMs?: number;
+  /**
+   * True when the call's connection was made with a certificate of ours that has since been replaced. A
+   * stream can start on such a connection when the client connected just before our renewal: refreshAll()
+   * came before the stream existed, so it is asked to refresh at its start instead.
+   */
+  servedWithSuperseded?: (call: HeartbeatCall) => boolean;
 }): NodeServiceHandlers {
   const { trust, clock, log, registry } = deps;
   return {
@@ -127,6 +133,7 @@ export function nodeServiceHandlers(deps: {
       },
     });
     registry.add(call, { nodeId: peer.nodeId, serial: peer.serial, der, bound });
+    if (deps.servedWithSuperseded?.(call)) bound.requestRefresh();
     const endsAt = bound.endsAt.toISOString();
     log.debug('heartbeat.stream_started', { peer: peer.nodeId, serial: peer.serial, endsAt });
     call.on('data', (ping: HeartbeatPing__Output) => {

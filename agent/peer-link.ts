@@ -18,6 +18,7 @@ import { parseCertificate } from '../shared/pki/certs.js';
 import { metrics } from '../shared/metrics.js';
 import { RECONNECT_OPTIONS } from './ca-client.js';
 import { clientKeepaliveOptions } from '../shared/grpc/keepalive.js';
+import type { LiveUse } from './live-credentials.js';
 
 /** SNI for node-to-node connections: identity is checked by cluster and chain, not by hostname. */
 export const NODE_SERVER_NAME = 'hitless-node';
@@ -73,9 +74,23 @@ export const HEARTBEAT_LOST_AFTER_MS = 10_000;
 
 const serialOf = (cert: PeerCertificate | undefined) => (cert?.serialNumber ? normalizeSerial(cert.serialNumber) : undefined);
 
+/** The probe channel: remade whenever either end's certificate changes, so its connection never lags behind. */
+interface ProbeChannel {
+  client: NodeServiceClient;
+  generation: number;
+  /** Our leaf when the channel was made (its connections present it: see RefreshingStream.ownCertificate). */
+  ownPem?: string;
+  /** The peer's certificate as the latest probe on this channel saw it. */
+  peerDer?: Uint8Array;
+  peerSerial?: string;
+  /** Either end's certificate changed: remade before the next probe (never under a probe in flight). */
+  stale?: string;
+}
+
 export class PeerLink {
   readonly counters: PeerCounters;
-  readonly #client: NodeServiceClient;
+  #probe: ProbeChannel;
+  readonly #newClient: (generation: number) => NodeServiceClient;
   readonly #stop = new AbortController();
   readonly #stream: RefreshingStream<HeartbeatPing, HeartbeatPong__Output>;
   /** Pings sent and not yet answered: seq → sent at (ms). */
@@ -98,20 +113,53 @@ export class PeerLink {
         // A blackholed peer ends the heartbeat stream within the keepalive bound (shared/grpc/keepalive.ts).
         ...clientKeepaliveOptions(),
       });
-    this.#client = client(0);
+    this.#newClient = client;
+    // Generations of the probe channel count down from -1: never equal to a heartbeat leg's channel options.
+    this.#probe = { client: client(-1), generation: -1, ownPem: o.provider.current?.chainPem[0] };
     this.#stream = this.#heartbeatStream(client);
   }
 
   start(): void {
     this.#stream.start();
+    this.o.provider.on('update', this.#onCredentials);
     this.#tasks = [this.#pace(), this.#probeLoop()];
   }
 
   async stop(): Promise<void> {
     this.#stop.abort();
+    this.o.provider.off('update', this.#onCredentials);
     await this.#stream.stop();
     await Promise.allSettled(this.#tasks);
-    this.#client.close();
+    this.#probe.client.close();
+  }
+
+  /** The connections and streams of this link, with the certificates of both ends (rotation evidence). */
+  liveUses(): LiveUse[] {
+    const uses: LiveUse[] = this.#stream.liveLegs().map((leg) => ({
+      what: `peer ${this.o.address} heartbeat (${leg.state})`,
+      side: 'client',
+      own: leg.ownCertificatePem,
+      peer: leg.peerCertificateDer,
+    }));
+    uses.push({ what: `peer ${this.o.address} probe channel`, side: 'client', own: this.#probe.ownPem, peer: this.#probe.peerDer });
+    return uses;
+  }
+
+  readonly #onCredentials = () => (this.#probe.stale ??= 'own-credentials');
+
+  /**
+   * A new probe channel (so a new connection) with our current certificate, the old one closed. Called between
+   * probes only: close() fails a call still waiting for its connection. Without this the channel's pooled
+   * connection would keep a handshake of superseded certificates, maybe of a retired root, until the peer's
+   * GOAWAY (30 minutes with default certificates).
+   */
+  #remakeProbeChannel(reason: string): void {
+    if (this.#stop.signal.aborted) return;
+    const old = this.#probe;
+    const generation = old.generation - 1;
+    this.#probe = { client: this.#newClient(generation), generation, ownPem: this.o.provider.current?.chainPem[0] };
+    old.client.close();
+    this.o.log.debug('peer.probe_channel_remade', { peer: this.o.address, reason, generation });
   }
 
   #heartbeatStream(client: (generation: number) => NodeServiceClient): RefreshingStream<HeartbeatPing, HeartbeatPong__Output> {
@@ -130,6 +178,7 @@ export class PeerLink {
       name: `peer ${peer}`,
       connect: (generation) => client(generation),
       open: (cl) => (cl as NodeServiceClient).Heartbeat(),
+      ownCertificate: () => this.o.provider.current?.chainPem[0],
       refreshRequested: (pong) => pong.refresh_requested,
       provider: this.o.provider,
       ownNotAfter: () => {
@@ -152,6 +201,8 @@ export class PeerLink {
         up: (leg, kind, trigger) => {
           sync();
           c.streamPeerSerial = leg.peerSerial;
+          // The peer renewed (its new certificate is on the new leg): the probe channel follows.
+          if (this.#probe.peerSerial && leg.peerSerial && leg.peerSerial !== this.#probe.peerSerial) this.#probe.stale ??= 'peer-renewed';
           c.peerNodeId = ([] as string[]).concat(leg.peerCertificate?.subject?.CN ?? [])[0];
           if (kind === 'start') {
             metrics.agentPeerStreamStarts.inc({ peer });
@@ -206,9 +257,16 @@ export class PeerLink {
     const stop = this.#stop.signal;
     while (!stop.aborted) {
       let call: grpc.ClientUnaryCall | undefined;
+      if (this.#probe.stale) this.#remakeProbeChannel(this.#probe.stale);
+      const channel = this.#probe;
       try {
-        const res = await unaryCall<WhoAmIResponse__Output>((opts, cb) => (call = this.#client.WhoAmI({}, opts, cb)), 5_000);
-        const serial = serialOf(call?.getAuthContext()?.sslPeerCertificate);
+        const res = await unaryCall<WhoAmIResponse__Output>((opts, cb) => (call = channel.client.WhoAmI({}, opts, cb)), 5_000);
+        const peerCert = call?.getAuthContext()?.sslPeerCertificate;
+        const serial = serialOf(peerCert);
+        if (peerCert?.raw) {
+          channel.peerDer = new Uint8Array(peerCert.raw);
+          channel.peerSerial = serial;
+        }
         if (serial && serial !== c.probePeerSerial) log.info('peer.serial_seen', { peer: this.o.address, serial, previous: c.probePeerSerial });
         c.probePeerSerial = serial;
         c.selfSerialSeenByPeer = res.serial;

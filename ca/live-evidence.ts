@@ -2,6 +2,7 @@
 // roots that issued the certificates on its live connections and streams. In memory on purpose: it describes
 // live connections, which a CA restart ends anyway; agents report again on every new watch stream. Bounded by
 // the number of authenticated nodes (one entry each, at most MAX_ROOTS fingerprints).
+import { EventEmitter } from 'node:events';
 import { HitlessError } from '../shared/errors.js';
 import { escapedPrefix } from '../shared/untrusted.js';
 
@@ -13,7 +14,8 @@ export interface LiveReport {
   at: Date;
 }
 
-export class LiveEvidence {
+/** Emits 'report' (nodeId) after each recorded report, so a rotation waiting on evidence looks at once. */
+export class LiveEvidence extends EventEmitter {
   readonly #byNode = new Map<string, LiveReport>();
 
   /** Records a node's report; throws INVALID_ARGUMENT for a malformed one (and records nothing). */
@@ -24,6 +26,7 @@ export class LiveEvidence {
       if (!/^[0-9a-f]{64}$/.test(f)) throw new HitlessError('INVALID_ARGUMENT', `issuer root fingerprint "${escapedPrefix(f)}" is not 64 lowercase hex digits`);
     }
     this.#byNode.set(nodeId, { bundleVersion, issuerRoots: [...new Set(issuerRoots)], at });
+    this.emit('report', nodeId);
   }
 
   get(nodeId: string): LiveReport | undefined {

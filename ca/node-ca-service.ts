@@ -66,7 +66,10 @@ export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock =
     ReportLiveCredentials: unary(log, 'ReportLiveCredentials', async (call) => {
       const identity = await authority.authenticate(peerCertificateDer(call), { allowRetired: true });
       authority.checkAcknowledgedVersion(Number(call.request.bundle_version));
-      evidence.report(identity.nodeId, Number(call.request.bundle_version), call.request.issuer_root_fingerprints, clock.now());
+      const version = Number(call.request.bundle_version);
+      evidence.report(identity.nodeId, version, call.request.issuer_root_fingerprints, clock.now());
+      // The report says which bundle the node holds: it acknowledges it as a watch stream's start does.
+      if (version > 0) await authority.acknowledgeBundle(identity.nodeId, version);
       return {};
     }),
 

@@ -8,6 +8,10 @@
 //     ▼
 //   rotating → B       bundle {A, B}   CA signs with B, chain [leaf, X]     nodes present [leaf(A)] or [leaf(B), X]
 //     │                                (a node still trusting only A accepts [leaf(B), X] through X)
+//     │                                First the bundle is distributed: the CA keeps signing with A and asks
+//     │                                no renewal until every connected node acknowledged {A, B} (at most
+//     │                                RotationOptions.reaskMs), so no node meets a leaf(B) before it holds B.
+//     │                                (ca/rotation-manager.ts #distributing; held in memory only.)
 //     │ every live node holds leaf(B) and has acknowledged {A, B} ("converged"); then it finishes as soon as
 //     │ every live node reported that none of its live connections and streams involves a certificate of A
 //     │ (evidenceWait), or at the latest 1.5 max-connection-ages after convergence for nodes that never

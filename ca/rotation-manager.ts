@@ -115,6 +115,14 @@ export class RotationManager {
   #queue: string[] = [];
   readonly #tickMs: number;
   readonly #reaskMs: number;
+  /**
+   * A started rotation first distributes the bundle {A, B}: the CA keeps signing with A, and asks no node to
+   * renew, until every connected node has acknowledged it (or reaskMs has passed). Otherwise a node renewed
+   * under B could present [leaf(B), X] to a peer that still holds only {A} and no X, and the peer's call
+   * check would refuse it (seen as failed probes in testing). Held in memory: a CA restarted mid-rotation
+   * signs with B at once (loadTrust), its nodes reconnecting already hold {A, B}.
+   */
+  #distributing: { rotationId: string; signer: TrustState['signer']; since: number } | undefined;
 
   constructor(
     private readonly d: Deps & { authority: Authority },
@@ -127,8 +135,32 @@ export class RotationManager {
 
   start(): void {
     this.d.authority.on('node-renewed', this.#onRenewed);
+    this.d.authority.on('node-acknowledged', this.#onAcknowledged);
+    this.d.evidence?.on('report', this.#onReport);
     this.#loop = this.#run();
   }
+
+  /**
+   * The last acknowledgement (while distributing) or the last evidence report (once converged) is acted on at
+   * once rather than at the next tick. At most one extra tick is queued however many arrive.
+   */
+  #nudged = false;
+  #nudge(): void {
+    if (this.#nudged) return;
+    this.#nudged = true;
+    void this.#exclusive(async () => {
+      this.#nudged = false;
+      await this.#tick();
+    }).catch((err: unknown) => this.d.log.error('root_rotation.tick_failed', { err }));
+  }
+  readonly #onAcknowledged = (): void => {
+    if (this.#distributing) this.#nudge();
+  };
+  readonly #onReport = (): void => {
+    if (this.#awaitingEvidence) this.#nudge();
+  };
+  /** The rotation has converged and waits for evidence (set by each tick). */
+  #awaitingEvidence = false;
 
   /** A renewal frees its slot in the window: ask the next node now rather than at the next tick. */
   readonly #onRenewed = (nodeId: string): void => {
@@ -150,6 +182,8 @@ export class RotationManager {
 
   async stop(): Promise<void> {
     this.d.authority.off('node-renewed', this.#onRenewed);
+    this.d.authority.off('node-acknowledged', this.#onAcknowledged);
+    this.d.evidence?.off('report', this.#onReport);
     this.#stop.abort();
     await this.#loop;
   }
@@ -205,13 +239,9 @@ export class RotationManager {
       });
       await store.updateRotationState({ rotation: record, bundleVersion: version }, null);
       const trust = rotationTrust(record);
-      authority.setTrust({
-        ...current,
-        rootsPem: trust.rootsPem,
-        crossSignedPem: trust.crossSignedPem,
-        version,
-        signer: await createSigner(toRootPem, toKeyPem, [crossSignedPem]),
-      });
+      // Still signing with the current root: see #distributing.
+      authority.setTrust({ ...current, rootsPem: trust.rootsPem, crossSignedPem: trust.crossSignedPem, version });
+      this.#distributing = { rotationId: record.id, signer: await createSigner(toRootPem, toKeyPem, [crossSignedPem]), since: now.getTime() };
       this.#asked.clear();
       this.#queue = [];
       metrics.caRotationTransitions.inc({ step: 'started' });
@@ -231,6 +261,7 @@ export class RotationManager {
       await store.updateRotationState({ rotation: next, bundleVersion: version }, before);
       const rootKeyPem = await unsealPrivateKey((await this.d.root.read()).sealedKey, this.d.passphrase);
       authority.setTrust({ ...authority.trust, version, signer: await createSigner(next.toRootPem, rootKeyPem) });
+      this.#distributing = undefined;
       this.#asked.clear();
       this.#queue = [];
       metrics.caRotationTransitions.inc({ step: 'aborting' });
@@ -302,10 +333,25 @@ export class RotationManager {
 
   async #tick(): Promise<void> {
     const record = await this.#record();
+    this.#awaitingEvidence = record?.convergedAt !== undefined;
     if (!record) return;
     const { store, clock, authority, log } = this.d;
     const now = clock.now();
     const view = await this.#statusOf(record);
+    if (this.#distributing && (this.#distributing.rotationId !== record.id || record.phase !== 'rotating')) this.#distributing = undefined;
+    if (this.#distributing) {
+      const d = this.#distributing;
+      const unacknowledged = (await store.listNodes())
+        .filter((n) => !n.removedAt && !record.excluded.includes(n.nodeId) && authority.isWatching(n.nodeId) && (n.bundleVersion ?? 0) < record.bundleVersion)
+        .map((n) => n.nodeId);
+      const timedOut = now.getTime() - d.since >= this.#reaskMs;
+      if (unacknowledged.length > 0 && !timedOut) return;
+      this.#distributing = undefined;
+      authority.setTrust({ ...authority.trust, signer: d.signer });
+      const fields = { rotationId: record.id, afterMs: now.getTime() - d.since };
+      if (unacknowledged.length) log.warn('root_rotation.bundle_distribution_timed_out', { ...fields, unacknowledged: unacknowledged.slice(0, 20), count: unacknowledged.length });
+      else log.info('root_rotation.bundle_distributed', fields);
+    }
     if (view.blocking.length > 0) {
       if (record.convergedAt && this.#leads()) await store.updateRotationState({ rotation: transition(record, { type: 'diverged' }) }, record);
       // Ask connected, unconverged nodes to renew, at most `window` outstanding (see RotationOptions).
@@ -321,6 +367,11 @@ export class RotationManager {
       metrics.caRotationTransitions.inc({ step: 'converged' });
       await authority.audit.append('root_rotation.converged', { kind: 'ca' }, { rotationId: record.id });
       log.info('root_rotation.converged', { rotationId: record.id, finishesAt: new Date(now.getTime() + connectionCycleMs(this.d.maxConnectionAgeMs)), waitingFor: view.waitingFor.length });
+      // The evidence may be complete already (every node reported as it renewed): finish now, not a tick later.
+      if (view.waitingFor.length === 0) {
+        log.info('root_rotation.finishing', { rotationId: record.id, on: 'evidence', waitingFor: [] });
+        await this.#finish(next);
+      }
       return;
     }
     if (readyToFinish(record, now, this.d.maxConnectionAgeMs, view.waitingFor.length === 0)) {

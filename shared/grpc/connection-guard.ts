@@ -65,6 +65,8 @@ interface Tracked {
   source: string;
   acceptedAt: number;
   authenticated: boolean;
+  /** The verified client certificate (DER) of the connection's TLS handshake, once a call carried it. */
+  peerCertificate?: Uint8Array;
   /** Calls open now (for the per-connection bound) and ever (for reports). */
   calls: number;
   callsSeen: number;
@@ -112,6 +114,23 @@ export class ConnectionGuard {
     let unauthenticated = 0;
     for (const c of this.#conns.values()) if (!c.authenticated) unauthenticated++;
     return { connections: this.#conns.size, unauthenticated };
+  }
+
+  /**
+   * The connections open now: when each was accepted and its client certificate (once a call showed it). One
+   * TLS handshake per connection, so one certificate each: what rotation evidence needs of the server side.
+   */
+  connections(): { acceptedAt: number; peerCertificate?: Uint8Array }[] {
+    return [...this.#conns.values()].map((c) => ({ acceptedAt: c.acceptedAt, peerCertificate: c.peerCertificate }));
+  }
+
+  /**
+   * When the connection a server call came in on was accepted (clock ms), or undefined for one we do not track.
+   * `peer` is the call's getPeer(): "address:port" of the socket (an IPv6 address is not bracketed).
+   */
+  acceptedAt(peer: string): number | undefined {
+    const m = /^(.*):(\d+)$/.exec(peer);
+    return m ? this.#conns.get(connectionKey(m[1], Number(m[2])))?.acceptedAt : undefined;
   }
 
   /** Listens on `host:port` (port 0 picks one) and feeds accepted connections to `inject`; resolves with the port. */
@@ -255,7 +274,11 @@ export class ConnectionGuard {
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         if (conn) {
-          if (call.getAuthContext().sslPeerCertificate) this.#authenticated(conn);
+          const cert = call.getAuthContext().sslPeerCertificate;
+          if (cert) {
+            this.#authenticated(conn);
+            conn.peerCertificate ??= new Uint8Array(cert.raw);
+          }
           conn.calls++;
           conn.callsSeen++;
           counted = true;

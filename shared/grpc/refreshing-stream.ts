@@ -44,7 +44,18 @@ export interface StreamLeg {
   peerSerial?: string;
   peerNotAfter?: Date;
   peerCertificate?: PeerCertificate;
+  /** Our own leaf (PEM) when this leg's channel was made: what its connection presents (see ownCertificate). */
+  ownCertificatePem?: string;
   openedAt: Date;
+}
+
+/** A leg whose connection is open: in use, being confirmed, or draining after a refresh (rotation evidence). */
+export interface LiveLeg {
+  state: 'candidate' | 'active' | 'retiring';
+  generation: number;
+  ownCertificatePem?: string;
+  /** The server's certificate (DER) on this leg's connection; unknown until the leg carried a message. */
+  peerCertificateDer?: Uint8Array;
 }
 
 export interface RefreshingStreamOptions<Req, Res> {
@@ -68,6 +79,12 @@ export interface RefreshingStreamOptions<Req, Res> {
   provider?: Pick<EventEmitter, 'on' | 'off'>;
   /** notAfter of our own current certificate. */
   ownNotAfter?(): Date | undefined;
+  /**
+   * Our own current leaf (PEM). Read when a leg's channel is made: grpc-js channels following a certificate
+   * provider build each new connection's TLS context from the provider's latest values, so that is the
+   * certificate the leg's connection presents (reported in liveLegs() for rotation evidence).
+   */
+  ownCertificate?(): string | undefined;
   clock: Clock;
   log: Logger;
   /** Backoff after failures. @default { baseMs: 500, capMs: 5000 } */
@@ -118,6 +135,8 @@ export class RefreshingStream<Req, Res> {
   #failures = 0;
   #refreshFailures = 0;
   #stopped = false;
+  /** Every leg whose call has not ended yet (active, candidate, retiring ones draining). */
+  readonly #live = new Set<Leg>();
   readonly #stop = new AbortController();
   readonly #backoff: { baseMs: number; capMs: number };
   /** Stream starts after a failure (1 over a whole run: the logical stream never broke). */
@@ -143,6 +162,16 @@ export class RefreshingStream<Req, Res> {
 
   get connected(): boolean {
     return this.#active !== undefined;
+  }
+
+  /** The legs whose connections are open now, with the certificates each was made with (both ends). */
+  liveLegs(): LiveLeg[] {
+    return [...this.#live].map((leg) => ({
+      state: leg === this.#active ? 'active' : leg.confirmed || leg.retired ? 'retiring' : 'candidate',
+      generation: leg.generation,
+      ownCertificatePem: leg.ownCertificatePem,
+      peerCertificateDer: leg.peerCertificate?.raw ? new Uint8Array(leg.peerCertificate.raw) : undefined,
+    }));
   }
 
   start(): void {
@@ -195,9 +224,11 @@ export class RefreshingStream<Req, Res> {
 
   #openLeg(kind: 'start' | 'refresh', trigger?: RefreshTrigger): Leg {
     const generation = ++this.#generation;
+    const ownCertificatePem = this.o.ownCertificate?.();
     const client = this.o.connect(generation);
     const call = this.o.open(client, generation) as unknown as AnyCall;
-    const leg: Leg = { generation, trigger, client, call, openedAt: this.o.clock.now(), confirmed: false, retired: false, done: false, stop: new AbortController() };
+    const leg: Leg = { generation, trigger, client, call, ownCertificatePem, openedAt: this.o.clock.now(), confirmed: false, retired: false, done: false, stop: new AbortController() };
+    this.#live.add(leg);
     call.on('data', (msg: Res) => this.#onData(leg, msg, kind));
     call.on('error', (err: grpc.ServiceError) => this.#onEnd(leg, err));
     call.on('end', () => this.#onEnd(leg));
@@ -311,12 +342,14 @@ export class RefreshingStream<Req, Res> {
       leg.call.cancel();
     }
     leg.done = true;
+    this.#live.delete(leg);
     leg.client.close();
   }
 
   #onEnd(leg: Leg, err?: grpc.ServiceError): void {
     if (leg.done) return;
     leg.done = true;
+    this.#live.delete(leg);
     leg.stop.abort();
     leg.client.close();
     if (this.#stopped || leg.retired) return;

@@ -122,3 +122,20 @@ export async function verifyChain(input: ChainInput): Promise<ChainResult> {
   }
   return { ok: false, reason: 'TOO_LONG', detail: `chain longer than ${MAX_DEPTH}` };
 }
+
+/**
+ * The fingerprint of the root among `roots` whose key directly signed `cert`, or undefined when none did.
+ * Validity is not checked: this names where a certificate comes from (rotation evidence), it grants no trust.
+ */
+export function issuingRoot(cert: Uint8Array | string, roots: readonly (Uint8Array | string)[]): string | undefined {
+  let child: Parsed;
+  try {
+    child = parse(cert);
+  } catch {
+    return undefined;
+  }
+  for (const r of roots.map(anchor)) {
+    if (namedIssuer(child, r) && signedBy(child, r)) return r.info.fingerprint;
+  }
+  return undefined;
+}
