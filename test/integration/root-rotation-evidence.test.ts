@@ -20,7 +20,7 @@ const mesh: TestAgent[] = [];
 /** Probes that failed before the tests (a peer not listening yet at startup). */
 let probeMarks: number[] = [];
 
-interface RotationJson { phase: string; to_root_fingerprint: string; from_root_fingerprint: string; current_root_fingerprint: string }
+interface RotationJson { phase: string; to_root_fingerprint: string; from_root_fingerprint: string; current_root_fingerprint: string; worker_token: string }
 const rotate = (...args: string[]) => runCli('ca', ['rotate-root', '--state-dir', ca.stateDir, ...args]);
 
 before(async () => {
@@ -97,6 +97,12 @@ test('with 6 h certificates a rotation finishes on evidence seconds after conver
 
 test('an abort returns the fleet to the current root on evidence too', async (t) => {
   const before = JSON.parse((await rotate('--status', '--json')).stdout) as RotationJson;
+  // A stopped node holds the rotation open (it cannot renew), so the abort surely lands mid-rotation however
+  // fast the live fleet converges; it is removed once the abort is under way, which lets the abort finish.
+  const blocker = startAgent(dir.path, 'blocker', { ca: ca.address, token: before.worker_token, port: await freePort() });
+  await blocker.daemon.waitFor('agent.listening');
+  const blockerId = (await blocker.status()).nodeId;
+  assert.equal(await blocker.daemon.stop(), 0);
   const caMark = ca.daemon.events.length;
   const marks = mesh.map((a) => a.daemon.events.length);
   const started = await rotate('--detach', '--json');
@@ -107,6 +113,7 @@ test('an abort returns the fleet to the current root on evidence too', async (t)
   const abortMark = ca.daemon.events.length;
   const aborted = await rotate('--abort', '--json');
   assert.equal(aborted.code, 0, aborted.stderr);
+  assert.equal((await runCli('ca', ['remove-node', blockerId, '--state-dir', ca.stateDir])).code, 0);
   const { ended, finishing, converged } = await untilEnded(abortMark, 'root_rotation.aborted');
   assert.equal(finishing.on, 'evidence', `aborted on ${String(finishing.on)} (waiting for ${JSON.stringify(finishing.waitingFor)})`);
   t.diagnostic(`abort converged -> aborted ${at(ended) - at(converged)} ms`);
