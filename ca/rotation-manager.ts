@@ -351,6 +351,10 @@ export class RotationManager {
       const fields = { rotationId: record.id, afterMs: now.getTime() - d.since };
       if (unacknowledged.length) log.warn('root_rotation.bundle_distribution_timed_out', { ...fields, unacknowledged: unacknowledged.slice(0, 20), count: unacknowledged.length });
       else log.info('root_rotation.bundle_distributed', fields);
+      // Renewals are asked from the next tick: the CA's own TLS certificate is re-issued under B on this trust
+      // change (server-identity.ts, asynchronously); a node renewing before that would move its watch to a
+      // connection with the CA's A-issued certificate, which nothing would move again until its next renewal.
+      return;
     }
     if (view.blocking.length > 0) {
       if (record.convergedAt && this.#leads()) await store.updateRotationState({ rotation: transition(record, { type: 'diverged' }) }, record);
