@@ -7,6 +7,7 @@ import { agentKill } from './agent-kill.js';
 import { brokenNetwork, type NetworkOptions } from './network.js';
 import { diskFull } from './disk-full.js';
 import { clockSkew } from './clock-skew.js';
+import { rotationKill } from './rotation-kill.js';
 
 const SHAPED = { delayMs: 20, bytesPerSecond: 200_000, lossRate: 0.05, lossStallMs: 200, segmentBytes: 7 };
 /** The short network run (npm test): fast keepalive so that detection takes about a second. */
@@ -28,6 +29,14 @@ export const SCENARIOS: Scenario[] = [
     id: '1',
     title: 'CA SIGKILL during a renewal storm',
     run: (ctx, size) => caKillStorm(ctx, size === 'long' ? { cycles: 100, nodes: 8, maxKillDelayMs: 300 } : { cycles: 3, nodes: 4, maxKillDelayMs: 150 }),
+  },
+  {
+    id: '2',
+    title: 'CA SIGKILL in each root-rotation phase',
+    run: (ctx, size) =>
+      rotationKill(ctx, size === 'long'
+        ? { phases: ['rotating', 'converged', 'finishing', 'aborting', 'rotating', 'converged', 'finishing', 'aborting', 'finishing', 'finishing'], agents: 3 }
+        : { phases: ['finishing'], agents: 3 }),
   },
   {
     id: '3',
