@@ -1,7 +1,8 @@
 // Which CA address the agent talks to, and how long it waits before trying another: a pure policy, no I/O and
 // no timers (the driver is agent/ca-failover.ts). Table-tested in test/unit/ca-endpoints.test.ts.
 //
-//   --ca A,B,C            current = A (the first listed: the operator's order is a preference)
+//   --ca A,B,C            current = A (the first listed: the operator's order is a preference;
+//                          --ca-start random picks one at start instead, to spread a fleet over replicas)
 //   call on A succeeds     stays on A (sticky), failures = 0
 //   A fails to connect     current = B, failures = 1, failovers + 1; the next try waits caHopDelayMs (0-1 s)
 //   A answers with an
@@ -98,9 +99,19 @@ export interface CaTransition {
   failover?: { from: string; to: string };
 }
 
-export function initialCaState(addresses: readonly string[]): CaEndpointState {
+/** Where an agent starts: the first address listed (a preference order), or one picked at random at start. */
+export type CaStart = 'first' | 'random';
+
+/** `start`: index of the address to begin with (a random pick spreads a fleet with one --ca list over replicas). */
+export function initialCaState(addresses: readonly string[], start = 0): CaEndpointState {
   if (addresses.length === 0) throw new RangeError('initialCaState: no address');
-  return { addresses, index: 0, failures: 0, failovers: 0 };
+  if (!Number.isInteger(start) || start < 0 || start >= addresses.length) throw new RangeError(`initialCaState: start ${start} out of range`);
+  return { addresses, index: start, failures: 0, failovers: 0 };
+}
+
+/** The start index for `how`, drawing from `random` for a random start. */
+export function caStartIndex(how: CaStart, count: number, random: () => number): number {
+  return how === 'random' ? Math.min(count - 1, Math.floor(random() * count)) : 0;
 }
 
 export const currentAddress = (s: CaEndpointState): string => s.addresses[s.index]!;

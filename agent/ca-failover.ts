@@ -14,8 +14,8 @@ import { HitlessError } from '../shared/errors.js';
 import { metrics } from '../shared/metrics.js';
 import { escapedPrefix } from '../shared/untrusted.js';
 import {
-  caHopDelayMs, caRetryDelayMs, classifyCaFailure, currentAddress, initialCaState, onCaOutcome,
-  type CaEndpointState, type CaOutcome,
+  caHopDelayMs, caRetryDelayMs, caStartIndex, classifyCaFailure, currentAddress, initialCaState, onCaOutcome,
+  type CaEndpointState, type CaOutcome, type CaStart,
 } from './ca-endpoints.js';
 
 /** What the agent was doing with the CA; a label of hitless_agent_ca_failovers_total and of the log event. */
@@ -36,8 +36,9 @@ export class CaFailover {
   constructor(
     addresses: readonly string[],
     private readonly deps: { clock: Clock; log: Logger; random?: () => number },
+    start: CaStart = 'first',
   ) {
-    this.#state = initialCaState([...addresses]);
+    this.#state = initialCaState([...addresses], caStartIndex(start, addresses.length, deps.random ?? Math.random));
   }
 
   get current(): string {

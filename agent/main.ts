@@ -10,7 +10,7 @@ import { HitlessError } from '../shared/errors.js';
 import { NODE_PORT_LIMITS, limitOptions, limitOverrides } from '../shared/grpc/limits.js';
 import { parseTlsMinVersion, TLS_MIN_VERSION_HELP, type TlsMinVersion } from '../shared/grpc/tls-policy.js';
 import { NodeAgent, type AgentStatus } from './node-agent.js';
-import { parseCaAddresses, MAX_CA_ADDRESSES } from './ca-endpoints.js';
+import { parseCaAddresses, MAX_CA_ADDRESSES, type CaStart } from './ca-endpoints.js';
 import { fetchStatus } from './status-server.js';
 import { formatStatus } from './status-format.js';
 import { readJoinToken, scrubArgv, ARGV_TOKEN_WARNING, TOKEN_ENV } from './token-source.js';
@@ -34,6 +34,11 @@ const run = program
     `address of ca serve; several replicas of one cluster: comma-separated or repeated (at most ${MAX_CA_ADDRESSES}). The agent uses the first, stays on an address while it answers, and moves to the next one when it is unreachable or times out`,
     collectFirst,
   )
+  .addOption(
+    new Option('--ca-start <how>', 'which --ca address to begin with: the first listed (a preference order), or one picked at random when the agent starts (spreads nodes that share one --ca list over the replicas)')
+      .choices(['first', 'random'])
+      .default('first'),
+  )
   .option('--token-file <file>', `file whose first line is the join token, or - for stdin; needed on the first start only (or set ${TOKEN_ENV}, which the agent removes from its environment once read)`)
   .option('--token <token>', 'join token on the command line: deprecated, visible in ps; prefer --token-file')
   .option('--state-dir <dir>', 'where the node keeps its key and certificate', DEFAULT_STATE_DIR)
@@ -53,7 +58,7 @@ for (const option of limitOptions(Option, NODE_PORT_LIMITS)) run.addOption(optio
 run
   .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .action(async (o: {
-    ca: string[]; token?: string; tokenFile?: string; stateDir: string; listen: string; peer: string[]; certOut?: string;
+    ca: string[]; caStart: CaStart; token?: string; tokenFile?: string; stateDir: string; listen: string; peer: string[]; certOut?: string;
     onRotate?: string; keepaliveTime?: number; keepaliveTimeout?: number; heartbeatInterval: number; probeInterval: number; maxConnectionAge?: number; metricsListen?: string; tlsMinVersion?: TlsMinVersion; logLevel: Level;
   }) => {
     if (o.onRotate && !o.certOut) {
@@ -75,7 +80,7 @@ run
     const clock = testHooks?.clockSkewMs ? skewedClock(systemClock, testHooks.clockSkewMs) : systemClock;
     const agent = new NodeAgent(
       {
-        caAddresses, token, stateDir: o.stateDir, listen: o.listen, peers: o.peer, certOut: o.certOut, onRotate: o.onRotate,
+        caAddresses, caStart: o.caStart, token, stateDir: o.stateDir, listen: o.listen, peers: o.peer, certOut: o.certOut, onRotate: o.onRotate,
         heartbeatIntervalMs: o.heartbeatInterval, probeIntervalMs: o.probeInterval, maxConnectionAgeMs: o.maxConnectionAge,
         metricsListen: o.metricsListen,
         limits: limitOverrides(o), tlsMinVersion: o.tlsMinVersion,

@@ -19,7 +19,7 @@ import { IdentityStore, type StoredIdentity } from './identity-store.js';
 import { joinCluster } from './bootstrap.js';
 import { CaClient, providerConnection } from './ca-client.js';
 import { CaFailover, type CaEndpointStatus } from './ca-failover.js';
-import { classifyCaFailure } from './ca-endpoints.js';
+import { classifyCaFailure, type CaStart } from './ca-endpoints.js';
 import { identityFromIssued } from './issued.js';
 import { Renewer } from './renewer.js';
 import { isExpired } from './renewal-schedule.js';
@@ -45,6 +45,8 @@ export interface AgentOptions {
    * (agent/ca-endpoints.ts) returns them. The agent stays on one until it fails, then moves to the next.
    */
   caAddresses: readonly string[];
+  /** Begin with the first address, or with one picked at random (spreads a fleet over replicas). @default 'first' */
+  caStart?: CaStart;
   token?: string;
   stateDir: string;
   listen: string;
@@ -134,7 +136,7 @@ export class NodeAgent extends EventEmitter {
     // The identity write's steps are crash points of a renewal only (the fault campaign's "middle of the write").
     this.#store = new IdentityStore(options.stateDir, { afterStep: (step) => this.#renewing && crashIfAt(options.testHooks, step) });
     this.#health = new HealthReporter(['hitless.v1.NodeService'], deps.log);
-    this.#ca = new CaFailover(options.caAddresses, deps);
+    this.#ca = new CaFailover(options.caAddresses, deps, options.caStart);
   }
 
   get identity(): StoredIdentity {

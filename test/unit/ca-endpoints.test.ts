@@ -8,7 +8,7 @@ import { HitlessError } from '../../shared/errors.js';
 import { fromServiceError } from '../../shared/grpc/status.js';
 import { serviceError } from '../helpers/service-error.js';
 import {
-  CA_BACKOFF, MAX_CA_ADDRESSES, caHopDelayMs, caRetryDelayMs, classifyCaFailure, currentAddress, initialCaState, onCaOutcome, parseCaAddresses,
+  CA_BACKOFF, MAX_CA_ADDRESSES, caHopDelayMs, caRetryDelayMs, caStartIndex, classifyCaFailure, currentAddress, initialCaState, onCaOutcome, parseCaAddresses,
   type CaEndpointState,
 } from '../../agent/ca-endpoints.js';
 
@@ -111,6 +111,14 @@ test('one address: failures are counted, never a failover', () => {
     assert.deepEqual([currentAddress(s), s.failures, s.failovers], ['only:1', i, 0]);
   }
   assert.throws(() => initialCaState([]), RangeError);
+});
+
+test('start: the first address, or a random pick spread over every address', () => {
+  assert.equal(currentAddress(initialCaState(ABC, 2)), 'c:3');
+  for (const bad of [-1, 3, 0.5]) assert.throws(() => initialCaState(ABC, bad), RangeError);
+  assert.equal(caStartIndex('first', 3, () => 0.99), 0);
+  assert.deepEqual([0, 0.33, 0.34, 0.67, 0.999999].map((r) => caStartIndex('random', 3, () => r)), [0, 0, 1, 2, 2]);
+  assert.equal(caStartIndex('random', 3, () => 1), 2, 'a random() of exactly 1 stays in range');
 });
 
 test('caRetryDelayMs: 0 with no failure; full jitter in [floor, min(cap, base·2^failures)]', () => {

@@ -143,3 +143,13 @@ test('retryDelayMs for streams: full jitter over the larger of the stream\'s and
   assert.equal(h.failover.retryDelayMs(1), 4_000);
   assert.equal(h.failover.retryDelayMs(100), 15_000, 'capped');
 });
+
+test('--ca-start random: the agent begins at the drawn address and is sticky there', async () => {
+  const clock = new FakeClock();
+  const failover = new CaFailover(['a:1', 'b:2', 'c:3'], { clock, log: recordingLog().log, random: () => 0.5 }, 'random');
+  assert.equal(failover.current, 'b:2');
+  const f = fleet({ 'a:1': 'up', 'b:2': 'up', 'c:3': 'up' });
+  assert.equal(await failover.call('renew', f.fn), 'issued by b:2');
+  assert.equal(failover.status().failovers, 0);
+  assert.equal(new CaFailover(['a:1', 'b:2'], { clock, log: recordingLog().log, random: () => 0.99 }).current, 'a:1', 'default: first');
+});
