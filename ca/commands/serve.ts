@@ -1,6 +1,7 @@
 // `ca serve`: open the store, unseal the root key, serve NodeCaService + CaAdminService on the TLS port and
 // CaAdminService on the local admin socket, until SIGINT/SIGTERM.
 import { chmod, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
@@ -70,6 +71,18 @@ export interface RunningCa {
   stop(): Promise<void>;
 }
 
+/** Whether a process accepts connections on the Unix socket `path` (a stale socket file refuses them). */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 const PRUNE_AFTER_EXPIRY_MS = 7 * 24 * 3_600_000;
 /** How often the leader replica prunes the etcd store. */
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -89,7 +102,15 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
   }
   // The store first: its lock is what makes a second `ca serve` on this directory fail fast and cleanly.
   // (Replicas on etcd: the state dir is this replica's own; etcd holds the cluster.)
-  if (etcdOptions) await ensurePrivateDir(opts.stateDir, '--state-dir');
+  if (etcdOptions) {
+    await ensurePrivateDir(opts.stateDir, '--state-dir');
+    // No store lock guards a replica's state dir: a live admin socket there means another replica uses it.
+    if (await socketAnswers(paths.adminSocket)) {
+      throw new HitlessError('STORE_LOCKED', `another 'ca serve' is running with --state-dir ${opts.stateDir} (its admin socket answers)`, {
+        hint: 'give each replica its own --state-dir',
+      });
+    }
+  }
   const etcd = etcdOptions ? await EtcdStore.open(etcdOptions) : undefined;
   const store: CaStore = etcd ?? (await LevelStore.open(paths.store, { mustExist: true, log }));
   const cleanups: (() => Promise<unknown>)[] = [() => store.close()];

@@ -229,7 +229,11 @@ export class EtcdStore implements CaStore {
       if (this.#closed) return;
       this.#log?.warn('store.etcd_watch_failed', { err: String(err?.message ?? err), revision: this.#rev });
       void watcher.cancel().catch(() => {});
-      void this.#load().catch((e: unknown) => this.#log?.error('store.etcd_reload_failed', { err: String((e as Error).message) }));
+      void this.#load().then(
+        // Whatever changed in between was not seen as events: listeners re-read the trust (removals are listed afresh by streams).
+        () => this.#emit(this.prefix + 'rotation/current'),
+        (e: unknown) => this.#log?.error('store.etcd_reload_failed', { err: String((e as Error).message) }),
+      );
     });
   }
 

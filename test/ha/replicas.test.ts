@@ -44,6 +44,12 @@ test('replicas on etcd: one cluster served by every replica, one leader, failove
   // Exactly one leader.
   const leader = await ha.leader();
 
+  // Each replica needs its own state dir: a second one on r1's is refused before it touches anything.
+  const clash = await runCli('ca', ['serve', '--etcd', ha.etcd.endpoints.join(','), '--etcd-prefix', '/hitless-test/', '--state-dir', r1.stateDir, '--passphrase-file', ha.passphraseFile, '--listen', '127.0.0.1:0']);
+  assert.equal(clash.code, 1, clash.stderr);
+  assert.match(clash.stderr, /another 'ca serve' is running with --state-dir/);
+  assert.match(clash.stderr, /hint: give each replica its own --state-dir/);
+
   // A removal on one replica wins over a renewal on another: the renewal is refused (NODE_REMOVED, or ABORTED
   // if it decided on the record just before the removal reached it), never re-activating the node.
   const victim = await joinNode(r1.address, ha.init.tokens.worker, roots);

@@ -1,7 +1,14 @@
 // Starting a real CA for a test: `ca init` then `ca serve` on 127.0.0.1 with a free port.
+// HITLESS_TEST_STORE=etcd (`npm run test:etcd`): the same suites with the cluster kept in etcd — each CA gets its
+// own single etcd member (stopped with the test process), `ca init --etcd` and `ca serve --etcd`.
 import { join } from 'node:path';
 import { runJson, spawnDaemon, type Daemon } from './proc.js';
 import { writePassphrase } from './tmp.js';
+import { startEtcd } from './etcd.js';
+
+const ON_ETCD = process.env.HITLESS_TEST_STORE === 'etcd';
+/** state dir → the --etcd flags its CA is served with. */
+const etcdArgs = new Map<string, string[]>();
 
 export interface InitJson {
   clusterId: string;
@@ -23,15 +30,16 @@ export interface TestCa {
 export async function initCa(dir: string, opts: { nodeCertTtl?: string } = {}): Promise<{ init: InitJson; stateDir: string; passphraseFile: string }> {
   const stateDir = join(dir, 'ca');
   const passphraseFile = await writePassphrase(dir);
+  if (ON_ETCD) etcdArgs.set(stateDir, ['--etcd', (await startEtcd(join(dir, 'etcd'), 1)).endpoints.join(',')]);
   const init = await runJson<InitJson>('ca', [
     'init', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--json',
-    '--node-cert-ttl', opts.nodeCertTtl ?? '1h',
+    '--node-cert-ttl', opts.nodeCertTtl ?? '1h', ...(etcdArgs.get(stateDir) ?? []),
   ]);
   return { init, stateDir, passphraseFile };
 }
 
 export async function serveCa(stateDir: string, passphraseFile: string, extra: string[] = [], listen = '127.0.0.1:0'): Promise<{ daemon: Daemon; port: number }> {
-  const daemon = spawnDaemon('ca', ['serve', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--listen', listen, ...extra]);
+  const daemon = spawnDaemon('ca', ['serve', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--listen', listen, ...(etcdArgs.get(stateDir) ?? []), ...extra]);
   const ev = await daemon.waitFor('ca.listening');
   return { daemon, port: ev.port as number };
 }
