@@ -17,6 +17,8 @@ import { readJoinToken, scrubArgv, ARGV_TOKEN_WARNING, TOKEN_ENV } from './token
 import { skewedClock, testHooksFromEnv } from './test-hooks.js';
 
 const DEFAULT_STATE_DIR = './hitless-agent';
+/** Exit code of `agent run` when its certificate expired while it ran (documented in the README). */
+const EXIT_EXPIRED = 1;
 const duration = (flag: string) => (v: string) => parseDuration(v, flag);
 const collect = (v: string, acc: string[]) => [...acc, v];
 const collectFirst = (v: string, acc: string[] | undefined) => [...(acc ?? []), v];
@@ -89,6 +91,13 @@ run
       },
       { clock, log },
     );
+    // A certificate that expired while running cannot be renewed (identity.expired is logged with the re-join
+    // hint): stop and exit non-zero, so that a supervisor sees the node is out rather than a process that
+    // serves nothing. The restart then refuses with CERT_EXPIRED and the same hint until a token is given.
+    agent.once('expired', () => {
+      process.stderr.write(`agent: the node certificate expired; it cannot be renewed (CERT_EXPIRED)\nhint: re-join: restart the agent with --token-file <file> or ${TOKEN_ENV} ('ca join-token worker' on the CA host)\n`);
+      void agent.stop().finally(() => process.exit(EXIT_EXPIRED));
+    });
     await runDaemon('agent', log, async () => {
       await agent.start();
       return () => agent.stop();

@@ -8,6 +8,7 @@ import { brokenNetwork, type NetworkOptions } from './network.js';
 import { diskFull } from './disk-full.js';
 import { clockSkew } from './clock-skew.js';
 import { rotationKill } from './rotation-kill.js';
+import { caOutage } from './ca-outage.js';
 
 const SHAPED = { delayMs: 20, bytesPerSecond: 200_000, lossRate: 0.05, lossStallMs: 200, segmentBytes: 7 };
 /** The short network run (npm test): fast keepalive so that detection takes about a second. */
@@ -43,6 +44,12 @@ export const SCENARIOS: Scenario[] = [
     title: 'agent SIGKILL during a renewal',
     run: (ctx, size) =>
       agentKill(ctx, size === 'long' ? { pointCycles: 50, randomCycles: 50 } : { pointCycles: 2, points: ['after-response', 'temp-written'], randomCycles: 1 }),
+  },
+  {
+    id: '4',
+    title: 'CA outage longer than the renewal window',
+    run: (ctx, size) =>
+      caOutage(ctx, size === 'long' ? { cycles: 5, agents: 6, ttl: '40s', failuresBeforeReturn: 2, expiry: true } : { cycles: 1, agents: 3, ttl: '20s', failuresBeforeReturn: 2, expiry: true }),
   },
   {
     id: '5',
