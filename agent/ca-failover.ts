@@ -57,11 +57,13 @@ export class CaFailover {
   /**
    * Runs `fn` against the address in use; on a transport failure moves to the next address and tries again,
    * once per address. An answer of the CA (any other error) is thrown at once. After a whole tour failed, throws
-   * the only error (one address) or an UNAVAILABLE naming every address tried.
+   * the only error (one address) or an UNAVAILABLE naming every address tried. Once `signal` aborts, no further
+   * address is tried (the wait between hops ends with the AbortError).
    */
   async call<T>(operation: CaOperation, fn: (address: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const tried: { address: string; err: unknown }[] = [];
     for (;;) {
+      signal?.throwIfAborted();
       const address = this.current;
       let result: T;
       try {

@@ -153,3 +153,16 @@ test('--ca-start random: the agent begins at the drawn address and is sticky the
   assert.equal(failover.status().failovers, 0);
   assert.equal(new CaFailover(['a:1', 'b:2'], { clock, log: recordingLog().log, random: () => 0.99 }).current, 'a:1', 'default: first');
 });
+
+test('an aborted signal (the agent stopping) ends a tour at the hop: no further address is tried', async () => {
+  const h = harness(['a:1', 'b:2', 'c:3']);
+  const f = fleet({ 'a:1': 'down', 'b:2': 'down', 'c:3': 'up' });
+  const stopping = new AbortController();
+  const p = h.failover.call('renew', f.fn, stopping.signal);
+  await h.clock.nextSleep();
+  stopping.abort();
+  await assert.rejects(p, { name: 'AbortError' });
+  assert.deepEqual(f.calls, ['a:1']);
+  await assert.rejects(h.failover.call('renew', f.fn, stopping.signal), { name: 'AbortError' });
+  assert.deepEqual(f.calls, ['a:1'], 'nothing is tried once stopping');
+});
