@@ -14,7 +14,8 @@ import { serveCa, type RunningCa } from '../../ca/commands/serve.js';
 import { adminClient, call } from '../../ca/admin-client.js';
 import { generateKeyPairPem } from '../../shared/pki/keys.js';
 import { createCsrDer } from '../../shared/pki/csr.js';
-import { initCa } from '../helpers/cluster.js';
+import { initCa, testEtcdConnection } from '../helpers/cluster.js';
+import { Etcd3 } from 'etcd3';
 import { tmpDir } from '../helpers/tmp.js';
 import type { Authority } from '../../ca/authority.js';
 
@@ -28,7 +29,8 @@ const UNBOUNDED = { count: 1_000_000_000, perMs: 1000 };
 async function startCa(stateDir: string): Promise<RunningCa> {
   // warn: one info line per issuance would make this a benchmark of the terminal.
   return serveCa(
-    { stateDir, listen: '127.0.0.1:0', passphrase: PASSPHRASE, credentialLimits: { joinsPerToken: UNBOUNDED, joinsOverall: UNBOUNDED } },
+    // HITLESS_TEST_STORE=etcd: the same figures with the cluster in etcd (one member per cluster; test/helpers/cluster.ts).
+    { stateDir, listen: '127.0.0.1:0', passphrase: PASSPHRASE, credentialLimits: { joinsPerToken: UNBOUNDED, joinsOverall: UNBOUNDED }, etcd: testEtcdConnection(stateDir) },
     { clock: systemClock, log: createLogger({ level: 'warn' }) },
   );
 }
@@ -64,6 +66,20 @@ async function renew(authority: Authority, node: SimNode, csr: Uint8Array): Prom
   node.der = pemToDer(issued.chainPem[0]!);
 }
 
+/** On etcd: its database size now (the figures' "etcd size after"), logged; undefined on the embedded store. */
+async function logEtcdSize(stateDir: string, what: string): Promise<void> {
+  const conn = testEtcdConnection(stateDir);
+  if (!conn) return;
+  const client = new Etcd3({ hosts: conn.endpoints });
+  try {
+    const st = await client.maintenance.status();
+    const keys = await client.getAll().prefix('/hitless/').count();
+    process.stderr.write(`[bench] etcd after ${what}: db ${(Number(st.dbSize) / 1e6).toFixed(1)} MB, ${keys} keys under /hitless/\n`);
+  } finally {
+    client.close();
+  }
+}
+
 async function withCluster<T>(fn: (stateDir: string, token: string) => Promise<T>, nodeCertTtl = '6h'): Promise<T> {
   const dir = await tmpDir();
   try {
@@ -90,6 +106,7 @@ export async function benchRenewalStorm(opts: { nodes: number; runs: number }): 
       const start = performance.now();
       await Promise.all(nodes.map((node, i) => renew(ca.authority, node, csrs[i]!)));
       seconds.push((performance.now() - start) / 1000);
+      await logEtcdSize(stateDir, `renewal storm run ${r + 1} (${nodes.length} nodes)`);
     }
     await ca.stop();
     return seconds;
@@ -140,7 +157,9 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
       if (performance.now() - start > 300_000) throw new Error(`rotation not finished after 300 s (${s.nodes_reissued} re-issued)`);
       await new Promise((res) => setTimeout(res, 50)); // status poll period: the resolution of this figure
     }
-    return { convergedS: convergedS!, finishedS: (performance.now() - start) / 1000 };
+    const result = { convergedS: convergedS!, finishedS: (performance.now() - start) / 1000 };
+    await logEtcdSize(stateDir, `root rotation (${nodes.length} nodes)`);
+    return result;
   } finally {
     admin.close();
     await ca.stop();

@@ -10,6 +10,12 @@ const ON_ETCD = process.env.HITLESS_TEST_STORE === 'etcd';
 /** state dir → the --etcd flags its CA is served with. */
 const etcdArgs = new Map<string, string[]>();
 
+/** With HITLESS_TEST_STORE=etcd: how an in-process serveCa reaches the etcd of the CA initialized in `stateDir`. */
+export function testEtcdConnection(stateDir: string): { endpoints: string[] } | undefined {
+  const args = etcdArgs.get(stateDir);
+  return args ? { endpoints: [args[1]!] } : undefined;
+}
+
 export interface InitJson {
   clusterId: string;
   rootFingerprint: string;
