@@ -19,6 +19,17 @@ export async function clockSkew(ctx: ScenarioContext, o: { skewsMs: number[] }):
   const address = `127.0.0.1:${await freePort()}`;
   const ca: Daemon = (await serveCa(stateDir, passphraseFile, ['--renew-rate', '1000000/1m'], address)).daemon;
   const measuredErr: number[] = [];
+  const ttlMs = 3_600_000;
+  /** The next renewal, back on the CA's timeline, must fall in 50-80 % of the lifetime. */
+  const inWindow = (what: string, notAfter: string, renewAtCaTime: number, issued: number) => {
+    const life = Date.parse(notAfter) - issued;
+    const fraction = (renewAtCaTime - issued) / life;
+    // 1 s of slack either side: issued_at has ms, notAfter whole seconds, and the skew includes one delay.
+    const slack = 1_000 / life;
+    if (!(fraction >= RENEW_WINDOW.from - slack && fraction <= RENEW_WINDOW.to + slack)) {
+      r.problems.push(`${what}: next renewal at ${(fraction * 100).toFixed(1)} % of the lifetime (window ${RENEW_WINDOW.from * 100}-${RENEW_WINDOW.to * 100} %)`);
+    }
+  };
   try {
     for (const [i, skew] of o.skewsMs.entries()) {
       const name = `n${i}`;
@@ -32,20 +43,13 @@ export async function clockSkew(ctx: ScenarioContext, o: { skewsMs: number[] }):
         }
         measuredErr.push(Math.abs(s.clockSkewMs - skew));
         if (Math.abs(s.clockSkewMs - skew) > 2_000) r.problems.push(`skew ${skew} ms, ${what}: agent status shows ${s.clockSkewMs} ms`);
-        // The schedule, back on the CA's timeline, as a fraction of the lifetime.
-        const issued = Date.parse(s.issuedAt);
-        const life = Date.parse(s.notAfter) - issued;
-        const fraction = (Date.parse(s.nextRenewalAt ?? '') - skew - issued) / life;
-        // 1 s of slack either side: issued_at has ms, notAfter whole seconds, and the skew includes one delay.
-        const slack = 1_000 / life;
-        if (!(fraction >= RENEW_WINDOW.from - slack && fraction <= RENEW_WINDOW.to + slack)) {
-          r.problems.push(`skew ${skew} ms, ${what}: next renewal at ${(fraction * 100).toFixed(1)} % of the lifetime (window ${RENEW_WINDOW.from * 100}-${RENEW_WINDOW.to * 100} %)`);
-        }
+        inWindow(`skew ${skew} ms, ${what}`, s.notAfter, Date.parse(s.nextRenewalAt ?? '') - skew, Date.parse(s.issuedAt));
       };
       const joined = startAgent(ctx.dir, name, { ca: address, token: init.tokens.worker, port, env });
       try {
-        await joined.daemon.waitFor('renewal.scheduled', { timeoutMs: 60_000 });
-        await check('after the join');
+        const scheduled = await joined.daemon.waitFor('renewal.scheduled', { timeoutMs: 60_000 });
+        const ready = await joined.daemon.waitFor('identity.ready', { timeoutMs: 1 });
+        inWindow(`skew ${skew} ms, after the join`, String(ready.notAfter), Date.parse(String(scheduled.at)) - skew, Date.parse(String(ready.notAfter)) - ttlMs);
       } catch (err) {
         r.nodesLockedOut++;
         r.problems.push(`skew ${skew} ms: the join failed: ${(err as Error).message.slice(0, 600)}`);

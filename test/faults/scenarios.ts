@@ -8,7 +8,10 @@ import { brokenNetwork, type NetworkOptions } from './network.js';
 import { diskFull } from './disk-full.js';
 import { clockSkew } from './clock-skew.js';
 import { rotationKill } from './rotation-kill.js';
-import { caOutage } from './ca-outage.js';
+import { caOutage, type CaOutageOptions } from './ca-outage.js';
+
+/** The short outage run (npm test): agents restarted past their renewal point, 2 failed retries each. */
+export const CA_OUTAGE_SHORT: CaOutageOptions = { cycles: 1, agents: 3, ttl: '1h', failuresBeforeReturn: 2, expiry: true, renewAtStart: true };
 
 const SHAPED = { delayMs: 20, bytesPerSecond: 200_000, lossRate: 0.05, lossStallMs: 200, segmentBytes: 7 };
 /** The short network run (npm test): fast keepalive so that detection takes about a second. */
@@ -49,7 +52,7 @@ export const SCENARIOS: Scenario[] = [
     id: '4',
     title: 'CA outage longer than the renewal window',
     run: (ctx, size) =>
-      caOutage(ctx, size === 'long' ? { cycles: 5, agents: 6, ttl: '40s', failuresBeforeReturn: 2, expiry: true } : { cycles: 1, agents: 3, ttl: '20s', failuresBeforeReturn: 2, expiry: true }),
+      caOutage(ctx, size === 'long' ? { cycles: 5, agents: 6, ttl: '40s', failuresBeforeReturn: 2, expiry: true } : CA_OUTAGE_SHORT),
   },
   {
     id: '5',
