@@ -315,6 +315,12 @@ test("the agent's node port: connections per source bounded, connections without
     await agent.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'unauthenticated_timeout' && e.source === '127.0.0.20' });
     const ok = await peer.call(WHOAMI_PATH, new Uint8Array(0)).status;
     assert.equal(ok.code, status.OK, ok.message);
+    // An unknown method on the node port: the same short answer as on the CA port, reported as port=node.
+    const unknown = await peer.call(`/hitless.v1.NodeService/${'z'.repeat(300)}`, new Uint8Array(0)).status;
+    assert.equal(unknown.code, status.UNIMPLEMENTED, unknown.message);
+    assert.match(unknown.message, /^method path too long: 324 chars \(at most 128\): "\/hitless\.v1\.NodeService\/z{40}"… \(324 chars\)$/);
+    const report = await agent.daemon.waitFor('limit.exceeded', { after: mark, where: (e) => e.limit === 'unknown_method' });
+    assert.equal(report.port, 'node');
   } finally {
     peer.close();
   }
