@@ -443,6 +443,15 @@ export class Authority extends EventEmitter {
     return { nodeId, role: node.role, serial: leaf.serial, notAfter: leaf.notAfter };
   }
 
+  /**
+   * Replicas (ca/replica.ts): another replica wrote this node's record. Its newest key joins this replica's
+   * one-key-per-live-node index (entries are checked against the record when used, so a stale one is harmless;
+   * a missing one would let the key back a second node).
+   */
+  async nodeWrittenElsewhere(node: NodeRecord): Promise<void> {
+    if (node.spkiSha256 && !node.removedAt) await this.#liveKeys.issued(node.nodeId, node.spkiSha256, undefined);
+  }
+
   /** Removed nodes whose certificates may still be valid: peers must refuse them until then. */
   async removedNodeIds(): Promise<string[]> {
     const now = this.#clock.now().getTime();

@@ -3,7 +3,8 @@
 // made it:
 //   rotation/*, cluster/root   → the trust is re-read (loadTrust) and, if it changed, Authority.setTrust():
 //                                watch streams push the new bundle, the CA's own TLS identity follows.
-//   nodes/<id> with removedAt  → 'node-removed': streams push the removed-node list.
+//   nodes/<id>                 → the node's key enters the one-key-per-live-node index (ca/key-index.ts);
+//                                with removedAt, 'node-removed': streams push the removed-node list.
 // Trust reloads are serialized and coalesced (a burst of rotation writes costs one unseal).
 import type { Logger } from '../shared/log.js';
 import type { Authority, TrustState } from './authority.js';
@@ -39,12 +40,14 @@ export function followStore(d: { store: EtcdStore; authority: Authority; loadTru
       reloading = reload().finally(() => (reloading = undefined));
       return;
     }
-    if (c.kind === 'nodes' && !announced.has(c.id)) {
-      void store.getNode(c.id).then((n) => {
-        if (!n?.removedAt || announced.has(c.id)) return;
+    if (c.kind === 'nodes') {
+      void store.getNode(c.id).then(async (n) => {
+        if (!n) return;
+        await authority.nodeWrittenElsewhere(n);
+        if (!n.removedAt || announced.has(c.id)) return;
         announced.add(c.id);
         authority.emit('node-removed', c.id);
-      });
+      }).catch((err: unknown) => log.warn('ca.node_follow_failed', { nodeId: c.id, err: String((err as Error).message).slice(0, 200) }));
     }
   };
   return store.subscribe(onChange);

@@ -8,6 +8,9 @@ import { etcdMissing } from '../helpers/etcd.js';
 import { startHaCa, type HaCa } from '../helpers/ha.js';
 import { fetchRoots, joinNode, renewNode, type TestNode } from '../helpers/node-identity.js';
 import { runCli, runJson } from '../helpers/proc.js';
+import { CaClient, staticConnection } from '../../agent/ca-client.js';
+import { generateKeyPairPem } from '../../shared/pki/keys.js';
+import { createCsrDer } from '../../shared/pki/csr.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const skip = etcdMissing();
@@ -40,6 +43,19 @@ test('replicas on etcd: one cluster served by every replica, one leader, failove
   const listed = await runJson<{ node_id: string; serial: string }[]>('ca', ['nodes', '--json', '--state-dir', r0.stateDir]);
   const rec = listed.find((n) => n.node_id === nodeId);
   assert.equal(rec?.serial, node.cert.serial, 'admin on r0 sees the serial r2 issued');
+
+  // One key backs one live node across replicas: a key joined on r0 is refused on r1 once r1 holds the node.
+  const key = generateKeyPairPem().privateKeyPem;
+  const csr = await createCsrDer(key);
+  const first = new CaClient(r0.address, staticConnection(roots));
+  const keyed = await first.issue(ha.init.tokens.worker, csr).finally(() => first.close());
+  for (const deadline = Date.now() + 20_000; ; ) {
+    const seen = await runJson<{ node_id: string }[]>('ca', ['nodes', '--json', '--state-dir', r1.stateDir]);
+    if (seen.some((n) => n.node_id === keyed.node_id)) break;
+    assert.ok(Date.now() < deadline, 'r1 lists the node joined on r0 within 20 s');
+  }
+  const second = new CaClient(r1.address, staticConnection(roots));
+  await assert.rejects(second.issue(ha.init.tokens.worker, csr).finally(() => second.close()), (err: unknown) => errCode(err) === 'ALREADY_EXISTS');
 
   // Exactly one leader.
   const leader = await ha.leader();
