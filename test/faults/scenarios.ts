@@ -9,6 +9,7 @@ import { diskFull } from './disk-full.js';
 import { clockSkew } from './clock-skew.js';
 import { rotationKill } from './rotation-kill.js';
 import { caOutage, type CaOutageOptions } from './ca-outage.js';
+import { haStorm } from './ha-storm.js';
 
 /** The short outage run (npm test): agents restarted past their renewal point, 2 failed retries each. */
 export const CA_OUTAGE_SHORT: CaOutageOptions = { cycles: 1, agents: 3, ttl: '1h', failuresBeforeReturn: 2, expiry: true, renewAtStart: true };
@@ -69,5 +70,11 @@ export const SCENARIOS: Scenario[] = [
     title: 'clock skew between an agent and the CA',
     run: (ctx, size) =>
       clockSkew(ctx, { skewsMs: size === 'long' ? [300_000, -300_000, 120_000, -120_000, 30_000, -30_000, 1_000, -1_000, 0, 299_000, -299_000] : [300_000, -300_000] }),
+  },
+  {
+    id: '8',
+    title: 'replicas on etcd: leader replica and an etcd member SIGKILLed during a renewal storm',
+    // Long run only: etcd and three replicas take a minute to start on 2 cores (test/ha is `npm run test:ha`).
+    run: (ctx, size) => haStorm(ctx, size === 'long' ? { cycles: 20, nodes: 8, maxKillDelayMs: 300 } : { cycles: 2, nodes: 4, maxKillDelayMs: 150 }),
   },
 ];
