@@ -17,14 +17,6 @@ export function certStanding(node: Pick<NodeRecord, 'serial' | 'fallbackSerial'>
   return 'superseded';
 }
 
-/**
- * The node record after a renewal authenticated by `presentedSerial`: the new certificate is the newest and
- * has not been seen; the presented one is what the node is known to hold, so it stays accepted meanwhile.
- */
-export function fallbackAfterRenewal(presentedSerial: string): Pick<NodeRecord, 'fallbackSerial'> {
-  return { fallbackSerial: presentedSerial };
-}
-
 /** Whether authenticating with `standing` shows the newest certificate in use (the fallback can then go). */
 export function seesNewest(node: Pick<NodeRecord, 'fallbackSerial'>, standing: CertStanding): boolean {
   return standing === 'newest' && node.fallbackSerial !== undefined;

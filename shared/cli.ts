@@ -34,8 +34,3 @@ export function reportError(name: string, err: unknown, debug: boolean): number 
   process.stderr.write(debug && e?.stack ? `${e.stack}\n` : `hint: run again with --debug for details\n`);
   return EXIT_FAILURE;
 }
-
-/** Resolves a flag value that is a human duration, with the flag name in the error. */
-export function parseFlagDuration(parse: (text: string, what: string) => number, flag: string) {
-  return (value: string) => parse(value, flag);
-}

@@ -11,7 +11,7 @@ import { randomId } from '../../shared/ids.js';
 import { formatDuration } from '../../shared/duration.js';
 import type { Clock } from '../../shared/clock.js';
 import { LevelStore } from '../store.js';
-import { sealPrivateKey, generatePassphrase } from '../root-key.js';
+import { sealPrivateKey, generatePassphrase, type SealedKey } from '../root-key.js';
 import { FileRootMaterial } from '../root-material.js';
 import { EtcdStore, etcdStoreOptions, type EtcdConnection } from '../store/etcd.js';
 import { appendOnce } from '../audit.js';
@@ -56,59 +56,46 @@ export async function initCluster(opts: InitOptions, clock: Clock): Promise<Init
       hint: `serve it with 'ca serve --state-dir ${opts.stateDir}', or pick another --state-dir`,
     });
   }
-  const passphrase = opts.passphrase ?? generatePassphrase();
   await ensurePrivateDir(opts.stateDir, '--state-dir');
-
-  const now = clock.now();
-  const { privateKeyPem } = generateKeyPairPem();
-  const rootPem = await createRootCertificate({
-    privateKeyPem,
-    subject: opts.rootSubject,
-    notBefore: new Date(now.getTime() - 5 * 60_000),
-    notAfter: new Date(now.getTime() + opts.rootTtlMs),
-  });
-  const sealed = await sealPrivateKey(privateKeyPem, passphrase);
-  const secrets = { worker: generateSecret(), manager: generateSecret() };
+  const m = await newCluster(opts, clock);
 
   const store = await LevelStore.open(paths.store);
   try {
-    await store.putJoinSecrets(secrets);
+    await store.putJoinSecrets(m.secrets);
   } finally {
     await store.close();
   }
-  await new FileRootMaterial(paths).create({ rootPem, sealedKey: sealed });
-  const config: ClusterConfig = {
-    version: 1,
-    clusterId: randomId(),
-    nodeCertTtlMs: opts.nodeCertTtlMs,
-    backdateMs: opts.backdateMs,
-    createdAt: now.toISOString(),
-  };
+  await new FileRootMaterial(paths).create({ rootPem: m.rootPem, sealedKey: m.sealedKey });
   // The audit chain starts with the cluster (an interrupted init that is re-run appends a second entry).
-  await appendOnce(opts.stateDir, clock, 'cluster.initialized', { clusterId: config.clusterId, rootFingerprint: parseCertificate(rootPem).fingerprint });
+  await appendOnce(opts.stateDir, clock, 'cluster.initialized', { clusterId: m.config.clusterId, rootFingerprint: parseCertificate(m.rootPem).fingerprint });
   // Written last: its presence is what "a cluster exists here" means, so an interrupted init can be re-run.
-  await writeFileAtomic(paths.config, JSON.stringify(config, null, 2) + '\n', 0o600);
-
-  const digest = rootDigest(pemToDer(rootPem));
-  return {
-    clusterId: config.clusterId,
-    rootFingerprint: parseCertificate(rootPem).fingerprint,
-    rootDigest: digest,
-    tokens: {
-      worker: formatJoinToken({ rootDigest: digest, secret: secrets.worker }),
-      manager: formatJoinToken({ rootDigest: digest, secret: secrets.manager }),
-    },
-    paths,
-    where: paths.dir,
-    nodeCertTtl: formatDuration(opts.nodeCertTtlMs),
-    generatedPassphrase: opts.passphrase ? undefined : passphrase,
-    warnings,
-  };
+  await writeFileAtomic(paths.config, JSON.stringify(m.config, null, 2) + '\n', 0o600);
+  return initResult(opts, m, paths.dir, warnings);
 }
 
 /** `ca init --etcd`: root material, config and join secrets in one etcd transaction, only if none exist there. */
 async function initInEtcd(opts: InitOptions, conn: EtcdConnection, clock: Clock, warnings: string[]): Promise<InitResult> {
   const storeOptions = await etcdStoreOptions(conn);
+  const m = await newCluster(opts, clock);
+  const store = await EtcdStore.open(storeOptions);
+  try {
+    await store.createCluster(m.config, { rootPem: m.rootPem, sealedKey: m.sealedKey }, m.secrets);
+  } finally {
+    await store.close();
+  }
+  return initResult(opts, m, `etcd prefix ${store.prefix}`, warnings);
+}
+
+/** What a new cluster is made of, wherever it is stored: a root (key sealed with the passphrase), join secrets, config. */
+interface NewCluster {
+  passphrase: string;
+  rootPem: string;
+  sealedKey: SealedKey;
+  secrets: { worker: string; manager: string };
+  config: ClusterConfig;
+}
+
+async function newCluster(opts: InitOptions, clock: Clock): Promise<NewCluster> {
   const passphrase = opts.passphrase ?? generatePassphrase();
   const now = clock.now();
   const { privateKeyPem } = generateKeyPairPem();
@@ -118,28 +105,29 @@ async function initInEtcd(opts: InitOptions, conn: EtcdConnection, clock: Clock,
     notBefore: new Date(now.getTime() - 5 * 60_000),
     notAfter: new Date(now.getTime() + opts.rootTtlMs),
   });
-  const sealedKey = await sealPrivateKey(privateKeyPem, passphrase);
-  const secrets = { worker: generateSecret(), manager: generateSecret() };
-  const config: ClusterConfig = { version: 1, clusterId: randomId(), nodeCertTtlMs: opts.nodeCertTtlMs, backdateMs: opts.backdateMs, createdAt: now.toISOString() };
-  const store = await EtcdStore.open(storeOptions);
-  try {
-    await store.createCluster(config, { rootPem, sealedKey }, secrets);
-  } finally {
-    await store.close();
-  }
-  const digest = rootDigest(pemToDer(rootPem));
   return {
-    clusterId: config.clusterId,
-    rootFingerprint: parseCertificate(rootPem).fingerprint,
+    passphrase,
+    rootPem,
+    sealedKey: await sealPrivateKey(privateKeyPem, passphrase),
+    secrets: { worker: generateSecret(), manager: generateSecret() },
+    config: { version: 1, clusterId: randomId(), nodeCertTtlMs: opts.nodeCertTtlMs, backdateMs: opts.backdateMs, createdAt: now.toISOString() },
+  };
+}
+
+function initResult(opts: InitOptions, m: NewCluster, where: string, warnings: string[]): InitResult {
+  const digest = rootDigest(pemToDer(m.rootPem));
+  return {
+    clusterId: m.config.clusterId,
+    rootFingerprint: parseCertificate(m.rootPem).fingerprint,
     rootDigest: digest,
     tokens: {
-      worker: formatJoinToken({ rootDigest: digest, secret: secrets.worker }),
-      manager: formatJoinToken({ rootDigest: digest, secret: secrets.manager }),
+      worker: formatJoinToken({ rootDigest: digest, secret: m.secrets.worker }),
+      manager: formatJoinToken({ rootDigest: digest, secret: m.secrets.manager }),
     },
     paths: statePaths(opts.stateDir),
-    where: `etcd prefix ${store.prefix}`,
+    where,
     nodeCertTtl: formatDuration(opts.nodeCertTtlMs),
-    generatedPassphrase: opts.passphrase ? undefined : passphrase,
+    generatedPassphrase: opts.passphrase ? undefined : m.passphrase,
     warnings,
   };
 }
@@ -152,8 +140,12 @@ export function formatInitResult(r: InitResult): string {
     `  root fingerprint  sha256:${r.rootFingerprint}`,
     `  node cert TTL     ${r.nodeCertTtl}`,
     '',
-    'Join a worker:   agent run --ca <ca-host:port> --token ' + r.tokens.worker + ' --state-dir <dir>',
-    'Join a manager:  agent run --ca <ca-host:port> --token ' + r.tokens.manager + ' --state-dir <dir>',
+    `  worker token      ${r.tokens.worker}`,
+    `  manager token     ${r.tokens.manager}`,
+    '',
+    // The token goes in a file (or HITLESS_JOIN_TOKEN), never in argv where ps shows it.
+    'Join a node: write its role\'s token to a file only you can read, then',
+    '  agent run --ca <ca-host:port> --token-file <file> --state-dir <dir>',
   ];
   if (r.generatedPassphrase) {
     lines.push(

@@ -32,10 +32,6 @@ export function setClientKeepalive(k: Partial<ClientKeepalive>): ClientKeepalive
   return current;
 }
 
-export function clientKeepalive(): ClientKeepalive {
-  return current;
-}
-
 /** Channel options for every client channel of the agent. */
 export function clientKeepaliveOptions(): Record<string, number> {
   return { 'grpc.keepalive_time_ms': current.timeMs, 'grpc.keepalive_timeout_ms': current.timeoutMs, 'grpc.keepalive_permit_without_calls': 0 };
