@@ -106,7 +106,7 @@ export async function benchRenewalStorm(opts: { nodes: number; runs: number }): 
       const start = performance.now();
       await Promise.all(nodes.map((node, i) => renew(ca.authority, node, csrs[i]!)));
       seconds.push((performance.now() - start) / 1000);
-      await logEtcdSize(stateDir, `renewal storm run ${r + 1} (${nodes.length} nodes)`);
+      await logEtcdSize(stateDir, `renewal storm run ${r + 1} (${nodes.length} nodes in ${seconds.at(-1)!.toFixed(2)} s)`);
     }
     await ca.stop();
     return seconds;
@@ -162,7 +162,7 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
       await new Promise((res) => setTimeout(res, 50)); // status poll period: the resolution of this figure
     }
     const result = { convergedS: convergedS!, finishedS: (performance.now() - start) / 1000 };
-    await logEtcdSize(stateDir, `root rotation (${nodes.length} nodes)`);
+    await logEtcdSize(stateDir, `root rotation (${nodes.length} nodes; converged ${result.convergedS.toFixed(1)} s, finished ${result.finishedS.toFixed(1)} s)`);
     return result;
   } finally {
     admin.close();
