@@ -12,6 +12,7 @@ import { join, dirname } from 'node:path';
 import { sha256Hex } from '../shared/pki/certs.js';
 import { HitlessError } from '../shared/errors.js';
 import type { Clock } from '../shared/clock.js';
+import { GroupCommit } from './group-commit.js';
 
 export const AUDIT_FILE = 'audit.log';
 export const GENESIS_HASH = '0'.repeat(64);
@@ -66,8 +67,9 @@ export function parseEntry(line: string): AuditEntry {
 export class AuditLog implements AuditSink {
   #seq: number;
   #head: string;
-  #queue: { line: string; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  #flushing = false;
+  /** Lines are synced in groups (ca/group-commit.ts): one fsync per batch of appends, not per append. */
+  readonly #commits = new GroupCommit<string>((batch) => this.#writeBatch(batch.map((q) => q.item)));
+  #broken: unknown;
 
   private constructor(
     private readonly fh: FileHandle,
@@ -106,33 +108,24 @@ export class AuditLog implements AuditSink {
     const line = formatEntry(entry);
     this.#seq = entry.seq;
     this.#head = JSON.parse(line).hash as string;
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ line, resolve, reject });
-      if (!this.#flushing) void this.#flush();
-    });
+    return this.#commits.add(line);
   }
 
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    while (this.#queue.length) {
-      const group = this.#queue.splice(0);
-      try {
-        await this.fh.write(group.map((g) => g.line + '\n').join(''));
-        await this.fh.datasync();
-        for (const g of group) g.resolve();
-      } catch (err) {
-        // The chain in memory ran ahead of the file: every later line would point at a line that is not
-        // there. Refuse this group, the queue and every later append.
-        this.#broken = err;
-        for (const g of [...group, ...this.#queue.splice(0)]) g.reject(failed(err));
-      }
+  async #writeBatch(lines: string[]): Promise<void> {
+    // The chain in memory ran ahead of the file: every later line would point at a line that is not there.
+    // So after a failed write, refuse every later batch too (appends check it before queueing).
+    if (this.#broken) throw failed(this.#broken);
+    try {
+      await this.fh.write(lines.map((l) => l + '\n').join(''));
+      await this.fh.datasync();
+    } catch (err) {
+      this.#broken = err;
+      throw failed(err);
     }
-    this.#flushing = false;
   }
-  #broken: unknown;
 
   async close(): Promise<void> {
-    while (this.#flushing) await new Promise((r) => setImmediate(r));
+    await this.#commits.settled();
     await this.fh.close();
   }
 }

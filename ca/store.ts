@@ -47,6 +47,7 @@ import {
   type RotationChange, type RotationState,
 } from './store/records.js';
 import type { RotationRecord } from './root-rotation.js';
+import { GroupCommit, type Queued } from './group-commit.js';
 
 export type { CaStore, CertRecord, JoinSecrets, JoinTokenRecord, NodeRecord, OperatorRecord, Role } from './store/records.js';
 
@@ -59,11 +60,9 @@ interface Op {
   hash?: Buffer;
 }
 /** A write waiting for the next synced batch. */
-interface Pending {
+interface Write {
   ops: Op[];
   conditions: Condition[];
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 /** A compare-and-set condition: the record's JSON must still be `raw` (null: absent). */
 interface Condition {
@@ -223,52 +222,40 @@ export class LevelStore implements CaStore {
     return this.#commit([{ sub: 'nodes', key: node.nodeId, value: node }], [condition('nodes', node.nodeId, expect, `node ${node.nodeId}`)]);
   }
 
-  // Group commit. Every write must be synced before its caller goes on, and one fsync costs far more than
-  // the write itself; so writes that arrive while a synced batch is in flight wait and go together in the
-  // next one. Each caller still resolves only once its own operations are durable, in arrival order. Every
-  // write goes through here, so the integrity head is computed one batch at a time.
-  #queue: Pending[] = [];
-  #flushing = false;
+  // Every write must be synced before its caller goes on: one group commit (ca/group-commit.ts) carries them
+  // all, so the integrity head is computed one batch at a time.
+  readonly #commits = new GroupCommit<Write>((batch) => this.#writeBatch(batch));
   /** Writes and the synced batches that carried them (writes / batches = the grouping factor). */
   readonly commitStats = { writes: 0, batches: 0 };
 
   #commit(ops: Op[], conditions: (Condition | undefined)[] = []): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ ops, conditions: conditions.filter((c) => c !== undefined), resolve, reject });
-      if (!this.#flushing) void this.#flush();
-    });
+    return this.#commits.add({ ops, conditions: conditions.filter((c) => c !== undefined) });
   }
 
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    while (this.#queue.length) {
-      let group = this.#queue.splice(0);
-      try {
-        if (this.#broken) await this.#recover();
-        group = await this.#checkConditions(group);
-        await this.#write(group.flatMap((g) => g.ops));
-        this.commitStats.writes += group.length;
-        this.commitStats.batches += 1;
-        for (const g of group) g.resolve();
-      } catch (err) {
-        if (!this.#broken && (err as HitlessError).code !== 'STORE_CORRUPT') this.#broken = err;
-        for (const g of group) g.reject(err);
-      }
+  async #writeBatch(batch: Queued<Write>[]): Promise<void> {
+    try {
+      if (this.#broken) await this.#recover();
+      const accepted = await this.#checkConditions(batch);
+      await this.#write(accepted.flatMap((g) => g.item.ops));
+      this.commitStats.writes += accepted.length;
+      this.commitStats.batches += 1;
+    } catch (err) {
+      if (!this.#broken && (err as HitlessError).code !== 'STORE_CORRUPT') this.#broken = err;
+      throw err;
     }
-    this.#flushing = false;
   }
 
   /**
    * Compare-and-set, at write time and in arrival order: each write's conditions are checked against what is
    * durable plus the writes accepted before it in this batch. A write whose record moved is rejected alone.
    */
-  async #checkConditions(group: Pending[]): Promise<Pending[]> {
-    if (!group.some((g) => g.conditions.length)) return group;
+  async #checkConditions(group: Queued<Write>[]): Promise<Queued<Write>[]> {
+    if (!group.some((g) => g.item.conditions.length)) return group;
     const overlay = new Map<string, string | null>();
-    const accepted: Pending[] = [];
+    const accepted: Queued<Write>[] = [];
     for (const g of group) {
       let failed: Condition | undefined;
-      for (const c of g.conditions) {
+      for (const c of g.item.conditions) {
         const id = `${c.sub}/${c.key}`;
         const raw = overlay.has(id) ? overlay.get(id)! : await this.#storedRaw(c.sub, c.key);
         if (raw !== c.raw) {
@@ -280,7 +267,7 @@ export class LevelStore implements CaStore {
         g.reject(storeConflict(failed.what));
         continue;
       }
-      for (const op of g.ops) if (op.sub !== 'certs') overlay.set(`${op.sub}/${op.key}`, op.value === undefined ? null : JSON.stringify(op.value));
+      for (const op of g.item.ops) if (op.sub !== 'certs') overlay.set(`${op.sub}/${op.key}`, op.value === undefined ? null : JSON.stringify(op.value));
       accepted.push(g);
     }
     return accepted;
