@@ -37,11 +37,12 @@ test('a failed batch rejects its own writes, not the next batch; an early reject
     for (const q of batch) if (q.item === 'conflict') q.reject(new Error('conflict'));
   });
   const a = gc.add('a');
-  const later = [gc.add('b'), gc.add('conflict')];
+  const b = gc.add('b');
+  const conflict = gc.add('conflict');
   first.open();
   await assert.rejects(a, /disk full/);
-  await later[0];
-  await assert.rejects(later[1], /conflict/);
+  await b;
+  await assert.rejects(conflict, /conflict/);
 });
 
 test('a write queued as its caller resumes from the previous batch is written (no lost wake-up)', async () => {
