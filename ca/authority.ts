@@ -6,14 +6,9 @@ import { HitlessError, isHitlessError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { randomId } from '../shared/ids.js';
 import { KeyedMutex } from '../shared/keyed-mutex.js';
-import { formatJoinToken, generateSecret, parseJoinToken, rootDigest, secretsEqual } from '../shared/join-token.js';
-import { verifyChain } from '../shared/pki/chain.js';
-import { parseCertificate } from '../shared/pki/certs.js';
 import { ChainCache } from './chain-cache.js';
-import { pemToDer } from '../shared/pki/pem.js';
 import { issueLeaf, type Signer } from './issuer.js';
 import { inlineCsrChecker, type CsrChecker } from './csr-pool.js';
-import { CA_SERVER_OU } from '../shared/identity.js';
 import type { CaStore, JoinTokenRecord, NodeRecord, Role } from './store.js';
 import type { ClusterConfig } from './config.js';
 import type { FailureRateLimiter } from './rate-limiter.js';
@@ -23,8 +18,9 @@ import { JoinLimits, type Rate, type Reservation } from './token-policy.js';
 import { JoinTokenRegistry } from './join-tokens.js';
 import { LiveKeyIndex } from './key-index.js';
 import { RenewalThrottle, certStanding, defaultRenewRate, seesNewest } from './renewal-policy.js';
-import { OPERATOR_OU } from '../shared/identity.js';
 import { noAudit, type AuditSink } from './audit.js';
+import { clusterJoinTokens, grantForToken, tokenRootDigest, type TokenGrant } from './join-grant.js';
+import { REJOIN_HINT, verifyNodeChain } from './node-chain.js';
 
 /** What a node may trust, and the key that currently signs. */
 export interface TrustState {
@@ -95,15 +91,6 @@ export interface CredentialLimits {
   /** @default 5 per node certificate lifetime */
   renewalsPerNode?: Rate;
 }
-
-/** Which token authorized a join: its role, its rate-limit key, and for a limited token its id. */
-interface TokenGrant {
-  role: Role;
-  key: string;
-  limitedId?: string;
-}
-
-const REJOIN_HINT = "re-join the node with a current join token ('ca join-token worker' on the CA host)";
 
 export class Authority extends EventEmitter {
   readonly #store: CaStore;
@@ -202,26 +189,12 @@ export class Authority extends EventEmitter {
   }
 
   currentRootDigest(): string {
-    return rootDigest(pemToDer(this.#trust.tokenRootPem));
+    return tokenRootDigest(this.#trust);
   }
 
-  async joinTokens(rotate: { worker?: boolean; manager?: boolean } = {}): Promise<JoinTokens> {
-    let secrets = await this.#store.getJoinSecrets();
-    if (!secrets) throw new HitlessError('CA_NOT_READY', 'the store holds no join tokens (was it created by ca init?)');
-    if (rotate.worker || rotate.manager) {
-      secrets = {
-        worker: rotate.worker ? generateSecret() : secrets.worker,
-        manager: rotate.manager ? generateSecret() : secrets.manager,
-      };
-      await this.#store.putJoinSecrets(secrets);
-      this.#log.info('join_token.rotated', { worker: !!rotate.worker, manager: !!rotate.manager });
-    }
-    const digest = this.currentRootDigest();
-    return {
-      worker: formatJoinToken({ rootDigest: digest, secret: secrets.worker }),
-      manager: formatJoinToken({ rootDigest: digest, secret: secrets.manager }),
-      rootDigest: digest,
-    };
+  /** The cluster join tokens (`ca join-token <role>`); `rotate` replaces the secrets of the roles it names. */
+  joinTokens(rotate: { worker?: boolean; manager?: boolean } = {}): Promise<JoinTokens> {
+    return clusterJoinTokens({ store: this.#store, log: this.#log, trust: this.#trust }, rotate);
   }
 
   /** First certificate for a new node, authorized by a join token. */
@@ -234,7 +207,7 @@ export class Authority extends EventEmitter {
     }
     let grant: TokenGrant;
     try {
-      grant = await this.#roleForToken(req.joinToken);
+      grant = await grantForToken(req.joinToken, { store: this.#store, trust: this.#trust, tokens: this.tokens });
     } catch (err) {
       // Only a wrong token is the caller's failure: a store error (INTERNAL) or a CA without secrets is ours.
       if (!isHitlessError(err, 'INVALID_JOIN_TOKEN')) throw err;
@@ -393,37 +366,13 @@ export class Authority extends EventEmitter {
    * removed, and the serial must be one we issued to it. The role is read from our records.
    */
   async authenticate(peerDer: Uint8Array | undefined, opts: { allowRetired?: boolean; markSeen?: boolean } = {}): Promise<NodeIdentity> {
-    if (!peerDer) {
-      throw new HitlessError(
-        'UNTRUSTED_PEER',
-        'this call needs the node certificate over mTLS; none was presented, or it is expired or not issued by this cluster',
-        { hint: REJOIN_HINT },
-      );
-    }
-    const now = this.#clock.now();
-    const trust = this.#trust;
-    let leaf = this.#chains.get(peerDer, trust, now);
-    if (!leaf) {
-      const live = trust.retired.filter((r) => opts.allowRetired && Date.parse(r.until) > now.getTime());
-      const chain = await verifyChain({
-        leaf: peerDer,
-        intermediates: [...trust.crossSignedPem, ...live.map((r) => r.crossSignedPem)],
-        roots: [...trust.rootsPem, ...live.map((r) => r.rootPem)],
-        at: now,
-      });
-      if (!chain.ok) {
-        const code = chain.reason === 'EXPIRED' ? 'CERT_EXPIRED' : 'UNTRUSTED_PEER';
-        throw new HitlessError(code, `client certificate rejected: ${chain.detail}`, { hint: REJOIN_HINT });
-      }
-      leaf = chain.leaf;
-      const throughRetired = live.some((r) => parseCertificate(r.rootPem).fingerprint === chain.root.fingerprint);
-      if (!throughRetired) this.#chains.set(peerDer, trust, leaf);
-    }
-    const nodeId = leaf.subject.commonName;
-    const ous = leaf.subject.organizationalUnits;
-    if (leaf.subject.organization !== this.clusterId || !nodeId || ous.includes(CA_SERVER_OU) || ous.includes(OPERATOR_OU)) {
-      throw new HitlessError('UNTRUSTED_PEER', `client certificate "${leaf.subjectName}" is not a node certificate of cluster ${this.clusterId}`);
-    }
+    const { leaf, nodeId } = await verifyNodeChain(peerDer, {
+      trust: this.#trust,
+      chains: this.#chains,
+      clusterId: this.clusterId,
+      now: this.#clock.now(),
+      allowRetired: opts.allowRetired,
+    });
     // The certificate first: on replicas it brings this replica's copy of the node up to date when the caller
     // renewed on another replica a moment ago (CaStore.getCert).
     const cert = await this.#store.getCert(leaf.serial, nodeId);
@@ -484,36 +433,6 @@ export class Authority extends EventEmitter {
       throw new HitlessError('NODE_REMOVED', `node ${nodeId} was removed at ${node.removedAt}`, { hint: REJOIN_HINT });
     }
     return node;
-  }
-
-  async #roleForToken(text: string): Promise<TokenGrant> {
-    const token = parseJoinToken(text);
-    if (!secretsEqual(token.rootDigest, this.currentRootDigest())) {
-      if (this.#trust.retired.some((r) => rootDigest(pemToDer(r.rootPem)) === token.rootDigest)) {
-        throw new HitlessError('INVALID_JOIN_TOKEN', 'join token predates the last root rotation: tokens carry the current root digest', {
-          hint: "get a current token with 'ca join-token worker' (or manager)",
-        });
-      }
-      throw new HitlessError('INVALID_JOIN_TOKEN', "join token belongs to another cluster: its root digest does not match this CA's root", {
-        hint: "get a token from this CA with 'ca join-token worker'",
-      });
-    }
-    const secrets = await this.#store.getJoinSecrets();
-    if (!secrets) throw new HitlessError('CA_NOT_READY', 'the CA store holds no join secrets; see the CA log');
-    // Compare against both secrets every time, so timing says nothing about which (if any) matched.
-    const isWorker = secretsEqual(token.secret, secrets.worker);
-    const isManager = secretsEqual(token.secret, secrets.manager);
-    if (isManager) return { role: 'manager', key: 'manager' };
-    if (isWorker) return { role: 'worker', key: 'worker' };
-    // Not a cluster token: perhaps a limited one (its id is in the secret field, its secret checked by hash).
-    const limited = await this.tokens.match(token.secret);
-    if (limited) {
-      await this.tokens.spend(limited.id); // refuses an expired, used-up or revoked token before any work
-      return { role: limited.role, key: `token:${limited.id}`, limitedId: limited.id };
-    }
-    throw new HitlessError('INVALID_JOIN_TOKEN', 'join token is not valid for this cluster (wrong or rotated secret)', {
-      hint: "get a current token with 'ca join-token worker' (or manager)",
-    });
   }
 
   async #issue(req: {
