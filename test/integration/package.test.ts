@@ -27,10 +27,18 @@ async function npm(args: string[], cwd: string): Promise<string> {
   return output;
 }
 
+/** The flags the shipped agent unit gives node itself (`ExecStart=/usr/bin/env node FLAGS… /opt/hitless/bin/agent`). */
+async function unitNodeFlags(): Promise<string[]> {
+  const unit = await readFile(join(ROOT, 'agent', 'systemd', 'hitless-agent.service'), 'utf8');
+  const exec = /^ExecStart=\/usr\/bin\/env node ((?:--\S+ )*)\/opt\/hitless\/bin\/agent run /m.exec(unit);
+  assert.ok(exec, 'the agent unit starts `node [flags] /opt/hitless/bin/agent run`');
+  return exec[1]!.trim().split(/\s+/).filter(Boolean);
+}
+
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let pkgDir: string;
 let ca: Program;
-let agent: Program;
+let agent: Exclude<Program, string>;
 const daemons: Daemon[] = [];
 
 before(async () => {
@@ -43,7 +51,8 @@ before(async () => {
   await npm(['install', '--global', '--prefix', prefix, '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', join(dir.path, tarball)], dir.path);
   pkgDir = join(prefix, 'lib', 'node_modules', 'hitless');
   ca = { name: 'ca (installed)', path: join(prefix, 'bin', 'ca'), cwd: dir.path };
-  agent = { name: 'agent (installed)', path: join(prefix, 'bin', 'agent'), cwd: dir.path };
+  // The agent runs as the shipped unit starts it: with the node flags its ExecStart names (--lite-mode).
+  agent = { name: 'agent (installed)', path: join(prefix, 'bin', 'agent'), cwd: dir.path, nodeArgs: await unitNodeFlags() };
 });
 
 after(async () => {
@@ -78,6 +87,7 @@ test('installed ca init, ca serve and agent run: a real join that publishes --ce
   ]);
   daemons.push(node);
   const ready = await node.waitFor('identity.ready', { timeoutMs: 30_000 });
+  assert.deepEqual(agent.nodeArgs, ['--lite-mode', '--no-expose-wasm'], 'the installed agent ran under the unit\'s node flags');
   await node.waitFor('cert_out.written', { timeoutMs: 30_000 });
   const nodes = await runJson<{ nodes: { nodeId: string }[] } | { nodeId: string }[]>(ca, ['nodes', '--json', '--state-dir', stateDir]);
   assert.match(JSON.stringify(nodes), new RegExp(String(ready.nodeId)), 'the CA lists the node');
