@@ -14,6 +14,16 @@ export function formatStatus(s: AgentStatus): string {
     `ca watch    ${s.caWatchConnected ? `connected to ${s.ca.watchAddress ?? '?'}` : 'disconnected'}`,
     `listening   port ${s.listen.port}`,
   ];
+  // Rotation evidence: the roots behind every live connection and stream of this node (both ends).
+  const live = s.liveCredentials;
+  if (live) {
+    const last = live.lastReport ? `reported v${live.lastReport.bundleVersion} at ${live.lastReport.at}` : 'not reported yet';
+    const roots = live.roots.length ? live.roots.map((r) => `sha256:${r.slice(0, 16)}…`).join(', ') : '-';
+    lines.push(`live roots  ${roots} (${live.uses} live connections/streams; ${last}${live.unknown ? `; ${live.unknown} certificate(s) of an unknown root` : ''}${live.lastReportError ? `; last report failed: ${live.lastReportError}` : ''})`);
+    if (live.roots.length > 1) {
+      for (const r of live.roots) lines.push(`  sha256:${r.slice(0, 16)}…  e.g. ${(live.byRoot[r] ?? []).join('; ')}`);
+    }
+  }
   if (s.peers.length) {
     const rows = [['PEER', 'NODE', 'STREAM STARTS', 'ERRORS', 'REFRESHES', 'LOST', 'MAX GAP', 'PEER SERIAL (STREAM)', 'OUR SERIAL (STREAM)', 'PEER SERIAL (NEW CONN)']];
     for (const p of s.peers) {

@@ -95,12 +95,15 @@ async function table(): Promise<void> {
   const statuses = await Promise.all(agents.map((a) => fetchStatus<AgentStatus>(a.stateDir).catch(() => undefined)));
   // Per peer stream: the serials it runs on *now* (the peer's, and ours as the peer sees it) follow every
   // renewal and the rotation, while STREAM STARTS stays 1 and ERRORS/LOST 0: the stream moved, it never broke.
-  const rows = [['AGENT', 'SERIAL', 'RENEWALS', 'ROOTS', 'PEER', 'STREAM STARTS', 'ERRORS', 'REFRESHES', 'LOST', 'MAX GAP', 'PEER SERIAL ON STREAM', 'OUR SERIAL ON STREAM', 'PEER SERIAL ON NEW CONN']];
+  // LIVE ROOTS goes A -> A+B -> B during a rotation, and the CA finishes once every agent shows B only.
+  const rows = [['AGENT', 'SERIAL', 'RENEWALS', 'ROOTS', 'LIVE ROOTS', 'PEER', 'STREAM STARTS', 'ERRORS', 'REFRESHES', 'LOST', 'MAX GAP', 'PEER SERIAL ON STREAM', 'OUR SERIAL ON STREAM', 'PEER SERIAL ON NEW CONN']];
   statuses.forEach((s, i) => {
     const p = s?.peers[0];
     const peer = p ? NAMES[ports.indexOf(Number(p.address.split(':')[1]))] ?? p.address : '-';
     const roots = s ? s.trustBundle.roots.map((r) => short(r.replace(/^sha256:/, ''))).join('+') : '-';
-    rows.push([agents[i]!.name, short(s?.serial), String(s?.renewals ?? '-'), roots, peer, String(p?.streamStarts ?? '-'), String(p?.streamErrors ?? '-'),
+    // The roots behind every live connection and stream of the agent (both ends): what it reports to the CA.
+    const live = s?.liveCredentials ? s.liveCredentials.roots.map((r) => short(r)).join('+') || '-' : '-';
+    rows.push([agents[i]!.name, short(s?.serial), String(s?.renewals ?? '-'), roots, live, peer, String(p?.streamStarts ?? '-'), String(p?.streamErrors ?? '-'),
       String(p?.refreshes ?? '-'), String(p?.heartbeatsLost ?? '-'), p ? `${p.maxGapMs}ms` : '-', short(p?.streamPeerSerial), short(p?.streamSelfSerial), short(p?.probePeerSerial)]);
   });
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
