@@ -34,8 +34,6 @@ export class CaWatch {
       onEvent: (e: WatchTrustBundleEvent__Output) => Promise<void>;
       /** The stream is up after a start or a failure (not after a make-before-break refresh): a CA answers. */
       onConnected?: (address: string | undefined) => void;
-      /** A watch stream came up (first event on a new leg): the CA may need our evidence again. */
-      onUp?: () => void;
       provider: MemoryCertificateProvider;
       clock: Clock;
       log: Logger;
@@ -76,7 +74,6 @@ export class CaWatch {
         up: (leg, kind, trigger) => {
           report(leg.generation, undefined);
           for (const g of this.#addressOf.keys()) if (g < leg.generation) this.#addressOf.delete(g);
-          deps.onUp?.();
           if (kind === 'refresh') metrics.streamRefreshes.inc({ stream: 'ca_watch', trigger: trigger ?? 'unknown' });
           const ca = this.#addressOf.get(leg.generation);
           // A (re)connection after a failure is worth an info line: it says where the watch landed.
@@ -118,11 +115,6 @@ export class CaWatch {
   /** The watch's open legs with the certificates of both ends (rotation evidence). */
   liveLegs(): LiveLeg[] {
     return this.#stream.liveLegs();
-  }
-
-  /** The generation of the stream in use: a new one means a new watch stream at the CA. */
-  get session(): number | undefined {
-    return this.#stream.current?.generation;
   }
 
   start(): void {

@@ -130,8 +130,8 @@ export interface ReporterDeps {
   log: Logger;
   bundleVersion(): number;
   /**
-   * Changes whenever the CA may have lost what we told it (a new watch stream: the CA keeps evidence in memory,
-   * so a restarted CA knows nothing until we report again).
+   * Changes whenever the CA may have lost what we told it (a watch re-established after a failure: the CA keeps
+   * evidence in memory, so a restarted CA knows nothing until we report again); undefined while no watch is up.
    */
   caSession(): number | undefined;
   send(report: EvidenceReport): Promise<void>;

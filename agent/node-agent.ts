@@ -128,6 +128,8 @@ export class NodeAgent extends EventEmitter {
   #renewing = false;
   readonly #live = new LiveCredentials();
   #reporter: EvidenceReporter | undefined;
+  /** Watch streams established after a failure (not refreshes): each may face a CA without our evidence. */
+  #caSessions = 0;
 
   constructor(
     private readonly options: AgentOptions,
@@ -215,9 +217,11 @@ export class NodeAgent extends EventEmitter {
       knownVersion: () => this.#identity.bundle.version,
       onEvent: (e) => this.#onWatchEvent(e),
       onConnected: () => {
+        // A watch after a failure (or the first): the CA may be a restarted one that lost our evidence.
+        this.#caSessions++;
+        this.#reporter?.poke();
         if (this.#renewalWaitsForCa && this.#renewer.state === 'backing-off') this.#renewer.renewNow('ca-reachable');
       },
-      onUp: () => this.#reporter?.poke(),
       clock,
       log,
     });
@@ -250,7 +254,7 @@ export class NodeAgent extends EventEmitter {
       clock,
       log,
       bundleVersion: () => this.#identity.bundle.version,
-      caSession: () => this.#watch.session,
+      caSession: () => (this.#watch.connected ? this.#caSessions : undefined),
       send: (r) => this.#sendEvidence(r),
     });
     this.#reporter.start();

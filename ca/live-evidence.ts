@@ -1,6 +1,6 @@
 // Rotation evidence reported by agents (ReportLiveCredentials): per node, the bundle version it holds and the
 // roots that issued the certificates on its live connections and streams. In memory on purpose: it describes
-// live connections, which a CA restart ends anyway; agents report again on every new watch stream. Bounded by
+// live connections, which a CA restart ends anyway; agents report again on every watch re-established after a failure. Bounded by
 // the number of authenticated nodes (one entry each, at most MAX_ROOTS fingerprints).
 import { EventEmitter } from 'node:events';
 import { HitlessError } from '../shared/errors.js';

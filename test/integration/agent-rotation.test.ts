@@ -6,6 +6,8 @@
 //    certificate's expiry + the documented 2 s grace, after pongs that asked it to refresh;
 //  - a new connection sees the new serial at once; after the max connection age, peers' new connections see
 //    it too;
+//  - then a root rotation: the streams follow it unbroken, it finishes, and afterwards every agent reports that none
+//    of its live connections and streams involves a certificate of the old root;
 //  - a removed node's streams are ended by its peers and its calls refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -142,6 +144,37 @@ test('a new connection sees the new serial at once', async () => {
   const now = (await target.status()).serial;
   // The renewal we waited for, or one after it if another landed in between: never an older one.
   assert.ok(seen === renewed.serial || seen === now, `new connection saw ${seen}; renewed ${String(renewed.serial)}, current ${now}`);
+});
+
+test(`after ${RENEWALS} renewals, a root rotation: the streams follow it unbroken, and then nothing live involves the old root`, async (t) => {
+  // The plain clients of the tests above joined as nodes and never renew: they would hold the rotation open.
+  const ours = new Set((await Promise.all(agents.map((a) => a.status()))).map((s) => s.nodeId));
+  const nodes = JSON.parse((await runCli('ca', ['nodes', '--json', '--state-dir', ca.stateDir])).stdout) as { node_id: string }[];
+  for (const n of nodes.filter((n) => !ours.has(n.node_id))) assert.equal((await runCli('ca', ['remove-node', n.node_id, '--state-dir', ca.stateDir])).code, 0);
+  const caMark = ca.daemon.events.length;
+  const marks = agents.map((a) => a.daemon.events.length);
+  const started = await runCli('ca', ['rotate-root', '--detach', '--json', '--state-dir', ca.stateDir]);
+  assert.equal(started.code, 0, started.stderr);
+  const { from_root_fingerprint: oldRoot, to_root_fingerprint: newRoot } = JSON.parse(started.stdout) as { from_root_fingerprint: string; to_root_fingerprint: string };
+  const finished = await ca.daemon.waitFor('root_rotation.finished', { after: caMark, timeoutMs: 60_000 });
+  const finishing = await ca.daemon.waitFor('root_rotation.finishing', { after: caMark });
+  const converged = await ca.daemon.waitFor('root_rotation.converged', { after: caMark });
+  t.diagnostic(`finished on ${String(finishing.on)}, ${Date.parse(String(finished.time)) - Date.parse(String(converged.time))} ms after convergence`);
+  // Each agent's own account, once it holds the one-root bundle: its evidence report names the new root only.
+  await Promise.all(
+    agents.map((a, i) =>
+      a.daemon.waitFor('evidence.reported', { after: marks[i], timeoutMs: 30_000, where: (e) => e.bundleVersion === finished.bundleVersion && JSON.stringify(e.roots) === JSON.stringify([newRoot]) }),
+    ),
+  );
+  // The streams moved with every renewal and through the rotation: still the first stream, no error, no loss.
+  const statuses = await Promise.all(agents.map((a) => a.status()));
+  assertStreamsIntact(statuses);
+  for (const [i, s] of statuses.entries()) {
+    const peerStatus = statuses[(i + 1) % 3]!;
+    assert.ok(!s.liveCredentials.roots.includes(oldRoot), `${s.nodeId}: still on the old root: ${JSON.stringify(s.liveCredentials.byRoot[oldRoot])}`);
+    const renewed = agents[(i + 1) % 3]!.daemon.events.filter((e: LogEvent) => e.event === 'identity.renewed').map((e) => e.serial as string);
+    assert.ok(renewed.slice(-2).concat(peerStatus.serial).includes(s.peers[0]!.streamPeerSerial!), `${s.nodeId}: stream on the peer's current certificate`);
+  }
 });
 
 test('a removed node loses its streams and its calls are refused', async () => {
