@@ -47,7 +47,10 @@ export function formatRotationStatus(s: Status): string {
         : `  all nodes converged at ${s.converged_at}; every live node reported no live connection or stream on the old root: finishing`,
     );
     for (const w of s.waiting_for) {
-      const why = w.reason === 'old-root-in-use' ? 'reports a live connection or stream still involving a certificate of the old root' : 'has not reported its live connections at this bundle version';
+      const why =
+        w.reason === 'old-root-in-use'
+          ? "reports a live connection or stream still involving a certificate of the old root ('agent status' on it: live roots)"
+          : 'has not reported its live connections at this bundle version (an older agent, or its reports fail: evidence.* in its log)';
       lines.push(`    waiting for ${w.node_id}: ${why}; ${w.connected ? 'connected' : 'NOT CONNECTED'}`);
     }
   }
