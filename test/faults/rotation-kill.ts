@@ -67,8 +67,15 @@ export async function rotationKill(ctx: ScenarioContext, o: { phases: RotationPh
       const now = await status();
       let doneAt = Date.now();
       if (now.phase !== 'idle') {
-        const done = await ca.waitFor(phase === 'aborting' ? 'root_rotation.aborted' : 'root_rotation.finished', { timeoutMs: 120_000 });
-        doneAt = Date.parse(String(done.time));
+        try {
+          const done = await ca.waitFor(phase === 'aborting' ? 'root_rotation.aborted' : 'root_rotation.finished', { timeoutMs: 120_000 });
+          doneAt = Date.parse(String(done.time));
+        } catch (err) {
+          // What the agents were doing meanwhile says why (expired? refused? not connected?).
+          const tails = mesh.map((a, i) => `m${i} (exit ${a.daemon.child.exitCode ?? a.daemon.child.signalCode ?? 'running'}):\n${a.daemon.output.slice(-6).join('\n')}`);
+          r.problems.push(`cycle ${cycle} (${phase}): the restarted CA did not finish: ${(err as Error).message.split('\n')[0]}; rotation status ${JSON.stringify(await status().catch(() => undefined))}\n${tails.join('\n')}`);
+          break;
+        }
       }
       const after = await status();
       if (after.phase !== 'idle' || after.current_root_fingerprint !== target) {

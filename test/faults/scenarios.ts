@@ -53,7 +53,7 @@ export const SCENARIOS: Scenario[] = [
     id: '4',
     title: 'CA outage longer than the renewal window',
     run: (ctx, size) =>
-      caOutage(ctx, size === 'long' ? { cycles: 5, agents: 6, ttl: '40s', failuresBeforeReturn: 2, expiry: true } : CA_OUTAGE_SHORT),
+      caOutage(ctx, size === 'long' ? { cycles: 5, agents: 6, ttl: '1h', failuresBeforeReturn: 3, expiry: true, renewAtStart: true } : CA_OUTAGE_SHORT),
   },
   {
     id: '5',
