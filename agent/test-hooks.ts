@@ -1,7 +1,7 @@
 // TEST-ONLY fault hooks for the fault campaign (test/faults/agent-kill.ts, issue 12). They let a test kill the
 // agent at an exact point of a renewal — "in the middle of the identity write" cannot be hit reliably by a
 // kill from outside — start a renewal at once instead of at 50-80 % of the lifetime, and skew the agent's
-// Clock. agent/main.ts reads them from HITLESS_TEST_CRASH_AT, HITLESS_TEST_RENEW_AT_START and
+// Clock. agent/cli.ts reads them from HITLESS_TEST_CRASH_AT, HITLESS_TEST_RENEW_AT_START and
 // HITLESS_TEST_CLOCK_SKEW_MS; they are not flags, not in --help, and an
 // operator has no reason to set them (the README's "Failure modes" section says what they are for).
 import type { SaveStep } from './identity-store.js';
@@ -32,7 +32,7 @@ export function crashIfAt(hooks: TestHooks | undefined, point: CrashPoint): void
   if (hooks?.crashAt === point) process.kill(process.pid, 'SIGKILL');
 }
 
-/** Reads the hooks from the environment (agent/main.ts); undefined when none is set. */
+/** Reads the hooks from the environment (agent/cli.ts); undefined when none is set. */
 export function testHooksFromEnv(env: NodeJS.ProcessEnv): TestHooks | undefined {
   const crash = env.HITLESS_TEST_CRASH_AT;
   const renewAtStart = env.HITLESS_TEST_RENEW_AT_START === '1';

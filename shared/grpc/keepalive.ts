@@ -7,7 +7,7 @@
 // Pings are sent only while a call is open (no idle pings), so an idle channel costs nothing.
 // Servers (shared/grpc/limits.ts) ping their clients every 60 s with a 20 s timeout; our grpc-js servers do not
 // police the rate of client pings (no too_many_pings GOAWAY), so 10 s is safe against our own peers and CA.
-// Resolved once per process (agent/main.ts flags --keepalive-time / --keepalive-timeout), like the TLS policy.
+// Resolved once per process (agent/cli.ts flags --keepalive-time / --keepalive-timeout), like the TLS policy.
 import { HitlessError } from '../errors.js';
 
 export interface ClientKeepalive {
