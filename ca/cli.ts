@@ -29,6 +29,9 @@ const DEFAULT_STATE_DIR = './hitless-ca';
 const DEFAULT_LISTEN = '127.0.0.1:7468';
 
 const duration = (flag: string) => (v: string) => parseDuration(v, flag);
+/** A duration flag whose default --help shows as a duration (10y, 6h), not as milliseconds. */
+const durationOption = (flags: string, description: string, defaultMs: number) =>
+  new Option(flags, description).argParser(duration(flags.split(' ')[0]!)).default(defaultMs, formatDuration(defaultMs));
 const hostPort = (v: string) => (parseHostPort(v), v);
 const rate = (flag: string) => (v: string) => parseRate(v, flag);
 const positiveInt = (flag: string) => (v: string): number => {
@@ -89,14 +92,15 @@ const init = program
   .description('create a cluster: an encrypted ECDSA P-256 root, a cluster id and join tokens')
   .addOption(stateDirOption())
   .option('--root-subject <dn>', 'subject of the root certificate', ROOT_SUBJECT_DEFAULT)
-  .option('--root-ttl <duration>', 'lifetime of the root certificate', duration('--root-ttl'), ROOT_TTL_DEFAULT_MS)
-  .option(
-    '--node-cert-ttl <duration>',
-    `lifetime of node certificates (${formatDuration(NODE_CERT_TTL.minMs)}..${formatDuration(NODE_CERT_TTL.maxMs)})`,
-    duration('--node-cert-ttl'),
-    NODE_CERT_TTL.defaultMs,
+  .addOption(durationOption('--root-ttl <duration>', 'lifetime of the root certificate', ROOT_TTL_DEFAULT_MS))
+  .addOption(
+    durationOption(
+      '--node-cert-ttl <duration>',
+      `lifetime of node certificates (${formatDuration(NODE_CERT_TTL.minMs)}..${formatDuration(NODE_CERT_TTL.maxMs)})`,
+      NODE_CERT_TTL.defaultMs,
+    ),
   )
-  .option('--backdate <duration>', 'how far notBefore is set in the past, for clock skew', duration('--backdate'), BACKDATE.defaultMs)
+  .addOption(durationOption('--backdate <duration>', 'how far notBefore is set in the past, for clock skew', BACKDATE.defaultMs))
   .addOption(passphraseOption())
   .option('--json', 'print the result as JSON (tokens, fingerprint, paths)');
 for (const option of etcdFlags()) init.addOption(option);
