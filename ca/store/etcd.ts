@@ -66,6 +66,20 @@ interface Write {
   value: unknown;
 }
 
+/** A key's mod revision must be `mod` (0: the key must not exist). */
+interface Compare {
+  key: string;
+  mod: number;
+}
+
+interface PendingWrite {
+  writes: Write[];
+  conditions: Condition[];
+  compares: Compare[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 interface Condition {
   key: string;
   expect: Expect<object>;
@@ -249,34 +263,94 @@ export class EtcdStore implements CaStore {
 
   // ---- Writes ----
 
-  /** One etcd transaction: all writes, only if every condition holds. Memory follows once etcd has it. */
-  async #txn(writes: Write[], conditions: Condition[] = []): Promise<void> {
-    const c = this.#client;
-    let txn = c.if(this.prefix + 'secrets', 'Version', '>', -1); // always true: a transaction needs one comparison
+  /**
+   * One write: all of `writes`, only if every condition holds; memory follows once etcd has it. Conditions
+   * are checked against what this replica holds first (a record that moved already fails at once), then by
+   * etcd (mod revision, or "does not exist").
+   *
+   * Group commit, as the level store does: writes that arrive while a transaction is in flight go together in
+   * the next one (disjoint keys, at most TXN_OPS operations), so a renewal storm costs etcd a few large
+   * transactions rather than one per node. If the group's transaction fails a comparison, its writes are
+   * retried one by one, so each caller gets its own verdict.
+   */
+  #txn(writes: Write[], conditions: Condition[] = []): Promise<void> {
+    const compares: Compare[] = [];
     for (const cond of conditions) {
       if (cond.expect === undefined) continue;
       const key = this.prefix + cond.key;
       const held = this.#kv.get(key);
       if (cond.expect === null) {
-        if (held) throw storeConflict(cond.what);
-        txn = txn.and(key, 'Create', '==', 0);
+        if (held) return Promise.reject(storeConflict(cond.what));
+        compares.push({ key, mod: 0 });
       } else {
         // Decided on a record other than the one we hold: it moved already.
-        if (!held || held.raw !== JSON.stringify(cond.expect)) throw storeConflict(cond.what);
-        txn = txn.and(key, 'Mod', '==', held.mod);
+        if (!held || held.raw !== JSON.stringify(cond.expect)) return Promise.reject(storeConflict(cond.what));
+        compares.push({ key, mod: held.mod });
       }
     }
-    const ops = writes.map((w) =>
-      w.value === null ? c.delete().key(this.prefix + w.key) : c.put(this.prefix + w.key).value(JSON.stringify(w.value)),
-    );
-    const res = await this.#call('write', () => txn.then(...ops).commit());
-    if (!res.succeeded) {
-      // Another replica won: fetch what it wrote, so the caller's retry decides on it (the watch may lag).
-      await this.#refresh(conditions.filter((x) => x.expect !== undefined).map((x) => x.key)).catch(() => {});
-      throw storeConflict(conditions.find((x) => x.expect !== undefined)?.what ?? 'a record');
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ writes, conditions, compares, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  readonly #pending: PendingWrite[] = [];
+  #flushing = false;
+  /** Writes and the transactions that carried them (writes / txns = the grouping factor). */
+  readonly commitStats = { writes: 0, txns: 0 };
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    while (this.#pending.length) {
+      const group: PendingWrite[] = [];
+      const keys = new Set<string>();
+      let size = 0;
+      while (this.#pending.length) {
+        const p = this.#pending[0]!;
+        const touched = [...p.writes.map((w) => this.prefix + w.key), ...p.compares.map((c) => c.key)];
+        const n = p.writes.length + p.compares.length;
+        if (group.length && (size + n > TXN_OPS || touched.some((k) => keys.has(k)))) break;
+        this.#pending.shift();
+        group.push(p);
+        for (const k of touched) keys.add(k);
+        size += n;
+      }
+      try {
+        if (group.length > 1 && (await this.#commit(group))) {
+          for (const p of group) p.resolve();
+          continue;
+        }
+        // One write, or a group in which someone's comparison failed: each on its own, so only losers are refused.
+        for (const p of group) {
+          if (await this.#commit([p])) p.resolve();
+          else {
+            // Another replica won: fetch what it wrote, so the caller's retry decides on it (the watch may lag).
+            await this.#refresh(p.compares.map((c) => c.key.slice(this.prefix.length))).catch(() => {});
+            p.reject(storeConflict(p.conditions.find((x) => x.expect !== undefined)?.what ?? 'a record'));
+          }
+        }
+      } catch (err) {
+        for (const p of group) p.reject(err);
+      }
     }
+    this.#flushing = false;
+  }
+
+  /** One etcd transaction for `group`; false when a comparison failed (nothing written). */
+  async #commit(group: PendingWrite[]): Promise<boolean> {
+    const c = this.#client;
+    let txn = c.if(this.prefix + 'secrets', 'Version', '>', -1); // always true: a transaction needs one comparison
+    for (const p of group) {
+      for (const cmp of p.compares) txn = cmp.mod === 0 ? txn.and(cmp.key, 'Create', '==', 0) : txn.and(cmp.key, 'Mod', '==', cmp.mod);
+    }
+    const writes = group.flatMap((p) => p.writes);
+    const ops = writes.map((w) => (w.value === null ? c.delete().key(this.prefix + w.key) : c.put(this.prefix + w.key).value(JSON.stringify(w.value))));
+    const res = await this.#call('write', () => txn.then(...ops).commit());
+    if (!res.succeeded) return false;
+    this.commitStats.writes += group.length;
+    this.commitStats.txns += 1;
     const rev = Number(res.header.revision);
-    if (rev <= this.#rev) return; // the watch delivered it (and maybe newer writes) already
+    if (rev <= this.#rev) return true; // the watch delivered it (and maybe newer writes) already
     for (const w of writes) {
       const key = this.prefix + w.key;
       if (w.value === null) this.#delete(key);
@@ -286,6 +360,7 @@ export class EtcdStore implements CaStore {
       }
     }
     for (const w of writes) this.#emit(this.prefix + w.key);
+    return true;
   }
 
   async #refresh(keys: string[]): Promise<void> {

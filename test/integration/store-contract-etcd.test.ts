@@ -150,3 +150,31 @@ test('etcd: compacting history keeps the store working: watches go on, a new rep
     await b.close();
   }
 });
+
+test('etcd: concurrent writes share transactions (group commit), and a loser inside a group is refused alone', { skip }, async () => {
+  const s = await open('/group/');
+  try {
+    const stale = node('x');
+    await s.recordIssued(stale, cert(stale), { expectNode: null });
+    await s.putNode({ ...stale, lastSeen: 'moved' }); // the record "x" was decided on is gone
+    const before = { ...s.commitStats };
+    const writes = Array.from({ length: 60 }, (_, i) => node(`g${i}`));
+    const results = await Promise.allSettled([
+      ...writes.map((n) => s.recordIssued(n, cert(n), { expectNode: null })),
+      // Decided on the current record, then raced by another replica: fails etcd's comparison inside a group.
+      (async () => {
+        const current = (await s.getNode('x'))!;
+        await s.client.put('/group/nodes/x').value(JSON.stringify({ ...current, lastSeen: 'other replica' }));
+        return s.putNode({ ...current, lastSeen: 'mine' }, current);
+      })(),
+    ]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 60, 'every independent write landed');
+    const lost = results.at(-1) as PromiseRejectedResult;
+    assert.equal((lost.reason as HitlessError).code, 'STORE_CONFLICT');
+    assert.equal((await s.listNodes()).length, 61);
+    const txns = s.commitStats.txns - before.txns;
+    assert.ok(txns < 40, `${s.commitStats.writes - before.writes} writes in ${txns} transactions`);
+  } finally {
+    await s.close();
+  }
+});
