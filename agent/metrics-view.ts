@@ -1,7 +1,7 @@
 // What an agent shows Prometheus at scrape time (shared/metrics.ts `AgentSnapshot`): read from the same status
 // `agent status` prints, so the two never disagree.
 import type { AgentSnapshot } from '../shared/metrics.js';
-import type { AgentStatus } from './node-agent.js';
+import type { AgentStatus } from './agent-status.js';
 
 export function agentSnapshot(s: AgentStatus): AgentSnapshot {
   return {

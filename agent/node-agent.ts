@@ -18,14 +18,15 @@ import { protos, type WatchTrustBundleEvent__Output } from '../proto/load.js';
 import { IdentityStore, type StoredIdentity } from './identity-store.js';
 import { joinCluster } from './bootstrap.js';
 import { CaClient, providerConnection } from './ca-client.js';
-import { CaFailover, type CaEndpointStatus } from './ca-failover.js';
+import { CaFailover } from './ca-failover.js';
+import type { AgentStatus } from './agent-status.js';
 import { classifyCaFailure, type CaStart } from './ca-endpoints.js';
 import { identityFromIssued } from './issued.js';
 import { Renewer } from './renewer.js';
 import { isExpired } from './renewal-schedule.js';
 import { CaWatch } from './ca-watch.js';
 import { GENERATION_OPTION } from '../shared/grpc/refreshing-stream.js';
-import { PeerLink, type PeerCounters } from './peer-link.js';
+import { PeerLink } from './peer-link.js';
 import { NodeServiceRegistry, nodeServiceHandlers } from './node-service.js';
 import { startStatusServer } from './status-server.js';
 import { writeCertOut, runOnRotate } from './cert-out.js';
@@ -69,42 +70,6 @@ export interface AgentOptions {
   keepalive?: Partial<ClientKeepalive>;
   /** Test-only fault hooks (agent/test-hooks.ts); never set in production. */
   testHooks?: TestHooks;
-}
-
-export interface AgentStatus {
-  nodeId: string;
-  role: string;
-  clusterId: string;
-  serial: string;
-  issuedAt: string;
-  notAfter: string;
-  nextRenewalAt?: string;
-  /** Our clock minus the CA's, measured when the current certificate arrived (includes one network delay). */
-  clockSkewMs?: number;
-  renewer: string;
-  renewals: number;
-  failedAttempts: number;
-  trustBundle: { version: number; roots: string[] };
-  caWatchConnected: boolean;
-  /** The CA address in use (and the watch's, while it is up), every --ca address, failovers so far. */
-  ca: CaEndpointStatus & { watchAddress?: string };
-  removedNodeIds: string[];
-  listen: { port: number };
-  peers: PeerCounters[];
-  /**
-   * Rotation evidence: the roots that issued the certificates (ours and the other end's) of every live
-   * connection and stream of this node, and what was last reported to the CA (ReportLiveCredentials).
-   */
-  liveCredentials: {
-    roots: string[];
-    uses: number;
-    unknown: number;
-    byRoot: Record<string, string[]>;
-    reportsSent: number;
-    reportFailures: number;
-    lastReport?: { bundleVersion: number; roots: string[]; at: string };
-    lastReportError?: string;
-  };
 }
 
 export class NodeAgent extends EventEmitter {

@@ -1,4 +1,4 @@
-import type { AgentStatus } from './node-agent.js';
+import type { AgentStatus } from './agent-status.js';
 
 /** Human-readable `agent status`. */
 export function formatStatus(s: AgentStatus): string {

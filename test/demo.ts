@@ -18,7 +18,7 @@ import { parseDuration } from '../shared/duration.js';
 import { initCa } from './helpers/cluster.js';
 import { freePort, runCli, spawnDaemon, type Daemon, type LogEvent } from './helpers/proc.js';
 import { startAgent, type TestAgent } from './helpers/agents.js';
-import type { AgentStatus } from '../agent/node-agent.js';
+import type { AgentStatus } from '../agent/agent-status.js';
 import { fetchStatus } from '../agent/status-server.js';
 
 const { values } = parseArgs({

@@ -8,7 +8,7 @@
 import { initCa, serveCa } from '../helpers/cluster.js';
 import { freePort, runJson, type Daemon } from '../helpers/proc.js';
 import { startAgent } from '../helpers/agents.js';
-import type { AgentStatus } from '../../agent/node-agent.js';
+import type { AgentStatus } from '../../agent/agent-status.js';
 import { RENEW_WINDOW } from '../../agent/renewal-schedule.js';
 import { newResult, formatDistribution, type ScenarioResult } from './report.js';
 import type { ScenarioContext } from './common.js';

@@ -10,7 +10,7 @@ import { initCa, serveCa } from '../helpers/cluster.js';
 import { freePort, run, runJson, type Daemon } from '../helpers/proc.js';
 import { startAgent } from '../helpers/agents.js';
 import type { StoredIdentity } from '../../agent/identity-store.js';
-import type { AgentStatus } from '../../agent/node-agent.js';
+import type { AgentStatus } from '../../agent/agent-status.js';
 import { keyMatchesCertificate } from '../../shared/pki/keys.js';
 import { newResult, type ScenarioResult } from './report.js';
 import { readCaRecords, type ScenarioContext } from './common.js';

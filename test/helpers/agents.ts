@@ -1,7 +1,7 @@
 // Starting real `agent run` processes for integration tests.
 import { join } from 'node:path';
 import { BIN, ROOT, runJson, spawnDaemon, type Daemon } from './proc.js';
-import type { AgentStatus } from '../../agent/node-agent.js';
+import type { AgentStatus } from '../../agent/agent-status.js';
 
 export interface TestAgent {
   name: string;

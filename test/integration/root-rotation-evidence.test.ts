@@ -12,7 +12,7 @@ import { tmpDir } from '../helpers/tmp.js';
 import { startCa, type TestCa } from '../helpers/cluster.js';
 import { freePort, runCli, type LogEvent } from '../helpers/proc.js';
 import { startAgent, type TestAgent } from '../helpers/agents.js';
-import type { AgentStatus } from '../../agent/node-agent.js';
+import type { AgentStatus } from '../../agent/agent-status.js';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let ca: TestCa;

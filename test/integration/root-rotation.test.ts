@@ -19,7 +19,7 @@ import { freePort, run, runCli, runJson } from '../helpers/proc.js';
 import { startAgent, type TestAgent } from '../helpers/agents.js';
 import { parseCertificate } from '../../shared/pki/certs.js';
 import type { StoredIdentity } from '../../agent/identity-store.js';
-import type { AgentStatus } from '../../agent/node-agent.js';
+import type { AgentStatus } from '../../agent/agent-status.js';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let ca: TestCa;
