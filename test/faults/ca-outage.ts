@@ -59,6 +59,9 @@ export async function caOutage(ctx: ScenarioContext, o: CaOutageOptions): Promis
         await Promise.all(mesh.map((a) => a.daemon.stop()));
         mesh = ports.map((port, i) => startAgent(ctx.dir, `o${i}`, { ca: address, port, peers: ports.filter((p) => p !== port), env: { HITLESS_TEST_RENEW_AT_START: '1' } }));
         marks.fill(0);
+        // Every listener first: a stream that came up twice to one peer would otherwise count for another
+        // peer still starting, and that peer's refused probes for failed handshakes.
+        await Promise.all(mesh.map((a) => a.daemon.waitFor('agent.listening', { timeoutMs: 60_000 })));
         await Promise.all(mesh.map((a) => a.daemon.waitFor('peer.stream_up', { nth: o.agents - 1, timeoutMs: 60_000 })));
         handshakeMarks = mesh.map((a) => a.daemon.events.length);
       }
