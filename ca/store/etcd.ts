@@ -28,6 +28,7 @@
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { HitlessError } from '../../shared/errors.js';
 import type { EtcdStoreOptions } from './etcd-options.js';
+import { GroupCommit, type Queued } from '../group-commit.js';
 import type { Logger } from '../../shared/log.js';
 import type { RotationRecord } from '../root-rotation.js';
 import {
@@ -76,8 +77,6 @@ interface PendingWrite {
   writes: Write[];
   conditions: Condition[];
   compares: Compare[];
-  resolve: () => void;
-  reject: (err: unknown) => void;
 }
 
 interface Condition {
@@ -131,6 +130,7 @@ export class EtcdStore implements CaStore {
   }
 
   async close(): Promise<void> {
+    await this.#group.settled();
     this.#closed = true;
     await this.#watcher?.cancel().catch(() => {});
     this.#client.close();
@@ -288,52 +288,48 @@ export class EtcdStore implements CaStore {
         compares.push({ key, mod: held.mod });
       }
     }
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ writes, conditions, compares, resolve, reject });
-      if (!this.#flushing) void this.#flush();
-    });
+    return this.#group.add({ writes, conditions, compares });
   }
 
-  readonly #pending: PendingWrite[] = [];
-  #flushing = false;
+  /** Writes arriving while a transaction is in flight go together (ca/group-commit.ts; see #txn). */
+  readonly #group = new GroupCommit<PendingWrite>((batch) => this.#writeBatch(batch));
   /** Writes and the transactions that carried them (writes / txns = the grouping factor). */
   readonly commitStats = { writes: 0, txns: 0 };
 
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    while (this.#pending.length) {
-      const group: PendingWrite[] = [];
+  /**
+   * One batch of queued writes: cut into transactions of disjoint keys and at most TXN_OPS operations, in
+   * arrival order. Each write settles as its transaction lands, so an etcd failure later in the batch does
+   * not un-resolve one already written.
+   */
+  async #writeBatch(batch: Queued<PendingWrite>[]): Promise<void> {
+    let i = 0;
+    while (i < batch.length) {
+      const group: Queued<PendingWrite>[] = [];
       const keys = new Set<string>();
       let size = 0;
-      while (this.#pending.length) {
-        const p = this.#pending[0]!;
+      for (; i < batch.length; i++) {
+        const p = batch[i]!.item;
         const touched = [...p.writes.map((w) => this.prefix + w.key), ...p.compares.map((c) => c.key)];
         const n = p.writes.length + p.compares.length;
         if (group.length && (size + n > TXN_OPS || touched.some((k) => keys.has(k)))) break;
-        this.#pending.shift();
-        group.push(p);
+        group.push(batch[i]!);
         for (const k of touched) keys.add(k);
         size += n;
       }
-      try {
-        if (group.length > 1 && (await this.#commit(group))) {
-          for (const p of group) p.resolve();
-          continue;
+      if (group.length > 1 && (await this.#commit(group.map((q) => q.item)))) {
+        for (const q of group) q.resolve();
+        continue;
+      }
+      // One write, or a group in which someone's comparison failed: each on its own, so only losers are refused.
+      for (const q of group) {
+        if (await this.#commit([q.item])) q.resolve();
+        else {
+          // Another replica won: fetch what it wrote, so the caller's retry decides on it (the watch may lag).
+          await this.#refresh(q.item.compares.map((c) => c.key.slice(this.prefix.length))).catch(() => {});
+          q.reject(storeConflict(q.item.conditions.find((x) => x.expect !== undefined)?.what ?? 'a record'));
         }
-        // One write, or a group in which someone's comparison failed: each on its own, so only losers are refused.
-        for (const p of group) {
-          if (await this.#commit([p])) p.resolve();
-          else {
-            // Another replica won: fetch what it wrote, so the caller's retry decides on it (the watch may lag).
-            await this.#refresh(p.compares.map((c) => c.key.slice(this.prefix.length))).catch(() => {});
-            p.reject(storeConflict(p.conditions.find((x) => x.expect !== undefined)?.what ?? 'a record'));
-          }
-        }
-      } catch (err) {
-        for (const p of group) p.reject(err);
       }
     }
-    this.#flushing = false;
   }
 
   /** One etcd transaction for `group`; false when a comparison failed (nothing written). */
