@@ -36,30 +36,14 @@ import {
   type CaStore, type CertRecord, type Expect, type JoinSecrets, type JoinTokenRecord, type LastRotation, type NodeRecord, type OperatorRecord,
   type RetiredRoot, type RotationChange, type RotationState,
 } from './records.js';
+import { EtcdMirror, parseEntry, readPrefix, type CertPair, type StoreChange } from './etcd-mirror.js';
 
 export type { EtcdStoreOptions, EtcdConnection } from './etcd-options.js';
 export { etcdStoreOptions } from './etcd-options.js';
+export type { StoreChange } from './etcd-mirror.js';
 
-/** Records per range page at load, and operations per prune transaction (etcd's default --max-txn-ops is 128). */
-const PAGE = 1000;
+/** Operations per transaction (etcd's default --max-txn-ops is 128). */
 const TXN_OPS = 100;
-
-/** A record changed: `kind` is the first key segment (nodes, certs, tokens, rotation, secrets...), `id` the rest. */
-export interface StoreChange {
-  kind: string;
-  id: string;
-}
-
-interface Entry {
-  raw: string;
-  value: unknown;
-  mod: number;
-}
-
-interface CertPair {
-  current: CertRecord;
-  previous?: CertRecord;
-}
 
 interface Write {
   key: string;
@@ -91,19 +75,15 @@ export class EtcdStore implements CaStore {
   readonly #client: Etcd3;
   readonly #log: Logger | undefined;
   readonly #timeoutMs: number;
-  /** Every record under the prefix, as of #rev (or newer, for our own writes). */
-  readonly #kv = new Map<string, Entry>();
-  /** serial → nodeId, for the certificate pairs in #kv. */
-  readonly #serials = new Map<string, string>();
-  /** The newest revision the watch has delivered (our own writes older than this are already applied). */
-  #rev = 0;
+  /** Every record under the prefix, as of the watch's revision (or newer, for our own writes); it tells subscribers. */
+  readonly #mirror: EtcdMirror;
   #watcher: Watcher | undefined;
-  readonly #listeners = new Set<(change: StoreChange) => void>();
   #closed = false;
 
   private constructor(opts: EtcdStoreOptions) {
     this.prefix = opts.prefix ?? '/hitless/';
     this.#log = opts.log;
+    this.#mirror = new EtcdMirror(this.prefix, this.#log);
     this.#timeoutMs = opts.requestTimeoutMs ?? 5_000;
     this.#client = new Etcd3({
       hosts: opts.endpoints,
@@ -141,68 +121,38 @@ export class EtcdStore implements CaStore {
    * changes and removed nodes reach every replica (ca/replica.ts). Returns the unsubscribe function.
    */
   subscribe(listener: (change: StoreChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  #emit(key: string): void {
-    if (!this.#listeners.size) return;
-    const rel = key.slice(this.prefix.length);
-    const slash = rel.indexOf('/');
-    const change: StoreChange = slash < 0 ? { kind: rel, id: '' } : { kind: rel.slice(0, slash), id: rel.slice(slash + 1) };
-    for (const l of this.#listeners) {
-      try {
-        l(change);
-      } catch (err) {
-        this.#log?.error('store.listener_failed', { err: String((err as Error).message) });
-      }
-    }
+    return this.#mirror.subscribe(listener);
   }
 
   /** The newest etcd revision this replica has seen through its watch. */
   get revision(): number {
-    return this.#rev;
+    return this.#mirror.rev;
   }
 
   // ---- Load and watch ----
 
   async #load(): Promise<void> {
-    const end = prefixEnd(this.prefix);
-    let start = this.prefix;
-    let rev: number | undefined;
-    const loaded = new Map<string, Entry>();
-    for (;;) {
-      let range = this.#client.getAll().inRange({ start, end }).sort('Key', 'Ascend').limit(PAGE);
-      if (rev !== undefined) range = range.revision(rev);
-      const res = await this.#call('load records', () => range.exec());
-      rev ??= Number(res.header.revision);
-      for (const kv of res.kvs) loaded.set(kv.key.toString(), parseEntry(kv, this.prefix));
-      if (!res.more || res.kvs.length === 0) break;
-      start = res.kvs[res.kvs.length - 1]!.key.toString() + '\0';
-    }
-    this.#kv.clear();
-    this.#serials.clear();
-    for (const [key, entry] of loaded) this.#set(key, entry);
-    this.#rev = rev!;
+    const { loaded, rev } = await this.#call('load records', () => readPrefix(this.#client, this.prefix));
+    this.#mirror.replace(loaded, rev);
     await this.#watch();
     this.#log?.info('store.etcd_loaded', { prefix: this.prefix, records: loaded.size, revision: rev });
   }
 
   async #watch(): Promise<void> {
-    const watcher = await this.#client.watch().prefix(this.prefix).startRevision(String(this.#rev + 1)).create();
+    const watcher = await this.#client.watch().prefix(this.prefix).startRevision(String(this.#mirror.rev + 1)).create();
     this.#watcher = watcher;
     watcher.on('put', (kv) => this.#onEvent(kv, false));
     watcher.on('delete', (kv) => this.#onEvent(kv, true));
     watcher.on('disconnected', (err) => this.#log?.warn('store.etcd_watch_disconnected', { err: String(err?.message ?? err) }));
-    watcher.on('connected', () => this.#log?.info('store.etcd_watch_connected', { revision: this.#rev }));
+    watcher.on('connected', () => this.#log?.info('store.etcd_watch_connected', { revision: this.#mirror.rev }));
     // A watch that cannot resume (its revision was compacted away): read everything again.
     watcher.on('error', (err) => {
       if (this.#closed) return;
-      this.#log?.warn('store.etcd_watch_failed', { err: String(err?.message ?? err), revision: this.#rev });
+      this.#log?.warn('store.etcd_watch_failed', { err: String(err?.message ?? err), revision: this.#mirror.rev });
       void watcher.cancel().catch(() => {});
       void this.#load().then(
         // Whatever changed in between was not seen as events: listeners re-read the trust (removals are listed afresh by streams).
-        () => this.#emit(this.prefix + 'rotation/current'),
+        () => this.#mirror.emit(this.prefix + 'rotation/current'),
         (e: unknown) => this.#log?.error('store.etcd_reload_failed', { err: String((e as Error).message) }),
       );
     });
@@ -210,55 +160,11 @@ export class EtcdStore implements CaStore {
 
   #onEvent(kv: IKeyValue, deleted: boolean): void {
     try {
-      this.#applyEvent(kv, deleted);
+      this.#mirror.apply(kv, deleted);
     } catch (err) {
       // A record written by something other than hitless: the old value stays; the next write to it conflicts.
       this.#log?.error('store.corrupt', { backend: 'etcd', reason: (err as Error).message });
     }
-  }
-
-  #applyEvent(kv: IKeyValue, deleted: boolean): void {
-    const mod = Number(kv.mod_revision);
-    if (mod > this.#rev) this.#rev = mod;
-    const key = kv.key.toString();
-    if (deleted) this.#delete(key);
-    else {
-      const current = this.#kv.get(key);
-      if (current && current.mod >= mod) return;
-      this.#set(key, parseEntry(kv, this.prefix));
-    }
-    this.#emit(key);
-  }
-
-  #set(key: string, entry: Entry): void {
-    this.#delete(key);
-    this.#kv.set(key, entry);
-    if (key.startsWith(this.prefix + 'certs/')) {
-      const pair = entry.value as CertPair;
-      const nodeId = key.slice(this.prefix.length + 'certs/'.length);
-      for (const c of [pair.current, pair.previous]) if (c) this.#serials.set(c.serial, nodeId);
-    }
-  }
-
-  #delete(key: string): void {
-    const old = this.#kv.get(key);
-    if (!old) return;
-    this.#kv.delete(key);
-    if (key.startsWith(this.prefix + 'certs/')) {
-      const pair = old.value as CertPair;
-      for (const c of [pair.current, pair.previous]) if (c) this.#serials.delete(c.serial);
-    }
-  }
-
-  #get<T>(key: string): T | undefined {
-    return this.#kv.get(this.prefix + key)?.value as T | undefined;
-  }
-
-  #list<T>(sub: string): T[] {
-    const p = this.prefix + sub;
-    const out: T[] = [];
-    for (const [key, e] of this.#kv) if (key.startsWith(p)) out.push(e.value as T);
-    return out;
   }
 
   // ---- Writes ----
@@ -278,7 +184,7 @@ export class EtcdStore implements CaStore {
     for (const cond of conditions) {
       if (cond.expect === undefined) continue;
       const key = this.prefix + cond.key;
-      const held = this.#kv.get(key);
+      const held = this.#mirror.entry(key);
       if (cond.expect === null) {
         if (held) return Promise.reject(storeConflict(cond.what));
         compares.push({ key, mod: 0 });
@@ -346,16 +252,16 @@ export class EtcdStore implements CaStore {
     this.commitStats.writes += group.length;
     this.commitStats.txns += 1;
     const rev = Number(res.header.revision);
-    if (rev <= this.#rev) return true; // the watch delivered it (and maybe newer writes) already
+    if (rev <= this.#mirror.rev) return true; // the watch delivered it (and maybe newer writes) already
     for (const w of writes) {
       const key = this.prefix + w.key;
-      if (w.value === null) this.#delete(key);
+      if (w.value === null) this.#mirror.delete(key);
       else {
         const raw = JSON.stringify(w.value);
-        this.#set(key, { raw, value: JSON.parse(raw), mod: rev });
+        this.#mirror.set(key, { raw, value: JSON.parse(raw), mod: rev });
       }
     }
-    for (const w of writes) this.#emit(this.prefix + w.key);
+    for (const w of writes) this.#mirror.emit(this.prefix + w.key);
     return true;
   }
 
@@ -364,12 +270,12 @@ export class EtcdStore implements CaStore {
       const key = this.prefix + k;
       const res = await this.#client.get(key).exec();
       const kv = res.kvs[0];
-      const held = this.#kv.get(key);
+      const held = this.#mirror.entry(key);
       if (!kv) {
-        if (held && held.mod <= Number(res.header.revision)) this.#delete(key);
+        if (held && held.mod <= Number(res.header.revision)) this.#mirror.delete(key);
       } else if (!held || held.mod < Number(kv.mod_revision)) {
-        this.#set(key, parseEntry(kv, this.prefix));
-        this.#emit(key);
+        this.#mirror.set(key, parseEntry(kv, this.prefix));
+        this.#mirror.emit(key);
       }
     }
   }
@@ -391,10 +297,10 @@ export class EtcdStore implements CaStore {
   // ---- Nodes and certificates ----
 
   async getNode(nodeId: string): Promise<NodeRecord | undefined> {
-    const held = this.#get<NodeRecord>('nodes/' + nodeId);
+    const held = this.#mirror.get<NodeRecord>('nodes/' + nodeId);
     if (held) return held;
     await this.#refreshNode(nodeId);
-    return this.#get<NodeRecord>('nodes/' + nodeId);
+    return this.#mirror.get<NodeRecord>('nodes/' + nodeId);
   }
 
   /**
@@ -408,7 +314,7 @@ export class EtcdStore implements CaStore {
   }
 
   async listNodes(): Promise<NodeRecord[]> {
-    return this.#list<NodeRecord>('nodes/').sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+    return this.#mirror.list<NodeRecord>('nodes/').sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
   }
 
   putNode(node: NodeRecord, expect?: Expect<NodeRecord>): Promise<void> {
@@ -416,10 +322,10 @@ export class EtcdStore implements CaStore {
   }
 
   async getCert(serial: string, nodeIdHint?: string): Promise<CertRecord | undefined> {
-    if (!this.#serials.has(serial) && nodeIdHint !== undefined) await this.#refreshNode(nodeIdHint);
-    const nodeId = this.#serials.get(serial);
+    if (this.#mirror.nodeOfSerial(serial) === undefined && nodeIdHint !== undefined) await this.#refreshNode(nodeIdHint);
+    const nodeId = this.#mirror.nodeOfSerial(serial);
     if (nodeId === undefined) return undefined;
-    const pair = this.#get<CertPair>('certs/' + nodeId);
+    const pair = this.#mirror.get<CertPair>('certs/' + nodeId);
     return [pair?.current, pair?.previous].find((c) => c?.serial === serial);
   }
 
@@ -430,7 +336,7 @@ export class EtcdStore implements CaStore {
   ): Promise<void> {
     // The pair moves on: the new certificate, and the one the node renewed from (its fallbackSerial: what it
     // is known to hold until the new one is seen in use — after a lost response that is not the pair's current).
-    const held = this.#get<CertPair>('certs/' + node.nodeId);
+    const held = this.#mirror.get<CertPair>('certs/' + node.nodeId);
     const fallback = [held?.current, held?.previous].find((c) => c && c.serial === node.fallbackSerial) ?? held?.current;
     const pair: CertPair = fallback && fallback.serial !== cert.serial ? { current: cert, previous: fallback } : { current: cert };
     const writes: Write[] = [
@@ -450,13 +356,13 @@ export class EtcdStore implements CaStore {
     const writes: Write[] = [];
     let certs = 0;
     let nodes = 0;
-    for (const n of this.#list<NodeRecord>('nodes/')) {
+    for (const n of this.#mirror.list<NodeRecord>('nodes/')) {
       if (n.removedAt && Date.parse(n.notAfter) < t) {
         writes.push({ key: 'nodes/' + n.nodeId, value: null });
         nodes++;
       }
     }
-    for (const [key, e] of this.#kv) {
+    for (const [key, e] of this.#mirror.entries()) {
       if (!key.startsWith(this.prefix + 'certs/')) continue;
       const pair = e.value as CertPair;
       const rel = key.slice(this.prefix.length);
@@ -483,7 +389,7 @@ export class EtcdStore implements CaStore {
   // ---- Join secrets, limited tokens, operators ----
 
   async getJoinSecrets(): Promise<JoinSecrets | undefined> {
-    return this.#get<JoinSecrets>('secrets');
+    return this.#mirror.get<JoinSecrets>('secrets');
   }
 
   putJoinSecrets(secrets: JoinSecrets): Promise<void> {
@@ -491,11 +397,11 @@ export class EtcdStore implements CaStore {
   }
 
   async getJoinToken(id: string): Promise<JoinTokenRecord | undefined> {
-    return this.#get<JoinTokenRecord>('tokens/' + id);
+    return this.#mirror.get<JoinTokenRecord>('tokens/' + id);
   }
 
   async listJoinTokens(): Promise<JoinTokenRecord[]> {
-    return this.#list<JoinTokenRecord>('tokens/').sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    return this.#mirror.list<JoinTokenRecord>('tokens/').sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
 
   putJoinToken(token: JoinTokenRecord, expect?: Expect<JoinTokenRecord>): Promise<void> {
@@ -503,17 +409,17 @@ export class EtcdStore implements CaStore {
   }
 
   async pruneJoinTokens(cutoff: Date): Promise<number> {
-    const ids = this.#list<JoinTokenRecord>('tokens/').filter((x) => Date.parse(x.expiresAt) < cutoff.getTime()).map((x) => x.id);
+    const ids = this.#mirror.list<JoinTokenRecord>('tokens/').filter((x) => Date.parse(x.expiresAt) < cutoff.getTime()).map((x) => x.id);
     for (let i = 0; i < ids.length; i += TXN_OPS) await this.#txn(ids.slice(i, i + TXN_OPS).map((id) => ({ key: 'tokens/' + id, value: null })));
     return ids.length;
   }
 
   async getOperator(name: string): Promise<OperatorRecord | undefined> {
-    return this.#get<OperatorRecord>('operators/' + name);
+    return this.#mirror.get<OperatorRecord>('operators/' + name);
   }
 
   async listOperators(): Promise<OperatorRecord[]> {
-    return this.#list<OperatorRecord>('operators/').sort((a, b) => a.name.localeCompare(b.name));
+    return this.#mirror.list<OperatorRecord>('operators/').sort((a, b) => a.name.localeCompare(b.name));
   }
 
   putOperator(op: OperatorRecord, expect?: Expect<OperatorRecord>): Promise<void> {
@@ -523,7 +429,7 @@ export class EtcdStore implements CaStore {
   // ---- Cluster records (ca/root-material.ts owns them): config, root ----
 
   async getClusterRecord<T>(name: 'config' | 'root'): Promise<T | undefined> {
-    return this.#get<T>('cluster/' + name);
+    return this.#mirror.get<T>('cluster/' + name);
   }
 
   putClusterRecord(name: 'config' | 'root', value: object): Promise<void> {
@@ -556,10 +462,10 @@ export class EtcdStore implements CaStore {
 
   async getRotationState(): Promise<RotationState> {
     return {
-      rotation: this.#get<RotationRecord>('rotation/current'),
-      bundleVersion: this.#get<{ v: number }>('rotation/version')?.v ?? 1,
-      retired: this.#get<{ list: RetiredRoot[] }>('rotation/retired')?.list ?? [],
-      lastFinished: this.#get<LastRotation>('rotation/last'),
+      rotation: this.#mirror.get<RotationRecord>('rotation/current'),
+      bundleVersion: this.#mirror.get<{ v: number }>('rotation/version')?.v ?? 1,
+      retired: this.#mirror.get<{ list: RetiredRoot[] }>('rotation/retired')?.list ?? [],
+      lastFinished: this.#mirror.get<LastRotation>('rotation/last'),
     };
   }
 
@@ -571,26 +477,4 @@ export class EtcdStore implements CaStore {
     if (change.lastFinished !== undefined) writes.push({ key: 'rotation/last', value: change.lastFinished });
     return this.#txn(writes, [{ key: 'rotation/current', expect: expectRotation, what: 'the root rotation' }]);
   }
-}
-
-/** The first key after every key that starts with `prefix`. */
-function prefixEnd(prefix: string): string {
-  const b = Buffer.from(prefix);
-  b[b.length - 1]! += 1;
-  return b.toString();
-}
-
-function parseEntry(kv: IKeyValue, prefix: string): Entry {
-  const raw = kv.value.toString();
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch (cause) {
-    // Damage fails closed, loudly: a record we cannot read is never guessed at.
-    throw new HitlessError('STORE_CORRUPT', `etcd record ${kv.key.toString().slice(prefix.length, prefix.length + 60)} is not JSON`, {
-      cause,
-      hint: 'restore the etcd cluster from a snapshot (etcdctl snapshot restore); see README "High availability"',
-    });
-  }
-  return { raw, value, mod: Number(kv.mod_revision) };
 }

@@ -1,0 +1,175 @@
+// The etcd store's in-memory copy of every record under its prefix (ca/store/etcd.ts loads it with readPrefix and
+// keeps it current from its watch and its own writes): reads are local, a certificate serial finds its node at
+// once, and subscribers (ca/replica.ts) hear of every record that changed.
+import type { Etcd3, IKeyValue } from 'etcd3';
+import { HitlessError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/log.js';
+import type { CertRecord } from './records.js';
+
+/** Records per range page when the whole prefix is read. */
+const PAGE = 1000;
+
+/** A record changed: `kind` is the first key segment (nodes, certs, tokens, rotation, secrets...), `id` the rest. */
+export interface StoreChange {
+  kind: string;
+  id: string;
+}
+
+/** One record as etcd holds it: its JSON text, the parsed value and its mod revision. */
+export interface Entry {
+  raw: string;
+  value: unknown;
+  mod: number;
+}
+
+/** certs/<nodeId>: the node's newest certificate record and the one before it. */
+export interface CertPair {
+  current: CertRecord;
+  previous?: CertRecord;
+}
+
+export class EtcdMirror {
+  /** Full etcd key → record. */
+  readonly #kv = new Map<string, Entry>();
+  /** serial → nodeId, for the certificate pairs in #kv. */
+  readonly #serials = new Map<string, string>();
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  #rev = 0;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly log: Logger | undefined,
+  ) {}
+
+  /** The newest revision the watch has delivered (our own writes older than this are already applied). */
+  get rev(): number {
+    return this.#rev;
+  }
+
+  /** Everything, as read at revision `rev` (load, or reload after the watch could not resume). */
+  replace(loaded: Map<string, Entry>, rev: number): void {
+    this.#kv.clear();
+    this.#serials.clear();
+    for (const [key, entry] of loaded) this.set(key, entry);
+    this.#rev = rev;
+  }
+
+  /** A watch event; subscribers hear of it unless we already hold that revision (our own write). */
+  apply(kv: IKeyValue, deleted: boolean): void {
+    const mod = Number(kv.mod_revision);
+    if (mod > this.#rev) this.#rev = mod;
+    const key = kv.key.toString();
+    if (deleted) this.delete(key);
+    else {
+      const current = this.#kv.get(key);
+      if (current && current.mod >= mod) return;
+      this.set(key, parseEntry(kv, this.prefix));
+    }
+    this.emit(key);
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Tells every subscriber that the record at (full) `key` changed; a subscriber that throws is logged. */
+  emit(key: string): void {
+    if (!this.#listeners.size) return;
+    const rel = key.slice(this.prefix.length);
+    const slash = rel.indexOf('/');
+    const change: StoreChange = slash < 0 ? { kind: rel, id: '' } : { kind: rel.slice(0, slash), id: rel.slice(slash + 1) };
+    for (const l of this.#listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        this.log?.error('store.listener_failed', { err: String((err as Error).message) });
+      }
+    }
+  }
+
+  entry(key: string): Entry | undefined {
+    return this.#kv.get(key);
+  }
+
+  entries(): IterableIterator<[string, Entry]> {
+    return this.#kv.entries();
+  }
+
+  nodeOfSerial(serial: string): string | undefined {
+    return this.#serials.get(serial);
+  }
+
+  set(key: string, entry: Entry): void {
+    this.delete(key);
+    this.#kv.set(key, entry);
+    if (key.startsWith(this.prefix + 'certs/')) {
+      const pair = entry.value as CertPair;
+      const nodeId = key.slice(this.prefix.length + 'certs/'.length);
+      for (const c of [pair.current, pair.previous]) if (c) this.#serials.set(c.serial, nodeId);
+    }
+  }
+
+  delete(key: string): void {
+    const old = this.#kv.get(key);
+    if (!old) return;
+    this.#kv.delete(key);
+    if (key.startsWith(this.prefix + 'certs/')) {
+      const pair = old.value as CertPair;
+      for (const c of [pair.current, pair.previous]) if (c) this.#serials.delete(c.serial);
+    }
+  }
+
+  /** The value at `key` under the prefix. */
+  get<T>(key: string): T | undefined {
+    return this.#kv.get(this.prefix + key)?.value as T | undefined;
+  }
+
+  /** Every value whose key under the prefix starts with `sub`. */
+  list<T>(sub: string): T[] {
+    const p = this.prefix + sub;
+    const out: T[] = [];
+    for (const [key, e] of this.#kv) if (key.startsWith(p)) out.push(e.value as T);
+    return out;
+  }
+}
+
+/** The first key after every key that starts with `prefix`. */
+function prefixEnd(prefix: string): string {
+  const b = Buffer.from(prefix);
+  b[b.length - 1]! += 1;
+  return b.toString();
+}
+
+export function parseEntry(kv: IKeyValue, prefix: string): Entry {
+  const raw = kv.value.toString();
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (cause) {
+    // Damage fails closed, loudly: a record we cannot read is never guessed at.
+    throw new HitlessError('STORE_CORRUPT', `etcd record ${kv.key.toString().slice(prefix.length, prefix.length + 60)} is not JSON`, {
+      cause,
+      hint: 'restore the etcd cluster from a snapshot (etcdctl snapshot restore); see README "High availability"',
+    });
+  }
+  return { raw, value, mod: Number(kv.mod_revision) };
+}
+
+/** Every record under `prefix`, read in pages at one revision (a consistent snapshot), and that revision. */
+export async function readPrefix(client: Etcd3, prefix: string): Promise<{ loaded: Map<string, Entry>; rev: number }> {
+  const end = prefixEnd(prefix);
+  let start = prefix;
+  let rev: number | undefined;
+  const loaded = new Map<string, Entry>();
+  for (;;) {
+    let range = client.getAll().inRange({ start, end }).sort('Key', 'Ascend').limit(PAGE);
+    if (rev !== undefined) range = range.revision(rev);
+    const res = await range.exec();
+    rev ??= Number(res.header.revision);
+    for (const kv of res.kvs) loaded.set(kv.key.toString(), parseEntry(kv, prefix));
+    if (!res.more || res.kvs.length === 0) break;
+    start = res.kvs[res.kvs.length - 1]!.key.toString() + '\0';
+  }
+  return { loaded, rev };
+}
