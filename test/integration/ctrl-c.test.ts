@@ -78,7 +78,8 @@ async function holdCall(ca: TestCa): Promise<ClientHttp2Session> {
   return session;
 }
 
-test('two signals back to back are one stop: `ca serve` logs the repeat and exits 0 after its graceful stop', async () => {
+/** `ca serve` in a fresh state dir with a call held open, so that its graceful stop has something to wait for. */
+async function caHoldingCall(): Promise<{ ca: TestCa; session: ClientHttp2Session }> {
   const dir = await tmpDir();
   dirs.push(dir);
   const ca = await startCa(dir.path);
@@ -86,6 +87,11 @@ test('two signals back to back are one stop: `ca serve` logs the repeat and exit
     await ca.daemon.stop();
     throw err;
   });
+  return { ca, session };
+}
+
+test('two signals back to back are one stop: `ca serve` logs the repeat and exits 0 after its graceful stop', async () => {
+  const { ca, session } = await caHoldingCall();
   try {
     process.kill(ca.daemon.child.pid!, 'SIGINT');
     process.kill(ca.daemon.child.pid!, 'SIGTERM');
@@ -101,13 +107,7 @@ test('two signals back to back are one stop: `ca serve` logs the repeat and exit
 });
 
 test('a second signal after the repeat window forces the stop: exit 1 with the reason logged', async () => {
-  const dir = await tmpDir();
-  dirs.push(dir);
-  const ca = await startCa(dir.path);
-  const session = await holdCall(ca).catch(async (err: unknown) => {
-    await ca.daemon.stop();
-    throw err;
-  });
+  const { ca, session } = await caHoldingCall();
   try {
     process.kill(ca.daemon.child.pid!, 'SIGINT');
     await ca.daemon.waitFor('ca.stopping');
