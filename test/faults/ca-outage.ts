@@ -108,7 +108,7 @@ export async function caOutage(ctx: ScenarioContext, o: CaOutageOptions): Promis
 }
 
 /** A CA that never comes back within a 10 s certificate's life: the agent must exit non-zero with the hint. */
-async function expiryCase(ctx: ScenarioContext, r: ScenarioResult): Promise<void> {
+export async function expiryCase(ctx: ScenarioContext, r: ScenarioResult): Promise<void> {
   await mkdir(`${ctx.dir}/x`, { recursive: true, mode: 0o700 });
   const { init, stateDir, passphraseFile } = await initCa(`${ctx.dir}/x`, { nodeCertTtl: '10s' });
   const address = `127.0.0.1:${await freePort()}`;

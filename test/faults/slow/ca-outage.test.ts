@@ -1,10 +1,10 @@
-// Short version of fault scenario 4 (test/faults/ca-outage.ts; the long one is `npm run faults`).
+// Short version of fault scenario 4 (test/faults/ca-outage.ts; the long one is `npm run faults`). Not in `npm test` (15-40 s here): `npm run test:faults`; the expiry case alone is test/faults/expiry.test.ts.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpDir } from '../helpers/tmp.js';
-import { caOutage } from './ca-outage.js';
-import { CA_OUTAGE_SHORT } from './scenarios.js';
-import { formatTable } from './report.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { caOutage } from '../ca-outage.js';
+import { CA_OUTAGE_SHORT } from '../scenarios.js';
+import { formatTable } from '../report.js';
 
 const dir = await tmpDir();
 after(() => dir.cleanup());

@@ -1,9 +1,9 @@
-// Short version of fault scenario 2 (test/faults/rotation-kill.ts; the long one is `npm run faults`).
+// Short version of fault scenario 2 (test/faults/rotation-kill.ts; the long one is `npm run faults`). Not in `npm test` (a rotation and a CA restart take 15-40 s here): `npm run test:faults`.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpDir } from '../helpers/tmp.js';
-import { rotationKill } from './rotation-kill.js';
-import { formatTable } from './report.js';
+import { tmpDir } from '../../helpers/tmp.js';
+import { rotationKill } from '../rotation-kill.js';
+import { formatTable } from '../report.js';
 
 const dir = await tmpDir();
 after(() => dir.cleanup());
