@@ -42,7 +42,7 @@ import {
 } from './store-integrity.js';
 
 import {
-  storeConflict,
+  isJoinTokenRecord, isOperatorRecord, storeConflict,
   type CaStore, type CertRecord, type Expect, type JoinSecrets, type JoinTokenRecord, type NodeRecord, type OperatorRecord,
   type RotationChange, type RotationState,
 } from './store/records.js';
@@ -402,18 +402,13 @@ export class LevelStore implements CaStore {
     this.#operatorCache.clear();
     for (const prefix of [JOIN_TOKEN_PREFIX, OPERATOR_PREFIX]) {
       for await (const [key, value] of this.#meta.iterator({ gte: prefix, lt: prefix.slice(0, -1) + ';' })) {
-        const v = value as Partial<JoinTokenRecord & OperatorRecord>;
-        if (prefix === JOIN_TOKEN_PREFIX) {
-          if (v.id !== key.slice(prefix.length) || typeof v.secretSha256 !== 'string' || typeof v.usesLeft !== 'number' || typeof v.expiresAt !== 'string') {
-            throw storeCorrupt(this.path, `record meta/${escapedPrefix(key)} is not a join token record`);
-          }
-          this.#joinTokenCache.set(v.id, v as JoinTokenRecord);
-        } else {
-          if (v.name !== key.slice(prefix.length) || typeof v.serial !== 'string' || typeof v.notAfter !== 'string') {
-            throw storeCorrupt(this.path, `record meta/${escapedPrefix(key)} is not an operator record`);
-          }
-          this.#operatorCache.set(v.name, v as OperatorRecord);
+        const name = key.slice(prefix.length);
+        const isToken = prefix === JOIN_TOKEN_PREFIX;
+        if (!(isToken ? isJoinTokenRecord(value, name) : isOperatorRecord(value, name))) {
+          throw storeCorrupt(this.path, `record meta/${escapedPrefix(key)} is not ${isToken ? 'a join token' : 'an operator'} record`);
         }
+        if (isToken) this.#joinTokenCache.set(name, value as JoinTokenRecord);
+        else this.#operatorCache.set(name, value as OperatorRecord);
       }
     }
   }

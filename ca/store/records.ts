@@ -171,3 +171,15 @@ export function storeConflict(what: string): HitlessError {
     hint: 'retry: the next attempt decides on the current record',
   });
 }
+
+/** Whether a stored value is a limited join token record with id `id` (its fields the CA relies on). */
+export function isJoinTokenRecord(v: unknown, id: string): v is JoinTokenRecord {
+  const t = v as Partial<JoinTokenRecord> | null;
+  return typeof t === 'object' && t !== null && t.id === id && typeof t.secretSha256 === 'string' && typeof t.usesLeft === 'number' && typeof t.expiresAt === 'string';
+}
+
+/** Whether a stored value is an operator record named `name`. */
+export function isOperatorRecord(v: unknown, name: string): v is OperatorRecord {
+  const o = v as Partial<OperatorRecord> | null;
+  return typeof o === 'object' && o !== null && o.name === name && typeof o.serial === 'string' && typeof o.notAfter === 'string';
+}
