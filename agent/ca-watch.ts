@@ -26,7 +26,7 @@ export class CaWatch {
   readonly #addressOf = new Map<number, string>();
 
   constructor(
-    private readonly deps: {
+    deps: {
       /** A new client (own channel, so a new connection) to `address` for each generation of the stream. */
       connect: (generation: number, address: string) => NodeCaServiceClient;
       failover: CaFailover;

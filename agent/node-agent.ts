@@ -377,7 +377,7 @@ export class NodeAgent extends EventEmitter {
   }
 
   async #onWatchEvent(e: WatchTrustBundleEvent__Output): Promise<void> {
-    const { log, clock } = this.deps;
+    const { log } = this.deps;
     const removed = new Set(e.removed_node_ids);
     const removedChanged = removed.size !== this.#removed.size || [...removed].some((id) => !this.#removed.has(id));
     if (removedChanged) {

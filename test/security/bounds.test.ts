@@ -17,7 +17,7 @@ import { CaClient, staticConnection } from '../../agent/ca-client.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { startCa, type TestCa } from '../helpers/cluster.js';
 import { startAgent, type TestAgent } from '../helpers/agents.js';
-import { freePort, runJson, type LogEvent } from '../helpers/proc.js';
+import { freePort, runJson } from '../helpers/proc.js';
 import { fetchRoots, joinNode, renewNode, type TestNode } from '../helpers/node-identity.js';
 import { rawSession, issueRequest, ISSUE_PATH, BUNDLE_PATH, type RawSession } from '../helpers/raw-grpc.js';
 
@@ -48,9 +48,6 @@ async function nodesExcept(extra: TestNode[]): Promise<NodeJson[]> {
   const ids = new Set(extra.map((n) => n.cert.node_id));
   return (await nodes()).filter((n) => !ids.has(n.node_id));
 }
-
-const limitEvents = (limit: string, after: number): LogEvent[] =>
-  ca.daemon.events.slice(after).filter((e) => e.event === 'limit.exceeded' && e.limit === limit);
 
 async function openFds(): Promise<number> {
   return (await readdir(`/proc/${ca.daemon.child.pid}/fd`)).length;

@@ -18,7 +18,7 @@ import { startCa, type TestCa } from '../helpers/cluster.js';
 import { runCli, spawnDaemon } from '../helpers/proc.js';
 import { adminClient } from '../../ca/admin-client.js';
 import { refused } from '../helpers/grpc-refusal.js';
-import { fetchRoots, joinNode, renewNode, type TestNode } from '../helpers/node-identity.js';
+import { fetchRoots, joinNode, renewNode } from '../helpers/node-identity.js';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let ca: TestCa;
