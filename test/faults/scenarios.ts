@@ -33,7 +33,7 @@ export const SCENARIOS: Scenario[] = [
   {
     id: '1',
     title: 'CA SIGKILL during a renewal storm',
-    run: (ctx, size) => caKillStorm(ctx, size === 'long' ? { cycles: 100, nodes: 8, maxKillDelayMs: 300 } : { cycles: 3, nodes: 4, maxKillDelayMs: 150 }),
+    run: (ctx, size) => caKillStorm(ctx, size === 'long' ? { cycles: 100, nodes: 8, maxKillDelayMs: 300 } : { cycles: 2, nodes: 4, maxKillDelayMs: 150 }),
   },
   {
     id: '2',
@@ -47,7 +47,7 @@ export const SCENARIOS: Scenario[] = [
     id: '3',
     title: 'agent SIGKILL during a renewal',
     run: (ctx, size) =>
-      agentKill(ctx, size === 'long' ? { pointCycles: 50, randomCycles: 50 } : { pointCycles: 2, points: ['after-response', 'temp-written'], randomCycles: 1 }),
+      agentKill(ctx, size === 'long' ? { pointCycles: 50, randomCycles: 50 } : { pointCycles: 2, points: ['after-response', 'temp-written'], randomCycles: 0 }),
   },
   {
     id: '4',
