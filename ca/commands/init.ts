@@ -13,7 +13,8 @@ import type { Clock } from '../../shared/clock.js';
 import { LevelStore } from '../store.js';
 import { sealPrivateKey, generatePassphrase, type SealedKey } from '../root-key.js';
 import { FileRootMaterial } from '../root-material.js';
-import { EtcdStore, etcdStoreOptions, type EtcdConnection } from '../store/etcd.js';
+// etcd3 (with its own copy of grpc-js: ~0.5 s and ~15 MB) loads only for --etcd, not on every embedded CA's start.
+import { etcdStoreOptions, type EtcdConnection } from '../store/etcd-options.js';
 import { appendOnce } from '../audit.js';
 import { checkBackdate, checkNodeCertTtl, statePaths, PASSPHRASE_ENV, type ClusterConfig } from '../config.js';
 
@@ -77,7 +78,7 @@ export async function initCluster(opts: InitOptions, clock: Clock): Promise<Init
 async function initInEtcd(opts: InitOptions, conn: EtcdConnection, clock: Clock, warnings: string[]): Promise<InitResult> {
   const storeOptions = await etcdStoreOptions(conn);
   const m = await newCluster(opts, clock);
-  const store = await EtcdStore.open(storeOptions);
+  const store = await (await import('../store/etcd.js')).EtcdStore.open(storeOptions);
   try {
     await store.createCluster(m.config, { rootPem: m.rootPem, sealedKey: m.sealedKey }, m.secrets);
   } finally {

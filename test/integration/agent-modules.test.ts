@@ -86,9 +86,10 @@ test('control: an agent with --metrics-listen loads prom-client and serves its c
   assert.match(text, /^hitless_agent_peer_stream_starts_total\{peer="[^"]+"\} [1-9]/m);
 });
 
-test('control: the hook on `ca serve` sees the admin proto and reflection (and the CA, too, loads no x509 stack)', async () => {
+test('control: the hook on `ca serve` sees the admin proto and reflection (and the CA, too, loads no x509 stack; nor etcd3 on the embedded store)', async () => {
   const m = await modulesOf(ca);
   assert.ok(loaded(m, '/node_modules/@grpc/reflection/').length > 0, 'the CA serves reflection');
+  assert.deepEqual(loaded(m, '/node_modules/etcd3/'), [], 'etcd3 (and its own grpc-js) loads only for --etcd');
   assert.ok(m.files.some((f) => f.endsWith('/hitless/v1/ca_admin.proto')), m.files.join(', '));
   for (const f of FORBIDDEN) assert.deepEqual(loaded(m, f), [], `the CA loaded ${f}`);
 });
