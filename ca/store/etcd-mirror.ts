@@ -4,7 +4,8 @@
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { HitlessError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
-import type { CertRecord } from './records.js';
+import { escapedPrefix } from '../../shared/untrusted.js';
+import { isJoinTokenRecord, isOperatorRecord, type CertRecord } from './records.js';
 
 /** Records per range page when the whole prefix is read. */
 const PAGE = 1000;
@@ -143,17 +144,27 @@ function prefixEnd(prefix: string): string {
 
 export function parseEntry(kv: IKeyValue, prefix: string): Entry {
   const raw = kv.value.toString();
+  const rel = kv.key.toString().slice(prefix.length);
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch (cause) {
     // Damage fails closed, loudly: a record we cannot read is never guessed at.
-    throw new HitlessError('STORE_CORRUPT', `etcd record ${kv.key.toString().slice(prefix.length, prefix.length + 60)} is not JSON`, {
-      cause,
-      hint: 'restore the etcd cluster from a snapshot (etcdctl snapshot restore); see README "High availability"',
-    });
+    throw corrupt(rel, 'is not JSON', raw, cause);
   }
+  // Credentials decide who may join and who may administer: a record of the wrong shape is refused here (as the
+  // level store does at open), not met later as a TypeError in the middle of a join or an admin call.
+  if (rel.startsWith('tokens/') && !isJoinTokenRecord(value, rel.slice('tokens/'.length))) throw corrupt(rel, 'is not a join token record', raw);
+  if (rel.startsWith('operators/') && !isOperatorRecord(value, rel.slice('operators/'.length))) throw corrupt(rel, 'is not an operator record', raw);
   return { raw, value, mod: Number(kv.mod_revision) };
+}
+
+/** STORE_CORRUPT naming the record (its key and a short escaped prefix of its value: never a whole secret). */
+function corrupt(rel: string, what: string, raw: string, cause?: unknown): HitlessError {
+  return new HitlessError('STORE_CORRUPT', `etcd record ${escapedPrefix(rel)} ${what}: ${escapedPrefix(raw)}`, {
+    cause,
+    hint: 'restore the etcd cluster from a snapshot (etcdctl snapshot restore), or delete the damaged record if it is not needed; see README "High availability"',
+  });
 }
 
 /** Every record under `prefix`, read in pages at one revision (a consistent snapshot), and that revision. */

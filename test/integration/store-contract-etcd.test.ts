@@ -178,3 +178,27 @@ test('etcd: concurrent writes share transactions (group commit), and a loser ins
     await s.close();
   }
 });
+
+test('etcd: a join token or operator record of the wrong shape fails the open closed (STORE_CORRUPT naming the key)', { skip }, async () => {
+  const s = await open('/shape/');
+  try {
+    for (const [key, value, what] of [
+      ['tokens/abc', JSON.stringify({ id: 'abc', role: 'worker' }), /etcd record "tokens\/abc" is not a join token record/],
+      ['operators/alice', JSON.stringify({ name: 'bob', serial: '01', notAfter: 'x' }), /etcd record "operators\/alice" is not an operator record/],
+      ['tokens/x', 'not json', /etcd record "tokens\/x" is not JSON/],
+    ] as const) {
+      await s.client.put('/shape/' + key).value(value);
+      await assert.rejects(open('/shape/'), (err: unknown) => {
+        assert.ok(err instanceof HitlessError && err.code === 'STORE_CORRUPT', String(err));
+        assert.match(err.message, what);
+        assert.match(err.hint ?? '', /snapshot/);
+        return true;
+      });
+      await s.client.delete().key('/shape/' + key);
+    }
+    const ok = await open('/shape/');
+    await ok.close();
+  } finally {
+    await s.close();
+  }
+});
