@@ -189,6 +189,8 @@ test('a removed node loses its streams and its calls are refused', async () => {
   const v = agents[2]!.daemon;
   await v.waitFor('peer.stream_error', { where: (e) => /removed/.test(String(e.details)) });
   await v.waitFor('renewal.failed', { where: (e) => /was removed/.test(JSON.stringify(e.err)), timeoutMs: 20_000 });
+  // At least the one error above: once removed, the victim's retries of that stream are refused too, and each
+  // counts (how many by now depends on the retry timing, not on the removal).
   const victimStatus = await agents[2]!.status();
-  assert.equal(victimStatus.peers[0]!.streamErrors, 1);
+  assert.ok(victimStatus.peers[0]!.streamErrors >= 1, `stream errors ${victimStatus.peers[0]!.streamErrors}`);
 });
