@@ -42,7 +42,7 @@ import {
 } from './store-integrity.js';
 
 import {
-  isJoinTokenRecord, isOperatorRecord, storeConflict,
+  holdsKey, isJoinTokenRecord, isOperatorRecord, keyAlreadyBacks, storeConflict,
   type CaStore, type CertRecord, type Expect, type JoinSecrets, type JoinTokenRecord, type NodeRecord, type OperatorRecord,
   type RotationChange, type RotationState,
 } from './store/records.js';
@@ -96,6 +96,13 @@ export class LevelStore implements CaStore {
   readonly #log: Logger | undefined;
   /** Every node record, as last durably written. */
   readonly #nodeCache = new Map<string, NodeRecord>();
+  /**
+   * One public key backs one live node (the etcd backend's keys/<spkiSha256> claims, here in memory: one process
+   * owns the store). The node whose newest durable record carries each key, and the keys of issuing writes in
+   * flight, so two concurrent writes with one key cannot both be accepted.
+   */
+  readonly #keyHolders = new Map<string, string>();
+  readonly #keysInFlight = new Map<string, string>();
   /** Limited join tokens and operator credentials, as last durably written (a handful each). */
   readonly #joinTokenCache = new Map<string, JoinTokenRecord>();
   readonly #operatorCache = new Map<string, OperatorRecord>();
@@ -164,8 +171,9 @@ export class LevelStore implements CaStore {
   #load(scan: Scan): void {
     this.#nodeCache.clear();
     this.#hashes.nodes.clear();
+    this.#keyHolders.clear();
     for (const [id, n] of scan.nodes) {
-      this.#nodeCache.set(id, n.record as unknown as NodeRecord);
+      this.#setNode(id, n.record as unknown as NodeRecord);
       this.#hashes.nodes.set(id, n.hash);
     }
     this.#hashes.meta = new Map(scan.meta);
@@ -214,8 +222,32 @@ export class LevelStore implements CaStore {
       ops.push({ sub: 'meta', key: JOIN_TOKEN_PREFIX + joinToken.id, value: joinToken });
       conditions.push(condition('meta', JOIN_TOKEN_PREFIX + joinToken.id, opts.expectJoinToken, `join token ${joinToken.id}`));
     }
-    await this.#commit(ops, conditions);
+    // Claimed synchronously (before any await): of two concurrent writes with one key, the second is refused.
+    const h = node.spkiSha256;
+    if (h) {
+      const inFlight = this.#keysInFlight.get(h);
+      if (inFlight !== undefined && inFlight !== node.nodeId) throw keyAlreadyBacks(inFlight);
+      const holder = this.#keyHolders.get(h);
+      if (holder !== undefined && holder !== node.nodeId && holdsKey(this.#nodeCache.get(holder), h, cert.issuedAt)) throw keyAlreadyBacks(holder);
+      this.#keysInFlight.set(h, node.nodeId);
+    }
+    try {
+      await this.#commit(ops, conditions);
+    } finally {
+      if (h && this.#keysInFlight.get(h) === node.nodeId) this.#keysInFlight.delete(h);
+    }
     if (joinToken) this.#joinTokenCache.set(joinToken.id, joinToken);
+  }
+
+  /** The node cache and the key index follow a durable node record (undefined: deleted). */
+  #setNode(nodeId: string, node: NodeRecord | undefined): void {
+    const old = this.#nodeCache.get(nodeId)?.spkiSha256;
+    if (old && this.#keyHolders.get(old) === nodeId) this.#keyHolders.delete(old);
+    if (node === undefined) this.#nodeCache.delete(nodeId);
+    else {
+      this.#nodeCache.set(nodeId, node);
+      if (node.spkiSha256 && !node.removedAt) this.#keyHolders.set(node.spkiSha256, nodeId);
+    }
   }
 
   putNode(node: NodeRecord, expect?: Expect<NodeRecord>): Promise<void> {
@@ -309,10 +341,7 @@ export class LevelStore implements CaStore {
       const hash = after.get(`${op.sub}/${op.key}`);
       if (hash) this.#hashes[op.sub].set(op.key, hash);
       else this.#hashes[op.sub].delete(op.key);
-      if (op.sub === 'nodes') {
-        if (op.value === undefined) this.#nodeCache.delete(op.key);
-        else this.#nodeCache.set(op.key, op.value as NodeRecord);
-      }
+      if (op.sub === 'nodes') this.#setNode(op.key, op.value as NodeRecord | undefined);
     }
     this.#digest = digest;
     this.#seq = head.seq;

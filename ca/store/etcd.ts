@@ -6,6 +6,10 @@
 //   certs/<nodeId>      { current, previous? }: the node's newest certificate record and the one before it —
 //                       all that authentication and renewal need. Per-node data is bounded: a renewal replaces
 //                       the pair in the same transaction, so nothing accumulates between prunes.
+//   keys/<spkiSha256>   { n: nodeId }: the claim of the live node whose newest certificate carries that public key.
+//                       Written in the issuing transaction on condition that it does not exist (or is held by a
+//                       removed or expired node, or by this node): of two joins with one key on two replicas,
+//                       exactly one commits. Moves with a renewal's new key, released at removal.
 //   secrets             JoinSecrets
 //   tokens/<id>         JoinTokenRecord
 //   operators/<name>    OperatorRecord
@@ -32,7 +36,7 @@ import { GroupCommit, type Queued } from '../group-commit.js';
 import type { Logger } from '../../shared/log.js';
 import type { RotationRecord } from '../root-rotation.js';
 import {
-  storeConflict,
+  holdsKey, keyAlreadyBacks, storeConflict,
   type CaStore, type CertRecord, type Expect, type JoinSecrets, type JoinTokenRecord, type LastRotation, type NodeRecord, type OperatorRecord,
   type RetiredRoot, type RotationChange, type RotationState,
 } from './records.js';
@@ -41,6 +45,11 @@ import { EtcdMirror, parseEntry, readPrefix, type CertPair, type StoreChange } f
 export type { EtcdStoreOptions, EtcdConnection } from './etcd-options.js';
 export { etcdStoreOptions } from './etcd-options.js';
 export type { StoreChange } from './etcd-mirror.js';
+
+/** keys/<spkiSha256>: which node's newest certificate carries the key (one key backs one live node). */
+interface KeyClaim {
+  n: string;
+}
 
 /** Operations per transaction (etcd's default --max-txn-ops is 128). */
 const TXN_OPS = 100;
@@ -318,7 +327,11 @@ export class EtcdStore implements CaStore {
   }
 
   putNode(node: NodeRecord, expect?: Expect<NodeRecord>): Promise<void> {
-    return this.#txn([{ key: 'nodes/' + node.nodeId, value: node }], [{ key: 'nodes/' + node.nodeId, expect, what: `node ${node.nodeId}` }]);
+    const writes: Write[] = [{ key: 'nodes/' + node.nodeId, value: node }];
+    const conditions: Condition[] = [{ key: 'nodes/' + node.nodeId, expect, what: `node ${node.nodeId}` }];
+    // A removed node's key is free again, in the same transaction as the removal.
+    if (node.removedAt && node.spkiSha256) this.#release(node.nodeId, node.spkiSha256, writes, conditions);
+    return this.#txn(writes, conditions);
   }
 
   async getCert(serial: string, nodeIdHint?: string): Promise<CertRecord | undefined> {
@@ -329,7 +342,7 @@ export class EtcdStore implements CaStore {
     return [pair?.current, pair?.previous].find((c) => c?.serial === serial);
   }
 
-  recordIssued(
+  async recordIssued(
     node: NodeRecord,
     cert: CertRecord,
     opts: { expectNode?: Expect<NodeRecord>; joinToken?: JoinTokenRecord; expectJoinToken?: Expect<JoinTokenRecord> } = {},
@@ -348,7 +361,54 @@ export class EtcdStore implements CaStore {
       writes.push({ key: 'tokens/' + opts.joinToken.id, value: opts.joinToken });
       conditions.push({ key: 'tokens/' + opts.joinToken.id, expect: opts.expectJoinToken, what: `join token ${opts.joinToken.id}` });
     }
-    return this.#txn(writes, conditions);
+    await this.#claimKey(node, cert.issuedAt, writes, conditions);
+    try {
+      await this.#txn(writes, conditions);
+    } catch (err) {
+      // Lost a race for the key's claim (another replica's join committed first; its claim is now held here):
+      // say so, rather than "retry", which would only lose again.
+      if ((err as HitlessError).code === 'STORE_CONFLICT' && node.spkiSha256) {
+        const claim = this.#mirror.get<KeyClaim>('keys/' + node.spkiSha256);
+        if (claim && claim.n !== node.nodeId && holdsKey(await this.getNode(claim.n), node.spkiSha256, cert.issuedAt)) throw keyAlreadyBacks(claim.n);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Adds to an issuing write the claim of the node's new key (keys/<spkiSha256>), and the release of the key its
+   * newest certificate carried until now. Throws ALREADY_EXISTS if another live node holds the key as far as
+   * this replica knows; the claim's condition makes etcd settle a race with a replica that does not know yet.
+   */
+  async #claimKey(node: NodeRecord, at: string, writes: Write[], conditions: Condition[]): Promise<void> {
+    const h = node.spkiSha256;
+    if (h) {
+      const key = 'keys/' + h;
+      const claim = this.#mirror.get<KeyClaim>(key);
+      const what = `the claim of public key ${h.slice(0, 16)}…`;
+      if (!claim) {
+        writes.push({ key, value: { n: node.nodeId } satisfies KeyClaim });
+        conditions.push({ key, expect: null, what });
+      } else if (claim.n === node.nodeId) {
+        conditions.push({ key, expect: claim, what });
+      } else {
+        // Held by a removed or expired node (or one pruned away): taken over, on condition it is still that claim.
+        if (holdsKey(await this.getNode(claim.n), h, at)) throw keyAlreadyBacks(claim.n);
+        writes.push({ key, value: { n: node.nodeId } satisfies KeyClaim });
+        conditions.push({ key, expect: claim, what });
+      }
+    }
+    const old = this.#mirror.get<NodeRecord>('nodes/' + node.nodeId)?.spkiSha256;
+    if (old && old !== h) this.#release(node.nodeId, old, writes, conditions);
+  }
+
+  /** Deletes keys/<spkiSha256> if `nodeId` holds it, on condition that it still does. */
+  #release(nodeId: string, spkiSha256: string, writes: Write[], conditions: Condition[]): void {
+    const key = 'keys/' + spkiSha256;
+    const claim = this.#mirror.get<KeyClaim>(key);
+    if (claim?.n !== nodeId) return;
+    writes.push({ key, value: null });
+    conditions.push({ key, expect: claim, what: `the claim of public key ${spkiSha256.slice(0, 16)}…` });
   }
 
   async prune(cutoff: Date): Promise<{ certs: number; nodes: number }> {
@@ -373,6 +433,15 @@ export class EtcdStore implements CaStore {
       writes.push({ key: rel, value: Date.parse(pair.current.notAfter) < t ? null : { current: pair.current } });
     }
     for (let i = 0; i < writes.length; i += TXN_OPS) await this.#txn(writes.slice(i, i + TXN_OPS));
+    // Claims whose node is gone or removed (normally released at removal already): each on condition it is
+    // still that claim, so a join that took the key over meanwhile keeps its claim.
+    for (const [key, e] of [...this.#mirror.entries()]) {
+      if (!key.startsWith(this.prefix + 'keys/')) continue;
+      const owner = this.#mirror.get<NodeRecord>('nodes/' + (e.value as KeyClaim).n);
+      if (owner && !owner.removedAt) continue;
+      const rel = key.slice(this.prefix.length);
+      await this.#txn([{ key: rel, value: null }], [{ key: rel, expect: e.value as KeyClaim, what: 'a key claim' }]).catch(() => {});
+    }
     return { certs, nodes };
   }
 

@@ -183,3 +183,18 @@ export function isOperatorRecord(v: unknown, name: string): v is OperatorRecord 
   const o = v as Partial<OperatorRecord> | null;
   return typeof o === 'object' && o !== null && o.name === name && typeof o.serial === 'string' && typeof o.notAfter === 'string';
 }
+
+/**
+ * One public key backs at most one live node, enforced by the store in the write that issues: a node whose
+ * newest certificate carries `spkiSha256`, not removed and not expired at `at` (the issuing time), holds it.
+ */
+export function holdsKey(holder: NodeRecord | undefined, spkiSha256: string, at: string): holder is NodeRecord {
+  return !!holder && !holder.removedAt && holder.spkiSha256 === spkiSha256 && Date.parse(holder.notAfter) > Date.parse(at);
+}
+
+/** A write that would give a second live node a key another live node's certificate carries (gRPC ALREADY_EXISTS). */
+export function keyAlreadyBacks(holderId: string): HitlessError {
+  return new HitlessError('ALREADY_EXISTS', `this public key already backs node ${holderId} (a live node of this cluster); nothing was written`, {
+    hint: "generate a fresh key for every join and renewal (the agent does); to re-install a node, 'ca remove-node' the old one first",
+  });
+}

@@ -197,6 +197,33 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.equal(await s.pruneJoinTokens(new Date('2026-11-15T00:00:00.000Z')), 1);
       assert.deepEqual((await s.listJoinTokens()).map((t) => t.id), ['tok00001']);
     }],
+    ['one key backs one live node: of two concurrent joins with one key exactly one wins; renewal moves the claim, removal frees it', async () => {
+      let s = await fresh();
+      const keyTaken = (holder: string) => (err: unknown) =>
+        err instanceof HitlessError && err.code === 'ALREADY_EXISTS' && err.message.includes(`already backs node ${holder}`);
+      const a = node('a', { spkiSha256: 'k1' });
+      const b = node('b', { spkiSha256: 'k1' });
+      const results = await Promise.allSettled([a, b].map((n) => s.recordIssued(n, cert(n), { expectNode: null })));
+      assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected'], String(results.map((r) => (r as PromiseRejectedResult).reason)));
+      const [winner, loser] = results[0]!.status === 'fulfilled' ? [a, b] : [b, a];
+      assert.ok(keyTaken(winner.nodeId)((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason));
+      assert.equal(await s.getNode(loser.nodeId), undefined, 'the loser wrote nothing');
+      assert.equal(await s.getCert(loser.serial), undefined);
+      // A renewal with a new key frees the old one; the same node keeps renewing with its key.
+      const renewed = { ...winner, serial: `${winner.nodeId}-s2`, spkiSha256: 'k2', fallbackSerial: winner.serial };
+      await s.recordIssued(renewed, cert(renewed), { expectNode: winner });
+      s = await reopen(s);
+      await s.recordIssued(loser, cert(loser), { expectNode: null });
+      const c = node('c', { spkiSha256: 'k2' });
+      await assert.rejects(s.recordIssued(c, cert(c), { expectNode: null }), keyTaken(winner.nodeId));
+      // Removal frees the key; so does expiry (c issues after the holder's certificate ran out).
+      await s.putNode({ ...loser, removedAt: 'now' }, loser);
+      const d = node('d', { spkiSha256: 'k1' });
+      await s.recordIssued(d, cert(d), { expectNode: null });
+      const late = node('c', { spkiSha256: 'k2', issuedAt: '2026-12-01T07:00:00.000Z', notAfter: '2026-12-01T13:00:00.000Z' });
+      await s.recordIssued(late, cert(late), { expectNode: null });
+      assert.equal((await s.getNode('c'))?.spkiSha256, 'k2');
+    }],
     ['rotation state: typed, starts idle at version 1, one start wins, steps are conditional, finish clears it', async () => {
       let s = await fresh();
       assert.deepEqual(await s.getRotationState(), { rotation: undefined, bundleVersion: 1, retired: [], lastFinished: undefined });

@@ -89,10 +89,12 @@ test('etcd: per-node data stays bounded (newest and previous certificate only) a
     for (let i = 0; i < nodes; i++) {
       // Realistic sizes: 32-hex-char ids and serials, 64-hex-char fingerprints, ISO dates.
       const id = i.toString(16).padStart(32, '0');
-      let prev = node(id, { serial: `${'5'.repeat(30)}${i.toString(16).padStart(8, '0')}00`, issuerRoot: 'ab'.repeat(32), spkiSha256: 'cd'.repeat(32) });
+      // Every join and renewal with a fresh key (as the agent does): the node's key claim moves each time.
+      const spki = (r: number) => 'cd' + (i * 16 + r).toString(16).padStart(62, '0');
+      let prev = node(id, { serial: `${'5'.repeat(30)}${i.toString(16).padStart(8, '0')}00`, issuerRoot: 'ab'.repeat(32), spkiSha256: spki(0) });
       await s.recordIssued(prev, cert(prev), { expectNode: null });
       for (let r = 1; r <= renewals; r++) {
-        const next = { ...prev, serial: prev.serial.slice(0, -2) + r.toString(16).padStart(2, '0'), fallbackSerial: prev.serial, bundleVersion: 1 };
+        const next = { ...prev, serial: prev.serial.slice(0, -2) + r.toString(16).padStart(2, '0'), fallbackSerial: prev.serial, bundleVersion: 1, spkiSha256: spki(r) };
         await s.recordIssued(next, cert(next), { expectNode: prev });
         prev = next;
       }
@@ -100,7 +102,7 @@ test('etcd: per-node data stays bounded (newest and previous certificate only) a
     const res = await s.client.getAll().prefix('/size/').exec();
     const keys = res.kvs.length;
     const bytes = res.kvs.reduce((sum, kv) => sum + kv.key.length + kv.value.length, 0);
-    assert.equal(keys, nodes * 2, 'one node record and one certificate pair per node, however many renewals');
+    assert.equal(keys, nodes * 3, 'one node record, one certificate pair and one key claim per node, however many renewals');
     const first = '5'.repeat(30) + '0'.repeat(8);
     assert.equal(await s.getCert(first + '00'), undefined, 'a superseded certificate two renewals back is gone');
     assert.ok(await s.getCert(first + '04'), 'the previous certificate is kept');
@@ -200,5 +202,30 @@ test('etcd: a join token or operator record of the wrong shape fails the open cl
     await ok.close();
   } finally {
     await s.close();
+  }
+});
+
+test('etcd: two replicas, two joins with one key at once: exactly one commits, the other is ALREADY_EXISTS and writes nothing', { skip }, async () => {
+  const a = await open('/claims/');
+  const b = await open('/claims/');
+  try {
+    for (let round = 0; round < 5; round++) {
+      const key = `race-${round}`;
+      const na = node(`a${round}`, { spkiSha256: key });
+      const nb = node(`b${round}`, { spkiSha256: key });
+      // Neither replica has seen the other's write when it decides: etcd's comparison on keys/<key> settles it.
+      const results = await Promise.allSettled([a.recordIssued(na, cert(na), { expectNode: null }), b.recordIssued(nb, cert(nb), { expectNode: null })]);
+      assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected'], `round ${round}`);
+      const winner = results[0]!.status === 'fulfilled' ? na : nb;
+      const loser = winner === na ? nb : na;
+      const reason = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as HitlessError;
+      assert.equal(reason.code, 'ALREADY_EXISTS', String(reason));
+      assert.match(reason.message, new RegExp(`already backs node ${winner.nodeId}`));
+      const res = await a.client.get('/claims/nodes/' + loser.nodeId).exec();
+      assert.equal(res.kvs.length, 0, 'the loser wrote nothing');
+    }
+  } finally {
+    await a.close();
+    await b.close();
   }
 });
