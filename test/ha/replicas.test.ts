@@ -1,6 +1,7 @@
 // CA replicas on etcd (issue 10): a real 3-member etcd cluster and 3 `ca serve --etcd` replicas. One cluster is
 // served by all of them (join on one, renew on another, admin on a third), one replica leads, a removal on one
-// replica is never overwritten by a renewal on another, and when the leader replica and an etcd member are
+// replica is never overwritten by a renewal on another, one key backs one live node even when two replicas are
+// asked at the same instant, and when the leader replica and an etcd member are
 // SIGKILLed the others keep issuing and a new leader takes over.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -56,6 +57,18 @@ test('replicas on etcd: one cluster served by every replica, one leader, failove
   }
   const second = new CaClient(r1.address, staticConnection(roots));
   await assert.rejects(second.issue(ha.init.tokens.worker, csr).finally(() => second.close()), (err: unknown) => errCode(err) === 'ALREADY_EXISTS');
+
+  // ... and two joins with one fresh key on two replicas at the same instant (neither has seen the other's
+  // write: the watch cannot decide it): etcd's comparison on the key's claim lets exactly one commit.
+  for (let round = 0; round < 3; round++) {
+    const raceCsr = await createCsrDer(generateKeyPairPem().privateKeyPem);
+    const clients = [r0, r1].map((r) => new CaClient(r.address, staticConnection(roots)));
+    const results = await Promise.allSettled(clients.map((c) => c.issue(ha.init.tokens.worker, raceCsr).finally(() => c.close())));
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected'], `round ${round}: exactly one of two simultaneous joins with one key succeeds`);
+    const refused = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+    assert.equal(errCode(refused), 'ALREADY_EXISTS', String(refused));
+    assert.match(String((refused as Error).message), /already backs/);
+  }
 
   // Exactly one leader.
   const leader = await ha.leader();
