@@ -182,6 +182,23 @@ export class Authority extends EventEmitter {
     });
   }
 
+  /**
+   * Shares a node's evidence report with the other CA replicas through its node record (etcd only: the embedded
+   * store has one CA, which reads its in-memory LiveEvidence, so it pays no write). Writes only when the bundle
+   * version or the set of roots changed, so a steady fleet reporting again costs no etcd write.
+   */
+  async shareLiveEvidence(nodeId: string, report: { bundleVersion: number; issuerRoots: readonly string[]; at: Date }): Promise<void> {
+    if (this.#store.backend !== 'etcd') return;
+    const roots = [...new Set(report.issuerRoots)].sort();
+    await this.#nodeLocks.run(nodeId, async () => {
+      const node = await this.#store.getNode(nodeId);
+      if (!node || node.removedAt) return;
+      const had = node.liveEvidence;
+      if (had && had.bundleVersion === report.bundleVersion && had.issuerRoots.join() === roots.join()) return;
+      await this.#store.putNode({ ...node, liveEvidence: { bundleVersion: report.bundleVersion, issuerRoots: roots, at: report.at.toISOString() } }, node);
+    });
+  }
+
   /** A node can only hold bundles we sent: a version beyond ours would acknowledge a rotation that has not happened. */
   checkAcknowledgedVersion(version: number | undefined): void {
     if (version === undefined || !(version > this.#trust.version)) return;

@@ -67,7 +67,10 @@ export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock =
       const identity = await authority.authenticate(peerCertificateDer(call), { allowRetired: true });
       authority.checkAcknowledgedVersion(Number(call.request.bundle_version));
       const version = Number(call.request.bundle_version);
-      evidence.report(identity.nodeId, version, call.request.issuer_root_fingerprints, clock.now());
+      const at = clock.now();
+      evidence.report(identity.nodeId, version, call.request.issuer_root_fingerprints, at);
+      // Replicas: the leader decides on every node's evidence, whichever replica the node reports to.
+      await authority.shareLiveEvidence(identity.nodeId, { bundleVersion: version, issuerRoots: call.request.issuer_root_fingerprints, at });
       // The report says which bundle the node holds: it acknowledges it as a watch stream's start does.
       if (version > 0) await authority.acknowledgeBundle(identity.nodeId, version);
       return {};

@@ -9,7 +9,7 @@ import { randomId } from '../shared/ids.js';
 import { generateKeyPairPem, keyMatchesCertificate } from '../shared/pki/keys.js';
 import { parseCertificate } from '../shared/pki/certs.js';
 import { createRootCertificate, crossSignRoot } from '../shared/pki/roots.js';
-import type { CaStore } from './store.js';
+import type { CaStore, NodeRecord } from './store.js';
 import { metrics } from '../shared/metrics.js';
 import type { RootMaterialStore } from './root-material.js';
 import type { Authority, TrustState } from './authority.js';
@@ -301,7 +301,7 @@ export class RotationManager {
       return reason ? [{ nodeId: n.nodeId, reason, lastSeen: n.lastSeen, connected: authority.isWatching(n.nodeId) }] : [];
     });
     const waitingFor = nodes.flatMap((n) => {
-      const reason = evidenceWait(n, record, this.d.evidence?.get(n.nodeId));
+      const reason = evidenceWait(n, record, this.#evidenceOf(n));
       return reason ? [{ nodeId: n.nodeId, reason, connected: authority.isWatching(n.nodeId) }] : [];
     });
     return {
@@ -321,6 +321,18 @@ export class RotationManager {
       currentRootFingerprint: current,
       lastFinishedAt,
     };
+  }
+
+  /**
+   * A node's newest evidence: this replica's own (in memory), or the one another replica shared through the node
+   * record (etcd; Authority.shareLiveEvidence), whichever is newer. On the embedded store only the former exists.
+   */
+  #evidenceOf(n: NodeRecord): { bundleVersion: number; issuerRoots: readonly string[] } | undefined {
+    const local = this.d.evidence?.get(n.nodeId);
+    const shared = n.liveEvidence;
+    if (!shared) return local;
+    if (local && local.at.getTime() >= Date.parse(shared.at)) return local;
+    return shared;
   }
 
   async #run(): Promise<void> {

@@ -33,6 +33,12 @@ export interface NodeRecord {
    * still accepted (a renewal whose response was lost). Cleared once the newest authenticates a call.
    */
   fallbackSerial?: string;
+  /**
+   * The node's last rotation-evidence report (ReportLiveCredentials), shared between CA replicas so the leader
+   * decides on every node's evidence whichever replica it reported to. Written only on etcd, and only when it
+   * changes (at most one write per node per change); bounded by MAX_ROOTS fingerprints; goes with the node record.
+   */
+  liveEvidence?: { bundleVersion: number; issuerRoots: string[]; at: string };
 }
 
 export interface CertRecord {
