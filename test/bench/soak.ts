@@ -1,16 +1,29 @@
-// The "hitless soak": N agents in one process hold 1,000 long-lived Heartbeat streams to each other while every
+// The "hitless soak": N agents in one process hold long-lived Heartbeat streams (250 by default) to each other while every
 // agent's leaf is rotated 10 times and the cluster root once (A → B through the cross-signed X). Hitless means:
 // no stream errors or ends, no heartbeat stalls, and fresh handshakes after every step that present and see the
 // new certificates. It is built from the product's own pieces — one MemoryCertificateProvider per agent feeding
 // its server and its channels, the real NodeService handlers (with their per-stream authorization), PeerLink's
 // channel options — so what it measures is the product, not a model of it.
 //
-// Deliberately: a broken stream is counted, never reopened (a reopened stream would hide the hit); conditions
-// are polled against deadlines, never slept for; only the pacing between rotations is fixed (it is a soak).
+// The streams are the product's own RefreshingStream (shared/grpc/refreshing-stream.ts), as PeerLink runs them:
+// they move make-before-break to a new connection whenever either end's certificate or bundle changes, the
+// server asks (its StreamBound: agent/node-service.ts), or a connection drains at its max age. Every second
+// the soak looks at every live leg of every stream and counts those on an expired or untrusted certificate:
+// either end's certificate past its notAfter, or issued by a root no longer in the bundle of the end that
+// checks it (target 0 at every sample). Leaves issued by the rotations live LEAF_TTL_MS, so a stream left on
+// an old one would be seen expired within the soak, not only untrusted after the root rotation.
+//
+// Deliberately: a stream that fails is counted (RefreshingStream's errors: failures of the stream in use, never
+// the moves); conditions are polled against deadlines, never slept for; only the pacing between rotations is
+// fixed (it is a soak).
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { RefreshingStream, GENERATION_OPTION } from '../../shared/grpc/refreshing-stream.js';
+import { issuingRoot } from '../../shared/pki/chain.js';
+import { parseCertificate } from '../../shared/pki/certs.js';
+import { pemToDer } from '../../shared/pki/pem.js';
 import { MemoryCertificateProvider } from '../../shared/grpc/certificate-provider.js';
 import { bindServer, shutdownServer } from '../../shared/grpc/server.js';
 import { unaryCall } from '../../shared/grpc/call.js';
@@ -32,8 +45,23 @@ import type { WhoAmIResponse__Output } from '../../proto/generated/hitless/v1/Wh
 
 export interface SoakResult {
   agents: number; streams: number; leafRotations: number; rootRotation: boolean;
-  /** Pongs received; streams that errored or ended (targets: 0); pooled-channel reconnects. */
+  /**
+   * Pongs received; failures of a stream in use (RefreshingStream errors: a move is not one) and streams not up
+   * at the end (targets: 0); pooled-channel reconnects.
+   */
   heartbeats: number; streamErrors: number; streamEnds: number; reconnects: number;
+  /** Moves of a stream to a new connection (make-before-break), and replacements that failed (the old leg carried on). */
+  refreshes: number; refreshFailures: number;
+  /** Pings never answered (counted at the end, 10 s after pinging stopped; target 0). */
+  heartbeatsLost: number;
+  /**
+   * Sampled every second from the streams' start to the end: legs of streams whose certificate of either end
+   * is expired or issued by a root the checking end no longer trusts. Max over samples (target 0), samples
+   * taken, and the largest number of live legs a sample looked at.
+   */
+  untrustedStreamsMax: number; untrustedSamples: number; untrustedSampledLegsMax: number;
+  /** Streams whose leg in use ends on the server's current certificate, at the end (target: all). */
+  streamsOnCurrentServerCert: number;
   /** WhoAmI over a new connection after every step; failed or saw an old certificate (target: 0). */
   freshHandshakes: number; freshHandshakeFailures: number;
   /** Largest and 99th-percentile interval between consecutive pongs of a stream, measured after warm-up. */
@@ -48,7 +76,7 @@ export interface SoakResult {
   eventLoopMaxDelayMs: number;
 }
 
-/** Defaults: 4 agents, 1000 streams, 10 leaf rotations, a root rotation, 100 ms pings, 2 s connection age. */
+/** Defaults: 4 agents, 250 streams, 10 leaf rotations, a root rotation, 100 ms pings, 4 s connection age. */
 export interface SoakOptions {
   agents?: number; streams?: number; leafRotations?: number; rootRotation?: boolean;
   heartbeatMs?: number; maxConnectionAgeMs?: number; log?: (line: string) => void;
@@ -57,6 +85,15 @@ export interface SoakOptions {
 const CLUSTER = 'soak-cluster';
 const HOUR_MS = 3_600_000;
 const GAP_BUCKETS = 60_000; // gap histogram in 1 ms buckets (for p99); longer gaps land in the last one
+/**
+ * Lifetime of the leaves the rotations issue: 10 rotation steps (3 s apart), so a stream left behind on the
+ * leaf of an early rotation would run on an expired certificate before the soak ends, while a step that runs
+ * late on a busy machine does not let an agent's current leaf expire. The first leaves live an hour: the
+ * streams may take a while to come up on a busy machine.
+ */
+const LEAF_TTL_MS = 30_000;
+/** At the end, pings still unanswered this long after pinging stopped are lost. */
+const LOST_AFTER_MS = 10_000;
 
 interface Creds {
   chainPem: string[];
@@ -72,24 +109,28 @@ interface Agent {
   serial: string;
   server: grpc.Server;
   address: string;
+  registry: NodeServiceRegistry;
+  /** Bumped at every change of this agent's certificate or bundle: a shared channel is made per (from, to) epoch pair. */
+  epoch: number;
 }
 
 interface Stream {
-  call: grpc.ClientDuplexStream<HeartbeatPing, HeartbeatPong__Output>;
+  rs: RefreshingStream<HeartbeatPing, HeartbeatPong__Output>;
+  from: Agent;
+  to: Agent;
   timers: { start?: NodeJS.Timeout; every?: NodeJS.Timeout };
   lastPong?: number;
   up: boolean;
-  failed: boolean;
-  firstServerSerial?: string;
-  settled: Promise<void>;
+  /** Pings sent and not answered yet: seq → sent at (ms). */
+  outstanding: Map<string, number>;
 }
 
 /** The agent's half of a renewal (fresh key, CSR) and the CA's (CSR check, issueLeaf), as in production. */
-async function issue(signer: Signer, nodeId: string): Promise<Creds> {
+async function issue(signer: Signer, nodeId: string, ttlMs = LEAF_TTL_MS): Promise<Creds> {
   const { privateKeyPem } = generateKeyPairPem();
   const { spkiDer } = await validateCsr(await createCsrDer(privateKeyPem));
   const now = Date.now();
-  const leaf = await issueLeaf(signer, { spkiDer, nodeId, role: 'worker', clusterId: CLUSTER, notBefore: new Date(now - 60_000), notAfter: new Date(now + HOUR_MS) });
+  const leaf = await issueLeaf(signer, { spkiDer, nodeId, role: 'worker', clusterId: CLUSTER, notBefore: new Date(now - 60_000), notAfter: new Date(now + ttlMs) });
   return { chainPem: leaf.chainPem, keyPem: privateKeyPem, serial: leaf.info.serial };
 }
 
@@ -113,13 +154,48 @@ const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | unde
   ([] as string[]).concat(cert.subject?.O ?? []).includes(CLUSTER) ? undefined : new Error(`peer is not a node of cluster ${CLUSTER}`);
 const serialOf = (cert: PeerCertificate | undefined) => (cert?.serialNumber ? normalizeSerial(cert.serialNumber) : undefined);
 
+interface Pair {
+  from: Agent;
+  to: Agent;
+  /** The channel for the current epochs of both ends, and how many stream legs use it. */
+  shared?: { key: string; client: NodeServiceClient; legs: number };
+}
+
+/** Per certificate (by its DER in base64): notAfter and the fingerprint of the root that issued it, among all roots of the soak. */
+const certCache = new Map<string, { notAfter: number; root: string | undefined; rootsSeen: number }>();
+const fingerprintOf = new Map<string, string>();
+const fingerprint = (rootPem: string) => {
+  let f = fingerprintOf.get(rootPem);
+  if (f === undefined) fingerprintOf.set(rootPem, (f = parseCertificate(rootPem).fingerprint));
+  return f;
+};
+const notAfterOf = (pem: string | undefined) => (pem ? parseCertificate(pem).notAfter : undefined);
+
+/** True when `cert` is unexpired at `now` and issued by a root of `trustedPem` (the checking end's bundle now). */
+function certificateOk(cert: string | Uint8Array, trustedPem: readonly string[], allRootsPem: readonly string[], now: number): boolean {
+  const der = typeof cert === 'string' ? pemToDer(cert) : cert;
+  const key = Buffer.from(der).toString('base64');
+  let c = certCache.get(key);
+  if (!c || (c.root === undefined && c.rootsSeen < allRootsPem.length)) {
+    c = { notAfter: parseCertificate(der).notAfter.getTime(), root: issuingRoot(der, allRootsPem), rootsSeen: allRootsPem.length };
+    certCache.set(key, c);
+  }
+  return now <= c.notAfter && c.root !== undefined && trustedPem.some((r) => fingerprint(r) === c.root);
+}
+
 export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
   const nAgents = Math.max(2, opts.agents ?? 4);
-  const nStreams = opts.streams ?? 1000;
+  // 250 (it was 1,000 while streams never moved): 1,000 moving streams in one process on 2 cores shared with
+  // other work saturated it (2,000 stream starts per rotation step; event-loop delays of seconds, steps that ran
+  // past the leaves' lifetime). 250 streams is still ~21 per connection, 20x a real node's one per peer.
+  const nStreams = opts.streams ?? 250;
   const leafRotations = opts.leafRotations ?? 10;
   const rootRotation = opts.rootRotation ?? true;
   const heartbeatMs = opts.heartbeatMs ?? 100;
-  const maxAgeMs = opts.maxConnectionAgeMs ?? 2000;
+  // 4 s, not the 2 s of the streams that never moved: every stream now moves at every GOAWAY (as in production,
+  // where the age is 30 min and a node has one stream per peer) and twice per rotation step (its own end's
+  // change, then the server's request), each move a stream start with its chain check.
+  const maxAgeMs = opts.maxConnectionAgeMs ?? 4_000;
   // Three quarters of a connection age between steps: pooled connections cycle (GOAWAY, then a reconnect with
   // the provider's latest certificate) between most rotations, so rotations and reconnects interleave.
   const rotateEveryMs = Math.round(0.75 * maxAgeMs);
@@ -138,8 +214,12 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
 
   let closing = false;
   let measuring = false;
-  let [heartbeats, streamErrors, streamEnds, reconnects, reconnectFailures, freshHandshakes, freshHandshakeFailures] = [0, 0, 0, 0, 0, 0, 0];
+  let [heartbeats, reconnects, reconnectFailures, freshHandshakes, freshHandshakeFailures] = [0, 0, 0, 0, 0];
+  let [untrustedStreamsMax, untrustedSamples, untrustedSampledLegsMax] = [0, 0, 0];
+  let sampler: NodeJS.Timeout | undefined;
   let maxGapMs = 0;
+  let [heartbeatsLost, streamsOnCurrentServerCert, streamEnds] = [0, 0, 0];
+  const sum = (f: (st: Stream) => number) => streams.reduce((n, st) => n + f(st), 0);
   const gapHist = new Uint32Array(GAP_BUCKETS + 1);
 
   // Per phase: worst gap, worst event-loop delay and loop utilization. When a gap is over target this says
@@ -159,7 +239,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
   };
 
   const agents: Agent[] = [];
-  const pairs: { from: Agent; to: Agent; client: NodeServiceClient }[] = [];
+  const pairs: Pair[] = [];
   const streams: Stream[] = [];
   try {
     // --- root A and the agents ------------------------------------------------------------------------------
@@ -167,13 +247,17 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     const signerA = await createSigner(rootA.certPem, rootA.keyPem);
     for (let i = 0; i < nAgents; i++) {
       const nodeId = `soak-node-${i}`;
-      const creds = await issue(signerA, nodeId);
+      const creds = await issue(signerA, nodeId, HOUR_MS);
       const provider = new MemoryCertificateProvider();
+      // Each stream this agent opens follows the provider (RefreshingStream's 'update' listener): ~250 here,
+      // where a real agent has one per peer.
+      provider.setMaxListeners(nStreams + 16);
       provider.update({ chainPem: creds.chainPem, keyPem: creds.keyPem, trustPem: [rootA.certPem] });
       // No max_connection_age_grace_ms: after the GOAWAY, open streams finish on the old connection.
       const server = new grpc.Server({ 'grpc.max_connection_age_ms': maxAgeMs });
       const trust: TrustView = { clusterId: CLUSTER, rootsPem: [rootA.certPem], crossSignedPem: [], removedNodeIds: new Set() };
-      const agent: Agent = { nodeId, provider, trust, serial: creds.serial, server, address: '' };
+      const registry = new NodeServiceRegistry();
+      const agent: Agent = { nodeId, provider, trust, serial: creds.serial, server, address: '', registry, epoch: 0 };
       server.addService(
         NodeService.service,
         nodeServiceHandlers({
@@ -181,7 +265,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
           self: () => ({ nodeId, role: 'worker', serial: agent.serial, clusterId: CLUSTER }),
           clock: systemClock,
           log: productLog,
-          registry: new NodeServiceRegistry(),
+          registry,
         }),
       );
       agents.push(agent);
@@ -206,20 +290,53 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       }
     };
     /** New identity and trust: the provider (TLS) and the handlers' trust view change in the same tick. */
+    /** As the agent does on a renewal: the streams it serves are asked to move, and those on a root it dropped are revoked. */
     const install = (a: Agent, c: Creds, rootsPem: string[], crossSignedPem: string[] = []) => {
+      a.epoch++;
       a.provider.update({ chainPem: c.chainPem, keyPem: c.keyPem, trustPem: rootsPem });
       [a.trust, a.serial] = [{ ...a.trust, rootsPem, crossSignedPem }, c.serial];
+      a.registry.refreshAll();
+      void a.registry.recheck(a.trust, systemClock, productLog);
+    };
+    const installTrust = (a: Agent, rootsPem: string[], crossSignedPem: string[]) => {
+      a.epoch++;
+      a.provider.updateTrust(rootsPem);
+      a.trust = { ...a.trust, rootsPem, crossSignedPem };
+      void a.registry.recheck(a.trust, systemClock, productLog);
     };
 
-    // --- one pooled channel per ordered pair, built as PeerLink builds its channel ---------------------------
+    // --- channels: per ordered pair, one shared channel per (from, to) credential epoch ---------------------
+    // In production each peer link has one heartbeat stream; here ~21 streams share each pair's connection, as
+    // they did before the streams moved. RefreshingStream asks connect() for a new client per leg; handing it the
+    // pair's channel for the current epochs of both ends keeps the sharing while guaranteeing what a refresh
+    // needs — a connection made with both ends' current credentials (a new channel once either changed; the
+    // same channel reconnects after a GOAWAY). A channel is closed when its last leg is done with it.
     const channelOptions = { 'grpc.ssl_target_name_override': NODE_SERVER_NAME, 'grpc.use_local_subchannel_pool': 1, ...RECONNECT_OPTIONS };
-    for (const from of agents) {
-      for (const to of agents) {
-        if (from === to) continue;
-        const client = new NodeService(to.address, from.provider.channelCredentials(checkServerIdentity), channelOptions) as NodeServiceClient;
-        pairs.push({ from, to, client });
+    const sharedClient = (pair: Pair): grpc.Client => {
+      const key = `${pair.from.epoch}/${pair.to.epoch}`;
+      if (pair.shared?.key !== key) {
+        const old = pair.shared;
+        const client = new NodeService(pair.to.address, pair.from.provider.channelCredentials(checkServerIdentity), { ...channelOptions, [GENERATION_OPTION]: key }) as NodeServiceClient;
+        pair.shared = { key, client, legs: 0 };
         watchReconnects(client.getChannel());
+        if (old && old.legs === 0) old.client.close();
       }
+      const shared = pair.shared;
+      shared.legs++;
+      let closed = false;
+      const leg = {
+        getChannel: () => shared.client.getChannel(),
+        close: () => {
+          if (closed) return;
+          closed = true;
+          if (--shared.legs === 0 && pair.shared !== shared) shared.client.close();
+        },
+        heartbeat: () => shared.client.Heartbeat(),
+      };
+      return leg as unknown as grpc.Client;
+    };
+    for (const from of agents) {
+      for (const to of agents) if (from !== to) pairs.push({ from, to });
     }
     // Reconnects = a pooled channel becoming READY again after its first connection. After the GOAWAY the
     // channel goes IDLE; asking for its state with tryToConnect reconnects it at once (as PeerLink's probes
@@ -242,39 +359,49 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       watch(ch.getConnectivityState(true));
     }
 
-    // --- the streams: spread over the pairs, so ~83 share each pooled connection as they would in production -
+    // --- the streams: spread over the pairs, RefreshingStreams as PeerLink runs them -------------------------
+    let seqAll = 0;
     for (let k = 0; k < nStreams; k++) {
       const pair = pairs[k % pairs.length]!;
-      const what = `stream ${k} (${pair.from.nodeId} -> ${pair.to.nodeId})`;
-      const call = pair.client.Heartbeat();
-      const s: Stream = { call, timers: {}, up: false, failed: false, settled: new Promise((resolve) => call.on('status', () => resolve())) };
-      let seq = 0;
+      const { from, to } = pair;
+      const what = `stream ${k} (${from.nodeId} -> ${to.nodeId})`;
+      const s = {} as Stream;
+      const rs = new RefreshingStream<HeartbeatPing, HeartbeatPong__Output>({
+        name: what,
+        connect: () => sharedClient(pair),
+        open: (client) => (client as unknown as { heartbeat(): grpc.ClientDuplexStream<HeartbeatPing, HeartbeatPong__Output> }).heartbeat(),
+        onMessage: (msg) => {
+          const now = performance.now();
+          heartbeats++;
+          s.outstanding.delete(msg.seq);
+          s.up = true;
+          if (measuring && s.lastPong !== undefined) {
+            const gap = now - s.lastPong;
+            gapHist[Math.min(GAP_BUCKETS, Math.round(gap))]!++;
+            [maxGapMs, phaseGap] = [Math.max(maxGapMs, gap), Math.max(phaseGap, gap)];
+          }
+          s.lastPong = now;
+        },
+        refreshRequested: (msg) => msg.refresh_requested,
+        provider: from.provider,
+        ownNotAfter: () => notAfterOf(from.provider.current?.chainPem[0]),
+        ownCertificate: () => from.provider.current?.chainPem[0],
+        clock: systemClock,
+        log: productLog,
+        events: {
+          error: (err, established) => {
+            if (!closing && established) say(`${what} failed in phase ${phase}: ${grpc.status[err.code]} ${err.details}`);
+          },
+        },
+      });
+      Object.assign(s, { rs, from, to, timers: {}, up: false, outstanding: new Map() });
       const ping = () => {
-        if (call.writable) call.write({ seq: String(++seq), sent_at_ms: String(Date.now()) });
+        const seq = String(++seqAll);
+        s.outstanding.set(seq, Date.now());
+        rs.write({ seq, sent_at_ms: String(Date.now()) });
       };
-      call.on('data', () => {
-        const now = performance.now();
-        heartbeats++;
-        if (!s.up) [s.up, s.firstServerSerial] = [true, serialOf(call.getAuthContext()?.sslPeerCertificate)];
-        if (measuring && s.lastPong !== undefined) {
-          const gap = now - s.lastPong;
-          gapHist[Math.min(GAP_BUCKETS, Math.round(gap))]!++;
-          [maxGapMs, phaseGap] = [Math.max(maxGapMs, gap), Math.max(phaseGap, gap)];
-        }
-        s.lastPong = now;
-      });
-      call.on('error', (err: grpc.ServiceError) => {
-        if (closing) return;
-        s.failed = true;
-        streamErrors++;
-        say(`${what} failed in phase ${phase}: ${grpc.status[err.code]} ${err.details}`);
-      });
-      call.on('end', () => {
-        if (closing || s.failed) return;
-        streamEnds++;
-        say(`${what} ended in phase ${phase}`);
-      });
-      // Staggered: 1,000 streams pinging in lockstep would measure burst queueing, not rotations.
+      rs.start();
+      // Staggered: Streams pinging in lockstep would measure burst queueing, not rotations.
       ping();
       s.timers.start = setTimeout(() => {
         ping();
@@ -282,10 +409,37 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       }, Math.random() * heartbeatMs);
       streams.push(s);
     }
-    await until(() => streams.every((s) => s.up) || streamErrors + streamEnds > 0, 60_000, `${nStreams} streams to deliver a first pong`);
-    say(`${nStreams} streams up over ${pairs.length} pooled channels between ${nAgents} agents`);
+    await until(() => streams.every((s) => s.up), 60_000, `${nStreams} streams to deliver a first pong`);
+    say(`${nStreams} streams up over ${pairs.length} shared channels between ${nAgents} agents`);
 
-    // Warm-up is not measured: 1,000 stream starts (each authorized by a chain check) and their garbage and
+    // --- every second: streams on an expired or untrusted certificate -----------------------------------------
+    // Each live leg (in use, being confirmed, or draining after a move) has two certificates: ours (the client's,
+    // as its channel was made) checked by the server end, and the server's (from the handshake) checked by us.
+    const allRoots = [rootA.certPem];
+    const sample = () => {
+      const now = Date.now();
+      let bad = 0;
+      let legs = 0;
+      for (const st of streams) {
+        for (const leg of st.rs.liveLegs()) {
+          legs++;
+          const offending =
+            (leg.ownCertificatePem !== undefined && !certificateOk(leg.ownCertificatePem, st.to.trust.rootsPem, allRoots, now)) ||
+            (leg.peerCertificateDer !== undefined && !certificateOk(leg.peerCertificateDer, st.from.trust.rootsPem, allRoots, now));
+          if (offending) bad++;
+        }
+      }
+      // The servers' side: the client certificate each served stream was authorized with.
+      for (const a of agents) for (const served of a.registry.streams()) if (!certificateOk(served.der, a.trust.rootsPem, allRoots, now)) bad++;
+      untrustedSamples++;
+      untrustedSampledLegsMax = Math.max(untrustedSampledLegsMax, legs);
+      if (bad > untrustedStreamsMax) say(`${bad} stream legs on an expired or untrusted certificate in phase ${phase}`);
+      untrustedStreamsMax = Math.max(untrustedStreamsMax, bad);
+    };
+    sample();
+    sampler = setInterval(sample, 1000);
+
+    // Warm-up is not measured: the stream starts (each authorized by a chain check) and their garbage and
     // first connection cycles spill over; a settle period absorbs that. Then a rotation-free 'steady' phase
     // gives the baseline that every rotation phase is compared with.
     loop.enable();
@@ -346,12 +500,10 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       const rootB = await newRoot('CN=soak root B');
       const crossX = await crossSignRoot(rootB.certPem, rootA.certPem, rootA.keyPem);
       const both = [rootA.certPem, rootB.certPem];
+      allRoots.push(rootB.certPem);
       // 1: everyone trusts {A, B}; identities unchanged (leaf(A)).
       await pace('root-1-trust-A+B');
-      await eachAgent((a) => {
-        a.provider.updateTrust(both);
-        a.trust = { ...a.trust, rootsPem: both, crossSignedPem: [crossX] };
-      });
+      await eachAgent((a) => installTrust(a, both, [crossX]));
       await handshakeAll();
       // 2: leaves re-issued under B and presented as [leaf(B), X], which an A-only peer would accept too.
       const underBX = await prepare(await createSigner(rootB.certPem, rootB.keyPem, [crossX]));
@@ -372,26 +524,31 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     await sleep(maxAgeMs);
     setPhase();
     measuring = false;
+    clearInterval(sampler);
+    sample();
 
-    // The long-lived streams never moved: they are still on the connections of the warm-up handshakes.
-    const original = streams.filter((s) => s.firstServerSerial && s.firstServerSerial === serialOf(s.call.getAuthContext()?.sslPeerCertificate)).length;
-    say(`${original}/${nStreams} streams are still on their warm-up connection (first handshake's certificates, root A)`);
+    // Lost: pings never answered. Pinging stops, and the answers in flight (some on a stream still moving) get
+    // LOST_AFTER_MS to arrive.
+    for (const st of streams) {
+      clearTimeout(st.timers.start);
+      clearInterval(st.timers.every);
+    }
+    await until(() => streams.every((st) => st.outstanding.size === 0), LOST_AFTER_MS, 'the last pongs').catch(() => {});
+    heartbeatsLost = sum((st) => st.outstanding.size);
+    streamsOnCurrentServerCert = streams.filter((st) => st.rs.current?.peerSerial === st.to.serial).length;
+    streamEnds = streams.filter((st) => !st.rs.connected).length;
+    say(`${streamsOnCurrentServerCert}/${nStreams} streams run on their server's current certificate; ${sum((st) => st.rs.refreshes)} refreshes`);
   } finally {
     // --- clean stop: half-close every stream (the server ends its side), then channels, then servers ----------
     closing = true;
+    clearInterval(sampler);
     loop.disable();
     for (const s of streams) {
       clearTimeout(s.timers.start);
       clearInterval(s.timers.every);
-      s.call.end();
     }
-    let settled = false;
-    void Promise.all(streams.map((s) => s.settled)).then(() => (settled = true));
-    await until(() => settled, 10_000, 'streams to close').catch((err: Error) => {
-      say(`${err.message}; cancelling the rest`);
-      for (const s of streams) s.call.cancel();
-    });
-    for (const p of pairs) p.client.close();
+    await Promise.all(streams.map((s) => s.rs.stop()));
+    for (const p of pairs) p.shared?.client.close();
     await Promise.all(agents.map((a) => shutdownServer(a.server, 5_000)));
   }
 
@@ -405,7 +562,9 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
   const round1 = (x: number) => Math.round(x * 10) / 10;
   return {
     agents: nAgents, streams: nStreams, leafRotations, rootRotation,
-    heartbeats, streamErrors, streamEnds, reconnects, freshHandshakes, freshHandshakeFailures,
+    heartbeats, streamErrors: sum((st) => st.rs.errors), streamEnds, reconnects, freshHandshakes, freshHandshakeFailures,
+    refreshes: sum((st) => st.rs.refreshes), refreshFailures: sum((st) => st.rs.refreshFailures), heartbeatsLost,
+    untrustedStreamsMax, untrustedSamples, untrustedSampledLegsMax, streamsOnCurrentServerCert,
     maxGapMs: round1(maxGapMs), p99GapMs, seconds: round1((performance.now() - t0) / 1000),
     heartbeatMs, reconnectFailures, eventLoopMaxDelayMs: round1(loopMaxMs),
   };
