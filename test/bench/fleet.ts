@@ -8,10 +8,8 @@ import { pemToDer } from '../../shared/pki/pem.js';
 import { maxConnectionAgeMs } from '../../shared/connection-age.js';
 import { NODE_CERT_TTL } from '../../ca/config.js';
 import { parseCertificate } from '../../shared/pki/certs.js';
-import { issuingRoot } from '../../shared/pki/chain.js';
-import { CaClient, staticConnection } from '../../agent/ca-client.js';
-import { unaryCall } from '../../shared/grpc/call.js';
-import type { ClientUnaryCall } from '@grpc/grpc-js';
+import { startModuleWorker } from '../../shared/ts-worker.js';
+import type { ReportReply, ReportRequest } from './report-worker.js';
 import { connectionCycleMs } from '../../ca/root-rotation.js';
 import { createLogger } from '../../shared/log.js';
 import { systemClock } from '../../shared/clock.js';
@@ -160,6 +158,7 @@ export interface RotationRun {
  *    port, with its new certificate, naming the roots that issued the certificates it uses — its own and the
  *    CA's as that connection presented it (what its watch would run on). A report that still names the old
  *    root (the CA's certificate not re-issued yet) is sent again 500 ms later, as the agent's reporter would.
+ *    The nodes' side of the reports runs on a worker thread (report-worker.ts), beside the CA's event loop.
  * Measured from `StartRootRotation` to converged and to finished. The CA finishes on evidence as soon as every
  * node has reported no old root; the 1.5 x connection-age timer (ROTATION_BENCH_UPPER_BOUND_S) is not waited.
  */
@@ -185,6 +184,7 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
   const counts = { reports: 0, resent: 0, reportFailures: 0 };
   let stopping = false;
   let stopAcks = async () => {};
+  let stopWorker = async (): Promise<unknown> => undefined;
   let lastReportAt = 0;
   try {
     const nodes = await joinFleet(ca.authority, token, opts.nodes);
@@ -219,36 +219,34 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
       waiting.shift()?.();
     };
     const oldRoot = parseCertificate(authority.trust.tokenRootPem).fingerprint;
-    /** One ReportLiveCredentials over mTLS with the node's current certificate, as agent/node-agent.ts sends it. */
+    // The nodes' side of the reports runs on a worker thread (report-worker.ts).
+    const worker = startModuleWorker(new URL('./report-worker.ts', import.meta.url), { workerData: { address } });
+    stopWorker = () => worker.terminate();
+    let nextId = 0;
+    const replies = new Map<number, (r: ReportReply) => void>();
+    worker.on('message', (r: ReportReply) => {
+      replies.get(r.id)?.(r);
+      replies.delete(r.id);
+    });
+    /** One node's report; sent again 500 ms later while it names the old root or fails (as the agent's reporter would). */
     const report = async (node: SimNode, keyPem: string): Promise<void> => {
       for (let attempt = 0; !stopping; attempt++) {
         await slot();
         const bundle = authority.trust;
-        const client = new CaClient(address, staticConnection(bundle.rootsPem, { keyPem, chainPem: node.chainPem }));
-        let namesOld = false;
-        try {
-          // The CA's certificate on this connection: what the node's watch would run on.
-          let first: ClientUnaryCall | undefined;
-          await unaryCall((o, cb) => (first = client.raw.GetTrustBundle({}, o, cb)), 30_000);
-          const caDer = first?.getAuthContext()?.sslPeerCertificate?.raw;
-          const roots = new Set<string>();
-          for (const der of [node.der, caDer ? new Uint8Array(caDer) : undefined]) {
-            const root = der && issuingRoot(der, bundle.rootsPem);
-            if (!root) throw new Error('a certificate of the report connection chains to no root of the bundle');
-            roots.add(root);
-          }
-          counts.reports++;
-          await unaryCall((o, cb) => client.raw.ReportLiveCredentials({ bundle_version: String(bundle.version), issuer_root_fingerprints: [...roots] }, o, cb), 30_000);
-          namesOld = roots.has(oldRoot);
-          lastReportAt = performance.now();
-          if (!namesOld) return;
-          counts.resent++;
-        } catch (err) {
+        const id = nextId++;
+        counts.reports++;
+        const reply = await new Promise<ReportReply>((resolve) => {
+          replies.set(id, resolve);
+          worker.postMessage({ id, keyPem, chainPem: node.chainPem, rootsPem: bundle.rootsPem, bundleVersion: bundle.version } satisfies ReportRequest);
+        }).finally(release);
+        lastReportAt = performance.now();
+        if (reply.error !== undefined) {
           counts.reportFailures++;
-          if (counts.reportFailures <= 5) console.error(`simulated report of ${node.nodeId} failed (attempt ${attempt + 1}):`, (err as Error).message);
-        } finally {
-          client.close();
-          release();
+          if (counts.reportFailures <= 5) console.error(`simulated report of ${node.nodeId} failed (attempt ${attempt + 1}): ${reply.error}`);
+        } else if (reply.roots!.includes(oldRoot)) {
+          counts.resent++;
+        } else {
+          return;
         }
         await new Promise((res) => setTimeout(res, 500));
       }
@@ -275,7 +273,7 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
       const s = await status();
       if (s.converged_at && convergedS === undefined) convergedS = (performance.now() - start) / 1000;
       if (s.phase === 'idle' && s.last_finished_at) break;
-      if (performance.now() - start > 300_000) throw new Error(`rotation not finished after 300 s (${s.nodes_reissued} re-issued, ${s.waiting_for?.length ?? '?'} nodes' evidence awaited)`);
+      if (performance.now() - start > 900_000) throw new Error(`rotation not finished after 900 s (${s.nodes_reissued} re-issued, ${s.waiting_for?.length ?? '?'} nodes' evidence awaited)`);
       await new Promise((res) => setTimeout(res, 50)); // status poll period: the resolution of this figure
     }
     const result = { convergedS: convergedS ?? (performance.now() - start) / 1000, finishedS: (performance.now() - start) / 1000, ...counts };
@@ -285,6 +283,7 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
   } finally {
     stopping = true;
     await stopAcks();
+    await stopWorker();
     admin.close();
     await ca.stop();
   }
