@@ -73,10 +73,13 @@ interface Deps {
 /** Reads the CA's trust from disk and store, completing a finish that a crash interrupted. */
 export async function loadTrust(d: Omit<Deps, 'log' | 'maxConnectionAgeMs'> & { log: Logger }): Promise<TrustState> {
   const { store, root, passphrase, clock } = d;
+  // Root material and rotation state are read together, before the (slow) unseal: reading the state after it could
+  // pair the old root with a rotation another replica finished meanwhile (a replica following a finish was seen to
+  // settle on the old root alone). A change after these reads triggers another reload (replica.ts).
   const material = await root.read();
+  const state = await store.getRotationState();
   let rootPem = material.rootPem;
   const rootKeyPem = await unsealPrivateKey(material.sealedKey, passphrase);
-  const state = await store.getRotationState();
   const rotation = state.rotation;
   if (!keyMatchesCertificate(rootKeyPem, rootPem)) {
     // finish() writes the key, then the certificate: a crash in between leaves the new key beside the old cert.
@@ -256,7 +259,7 @@ export class RotationManager {
       const { store, log, authority } = this.d;
       const before = await this.#record();
       const record = transition(before, { type: 'abort' });
-      const version = authority.trust.version + 1;
+      const version = await this.#nextBundleVersion(record);
       const next = { ...record, bundleVersion: version };
       await store.updateRotationState({ rotation: next, bundleVersion: version }, before);
       const rootKeyPem = await unsealPrivateKey((await this.d.root.read()).sealedKey, this.d.passphrase);
@@ -396,6 +399,15 @@ export class RotationManager {
     }
   }
 
+  /**
+   * The next bundle version from the store, not from this replica's trust: a leader that has not yet followed the
+   * rotation's start (another replica began it) would otherwise reuse the rotation's version for the final bundle,
+   * and agents holding that version would never take the new one.
+   */
+  async #nextBundleVersion(record: RotationRecord): Promise<number> {
+    return Math.max(this.d.authority.trust.version, record.bundleVersion, (await this.d.store.getRotationState()).bundleVersion) + 1;
+  }
+
   #leads(): boolean {
     return this.d.isLeader?.() ?? true;
   }
@@ -404,7 +416,7 @@ export class RotationManager {
     const { store, clock, log, authority, root, passphrase } = this.d;
     const now = clock.now();
     const until = new Date(now.getTime() + this.d.nodeCertTtlMs + this.d.backdateMs).toISOString();
-    const version = authority.trust.version + 1;
+    const version = await this.#nextBundleVersion(record);
     const targetKeyPem =
       record.phase === 'rotating'
         ? await unsealPrivateKey(record.newKeySealed as SealedKey, passphrase)
