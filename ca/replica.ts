@@ -14,21 +14,30 @@ export function followStore(d: { store: EtcdStore; authority: Authority; loadTru
   const { store, authority, log } = d;
   const announced = new Set<string>();
   void store.listNodes().then((nodes) => nodes.forEach((n) => n.removedAt && announced.add(n.nodeId)));
-  let reloading: Promise<void> | undefined;
+  // `reloading` is cleared in the same synchronous step as the last look at `again`: a change reported after
+  // that look starts a new reload. (Clearing it in a .finally() left a microtask-wide gap in which a change
+  // reported by the store's watch handler set `again` for a loop that had already ended: a lost wake-up, and
+  // a replica kept an old trust after a rotation finished elsewhere.)
+  let reloading = false;
   let again = false;
 
   const reload = async (): Promise<void> => {
-    do {
+    for (;;) {
       again = false;
       try {
         const next = await d.loadTrust();
-        if (sameTrust(next, authority.trust)) continue;
-        log.info('ca.trust_followed', { version: next.version, from: authority.trust.version });
-        authority.setTrust(next);
+        if (!sameTrust(next, authority.trust)) {
+          log.info('ca.trust_followed', { version: next.version, from: authority.trust.version });
+          authority.setTrust(next);
+        }
       } catch (err) {
         log.error('ca.trust_follow_failed', { err: String((err as Error).message).slice(0, 200) });
       }
-    } while (again);
+      if (!again) {
+        reloading = false;
+        return;
+      }
+    }
   };
 
   const onChange = (c: StoreChange): void => {
@@ -37,7 +46,8 @@ export function followStore(d: { store: EtcdStore; authority: Authority; loadTru
         again = true;
         return;
       }
-      reloading = reload().finally(() => (reloading = undefined));
+      reloading = true;
+      void reload();
       return;
     }
     if (c.kind === 'nodes') {
@@ -61,6 +71,6 @@ function sameTrust(a: TrustState, b: TrustState): boolean {
     a.signer.rootFingerprint === b.signer.rootFingerprint &&
     a.rootsPem.join() === b.rootsPem.join() &&
     a.crossSignedPem.join() === b.crossSignedPem.join() &&
-    a.retired.length === b.retired.length
+    a.retired.map((r) => r.rootPem + r.until).join() === b.retired.map((r) => r.rootPem + r.until).join()
   );
 }
