@@ -1,6 +1,6 @@
 // `npm run bench`: every figure of the benchmark suite in one run, printed as one table and written as JSON.
 //
-//   npm run bench                      all figures (~8 minutes on 2 cores)
+//   npm run bench                      all figures (~25 minutes on 2 cores; figure 6, three 10,000-node rotations, ~13)
 //   npm run bench -- --only 1,4        some figures
 //   npm run bench -- --quick           fewer and shorter runs (a smoke check of the suite, not numbers to quote)
 //   npm run bench -- --out FILE        where the JSON goes (default bench-results.json)
