@@ -10,9 +10,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { initCa, serveCa } from '../helpers/cluster.js';
 import { freePort, type Daemon } from '../helpers/proc.js';
-import { fetchRoots, joinNode, renewNode, type TestNode } from '../helpers/node-identity.js';
+import { fetchRoots, joinNode, type TestNode } from '../helpers/node-identity.js';
 import { newResult, formatDistribution, type ScenarioResult } from './report.js';
-import { Prng, Signal, errorCode, outageError, readCaRecords, type ScenarioContext } from './common.js';
+import { Prng, readCaRecords, type ScenarioContext } from './common.js';
+import { RenewalStorm } from './storm.js';
 
 export interface CaKillStormOptions {
   cycles: number;
@@ -36,58 +37,21 @@ export async function caKillStorm(ctx: ScenarioContext, o: CaKillStormOptions): 
     nodes.push({ id: held.cert.node_id, held });
   }
   const received: { nodeId: string; serial: string }[] = [];
-  const signal = new Signal();
-  let accepted = 0;
-  let paused = false;
-  let parked = 0;
-  let stopped = false;
-  let resume!: () => void;
-  let resumed = Promise.resolve();
-  const refusals = new Map<string, number>();
-  /** When the first renewal after the latest restart was accepted (0: not yet). */
-  let firstAcceptedAt = 0;
-
-  const loop = async (n: { id: string; held: TestNode }) => {
-    while (!stopped) {
-      if (paused) {
-        parked++;
-        signal.poke();
-        await resumed;
-        parked--;
-        continue;
-      }
-      try {
-        const next = await renewNode(address, n.held, roots);
-        received.push({ nodeId: n.id, serial: next.cert.serial });
-        n.held = next;
-        accepted++;
-        if (!firstAcceptedAt) firstAcceptedAt = Date.now();
-        signal.poke();
-      } catch (err) {
-        if (!outageError(err)) {
-          const k = errorCode(err);
-          refusals.set(k, (refusals.get(k) ?? 0) + 1);
-        }
-        // A client's retry pace while the CA is down (not a wait for a condition).
-        await delay(5 + rng.int(20));
-      }
-    }
-  };
-  const loops = nodes.map(loop);
+  const storm = new RenewalStorm(
+    nodes.map((n) => ({ ...n, at: 0 })),
+    { addresses: [address], roots, rng, onRenewed: (n, next) => received.push({ nodeId: n.id, serial: next.cert.serial }) },
+  );
 
   const restartMs: number[] = [];
   try {
     for (let cycle = 0; cycle < o.cycles; cycle++) {
-      const base = accepted;
-      await signal.until(() => accepted >= base + o.nodes, 60_000, `${o.nodes} renewals in the storm (cycle ${cycle})`);
+      await storm.roundDone(`${o.nodes} renewals in the storm (cycle ${cycle})`);
       await delay(rng.int(o.maxKillDelayMs + 1)); // the random kill point
       ca.child.kill('SIGKILL');
       await ca.exited;
       r.cycles++;
       // Every node's call settles (fails or lands) before the records are read.
-      resumed = new Promise((res) => (resume = res));
-      paused = true;
-      await signal.until(() => parked === nodes.length, 30_000, 'every node to park');
+      await storm.pause();
       await readCaRecords(stateDir, async (rec) => {
         for (const got of received) {
           const c = await rec.cert(got.serial);
@@ -96,7 +60,7 @@ export async function caKillStorm(ctx: ScenarioContext, o: CaKillStormOptions): 
             r.problems.push(`cycle ${cycle}: certificate ${got.serial} of node ${got.nodeId} was received but is ${c ? `on record for ${c.nodeId}` : 'not on record'}`);
           }
         }
-        for (const n of nodes) {
+        for (const n of storm.nodes) {
           const node = rec.nodes.find((x) => x.nodeId === n.id);
           const s = n.held.cert.serial;
           if (!node || (node.serial !== s && node.fallbackSerial !== s)) {
@@ -106,34 +70,23 @@ export async function caKillStorm(ctx: ScenarioContext, o: CaKillStormOptions): 
       });
       received.length = 0; // checked; the store only grows, so they stay on record (checked again at the end)
       const spawnedAt = Date.now();
-      firstAcceptedAt = 0;
+      storm.markRecovery();
       const next = await serveCa(stateDir, passphraseFile, serveArgs, address);
       ca = next.daemon;
       restartMs.push(Date.now() - spawnedAt);
-      paused = false;
-      resume();
-      await signal.until(() => firstAcceptedAt > 0, 60_000, `the first renewal after restart ${cycle}`);
-      r.recoveryMs.push(firstAcceptedAt - spawnedAt);
-      if ((cycle + 1) % 10 === 0) ctx.log(`  scenario 1: ${cycle + 1}/${o.cycles} kills, ${accepted} renewals accepted`);
+      storm.resume();
+      await storm.recovered(`the first renewal after restart ${cycle}`);
+      r.recoveryMs.push(storm.firstAcceptedAt - spawnedAt);
+      if ((cycle + 1) % 10 === 0) ctx.log(`  scenario 1: ${cycle + 1}/${o.cycles} kills, ${storm.accepted} renewals accepted`);
     }
   } finally {
-    stopped = true;
-    paused = false;
-    resume?.();
-    await Promise.all(loops);
+    await storm.stop();
   }
   // Locked out: a node whose next renewal (with the certificate it holds) is refused.
-  for (const n of nodes) {
-    try {
-      n.held = await renewNode(address, n.held, roots);
-    } catch (err) {
-      r.nodesLockedOut++;
-      r.problems.push(`node ${n.id} cannot renew after the campaign: ${errorCode(err)}`);
-    }
-  }
+  r.nodesLockedOut += await storm.lockedOut((line) => r.problems.push(line));
   const code = await ca.stop();
   if (code !== 0) r.problems.push(`the CA exited ${code} on SIGTERM after the campaign`);
-  for (const [k, v] of refusals) r.problems.push(`${v} renewal(s) refused during the storm (not an outage error): ${k}`);
-  r.notes.push(`${o.nodes} nodes, ${accepted} renewals accepted; CA spawn → ca.listening min/p50/p90/max ${formatDistribution(restartMs)}`);
+  r.problems.push(...storm.refusalProblems());
+  r.notes.push(`${o.nodes} nodes, ${storm.accepted} renewals accepted; CA spawn → ca.listening min/p50/p90/max ${formatDistribution(restartMs)}`);
   return r;
 }

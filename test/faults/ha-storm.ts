@@ -12,9 +12,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { etcdMissing } from '../helpers/etcd.js';
 import { startHaCa, type HaCa, type Replica } from '../helpers/ha.js';
 import { runJson } from '../helpers/proc.js';
-import { fetchRoots, joinNode, renewNode, type TestNode } from '../helpers/node-identity.js';
+import { fetchRoots, joinNode } from '../helpers/node-identity.js';
 import { newResult, formatDistribution, type ScenarioResult } from './report.js';
-import { Prng, Signal, errorCode, outageError, type ScenarioContext } from './common.js';
+import { Prng, type ScenarioContext } from './common.js';
+import { RenewalStorm, type StormNode } from './storm.js';
 
 export async function haStorm(ctx: ScenarioContext, o: { cycles: number; nodes: number; maxKillDelayMs: number }): Promise<ScenarioResult> {
   const r = newResult('8 replicas: leader + etcd member SIGKILL in storm', 'kill → next renewal accepted');
@@ -26,68 +27,38 @@ export async function haStorm(ctx: ScenarioContext, o: { cycles: number; nodes: 
   const rng = new Prng(ctx.seed);
   const ha: HaCa = await startHaCa(ctx.dir, { etcdMembers: 3, replicas: 3, serveArgs: ['--renew-rate', '1000000/1m'] });
   const addresses = ha.replicas.map((x) => x.address);
-  const signal = new Signal();
-  let accepted = 0;
-  let paused = false;
-  let parked = 0;
-  let stopped = false;
-  let resume!: () => void;
-  let resumed = Promise.resolve();
-  let firstAcceptedAt = 0;
-  const refusals = new Map<string, number>();
   const electMs: number[] = [];
-  type N = { id: string; held: TestNode; seen: string[]; at: number };
-  const nodes: N[] = [];
   try {
     const roots = await fetchRoots(addresses[0]!);
+    const nodes: (StormNode & { seen: string[] })[] = [];
     for (let i = 0; i < o.nodes; i++) {
       const held = await joinNode(addresses[i % addresses.length]!, ha.init.tokens.worker, roots);
       nodes.push({ id: held.cert.node_id, held, seen: [held.cert.serial], at: i % addresses.length });
     }
-    const loop = async (n: N) => {
-      while (!stopped) {
-        if (paused) {
-          parked++;
-          signal.poke();
-          await resumed;
-          parked--;
-          continue;
-        }
-        try {
-          const next = await renewNode(addresses[n.at]!, n.held, roots);
-          n.held = next;
-          n.seen.push(next.cert.serial);
-          accepted++;
-          if (!firstAcceptedAt) firstAcceptedAt = Date.now();
-          signal.poke();
-        } catch (err) {
-          if (outageError(err)) n.at = (n.at + 1) % addresses.length; // fail over, as agents do
-          else refusals.set(errorCode(err), (refusals.get(errorCode(err)) ?? 0) + 1);
-          await delay(5 + rng.int(20));
-        }
-      }
-    };
-    const loops = nodes.map(loop);
+    const storm = new RenewalStorm(nodes, {
+      addresses,
+      roots,
+      rng,
+      failover: true,
+      onRenewed: (n, next) => n.seen.push(next.cert.serial),
+    });
     try {
       for (let cycle = 0; cycle < o.cycles; cycle++) {
-        const base = accepted;
-        await signal.until(() => accepted >= base + o.nodes, 60_000, `${o.nodes} renewals (cycle ${cycle})`);
+        await storm.roundDone(`${o.nodes} renewals (cycle ${cycle})`);
         const leader: Replica = await ha.leader();
         await delay(rng.int(o.maxKillDelayMs + 1));
-        firstAcceptedAt = 0;
+        storm.markRecovery();
         const killedAt = Date.now();
         leader.daemon.child.kill('SIGKILL');
         if (cycle === 0) await ha.etcd.members[2]!.kill('SIGKILL');
         await leader.daemon.exited;
-        await signal.until(() => firstAcceptedAt > 0, 60_000, 'a renewal after the kill');
-        r.recoveryMs.push(firstAcceptedAt - killedAt);
+        await storm.recovered('a renewal after the kill');
+        r.recoveryMs.push(storm.firstAcceptedAt - killedAt);
         await ha.leader(60_000);
         electMs.push(Date.now() - killedAt);
         r.cycles++;
         // Records through a surviving replica, storm paused.
-        resumed = new Promise((res) => (resume = res));
-        paused = true;
-        await signal.until(() => parked === nodes.length, 30_000, 'every node to park');
+        await storm.pause();
         const via = ha.replicas.find((x) => x !== leader && x.daemon.child.exitCode === null && x.daemon.child.signalCode === null)!;
         const records = await runJson<{ node_id: string; serial: string }[]>('ca', ['nodes', '--json', '--state-dir', via.stateDir]);
         for (const n of nodes) {
@@ -101,35 +72,17 @@ export async function haStorm(ctx: ScenarioContext, o: { cycles: number; nodes: 
         }
         // The killed replica comes back on its address.
         await ha.startReplica(leader.name, leader.address);
-        paused = false;
-        resume();
+        storm.resume();
         ctx.log(`  scenario 8: ${cycle + 1}/${o.cycles} leader kills`);
       }
     } finally {
-      stopped = true;
-      paused = false;
-      resume?.();
-      await Promise.all(loops);
+      await storm.stop();
     }
-    for (const n of nodes) {
-      let ok = false;
-      for (let i = 0; i < addresses.length && !ok; i++) {
-        try {
-          n.held = await renewNode(addresses[(n.at + i) % addresses.length]!, n.held, roots);
-          ok = true;
-        } catch (err) {
-          if (!outageError(err)) {
-            r.problems.push(`node ${n.id} cannot renew after the campaign: ${errorCode(err)}`);
-            break;
-          }
-        }
-      }
-      if (!ok) r.nodesLockedOut++;
-    }
+    r.nodesLockedOut += await storm.lockedOut((line) => r.problems.push(line));
+    r.problems.push(...storm.refusalProblems());
+    r.notes.push(`${o.nodes} nodes over 3 replicas, ${storm.accepted} renewals accepted; etcd member m2 killed in cycle 1 (stays down); kill → a replica leads again ${formatDistribution(electMs)}`);
   } finally {
     await ha.stop();
   }
-  for (const [k, v] of refusals) r.problems.push(`${v} renewal(s) refused during the storm (not an outage error): ${k}`);
-  r.notes.push(`${o.nodes} nodes over 3 replicas, ${accepted} renewals accepted; etcd member m2 killed in cycle 1 (stays down); kill → a replica leads again ${formatDistribution(electMs)}`);
   return r;
 }
