@@ -67,6 +67,11 @@ export class LazyGauge implements Bindable {
     else this.#pending += delta;
   }
 
+  set(value: number): void {
+    if (this.#real) this.#real.set(value);
+    else this.#pending = value;
+  }
+
   bind(prom: PromClient): Gauge<string> {
     if (!this.#real) {
       this.#real = new prom.Gauge({ name: this.spec.name, help: this.spec.help, registers: [] });

@@ -152,6 +152,12 @@ export class Metrics {
       help: 'Replicas on etcd: 1 on the replica that leads (rotation steps, pruning), 0 on the others. 0 on the embedded store (no election).',
     }),
   );
+  readonly caStoreAvailable = this.#forCa(
+    new LazyGauge({
+      name: 'hitless_ca_store_available',
+      help: 'Whether the store can take a write: on etcd 0 while quorum reads fail (health says NOT_SERVING then), 1 otherwise. Always 1 on the embedded store.',
+    }),
+  );
   readonly caRotationTransitions = this.#forCa(
     new LazyCounter({
       name: 'hitless_ca_root_rotation_transitions_total',

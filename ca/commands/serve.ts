@@ -33,6 +33,7 @@ import { metrics } from '../../shared/metrics.js';
 import { startMetricsServer } from '../../shared/metrics-http.js';
 import { caSnapshotSource } from '../metrics-view.js';
 import { HealthReporter } from '../../shared/grpc/health.js';
+import { StoreAvailability, type StoreAvailabilityOptions } from '../store-availability.js';
 import { addReflection } from '../../shared/grpc/reflection.js';
 import { adminHandlers, localOperator, operatorCertificate } from '../admin-service.js';
 import { Operators } from '../operators.js';
@@ -63,7 +64,7 @@ export interface ServeOptions {
    */
   etcd?: EtcdConnection;
   /** Leader election lease TTL (seconds) and how often the leader prunes. */
-  replica?: ElectionOptions & { pruneEveryMs?: number };
+  replica?: ElectionOptions & { pruneEveryMs?: number; availability?: StoreAvailabilityOptions };
 }
 
 export interface RunningCa {
@@ -248,8 +249,24 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     }
 
     // Store open, root key unsealed, listening: the CA can do its job. The first step of stopping says otherwise.
+    // On etcd the job also needs a quorum: without one the replica says NOT_SERVING until a quorum read
+    // succeeds again (ca/store-availability.ts), so load balancers and agents' health checks move on.
+    let stopping = false;
+    const availability = etcd
+      ? new StoreAvailability(() => etcd.probe(), clock, log, (up) => {
+          etcd.setQuorum(up);
+          metrics.caStoreAvailable.set(up ? 1 : 0);
+          if (!stopping) health.set(up ? 'SERVING' : 'NOT_SERVING');
+        }, opts.replica?.availability)
+      : undefined;
+    metrics.caStoreAvailable.set(1);
     health.set('SERVING');
-    cleanups.push(async () => health.stopping());
+    availability?.start();
+    cleanups.push(async () => {
+      stopping = true;
+      health.stopping();
+      await availability?.stop();
+    });
     log.info('ca.listening', {
       address: opts.listen,
       port,

@@ -189,6 +189,9 @@ export class EtcdStore implements CaStore {
    * retried one by one, so each caller gets its own verdict.
    */
   #txn(writes: Write[], conditions: Condition[] = []): Promise<void> {
+    // Known to lack a quorum: refuse at once, so a caller (an agent renewing) moves to another replica now
+    // instead of after its deadline. Writes already queued still try; the next good probe reopens.
+    if (this.#noQuorum) return Promise.reject(this.#unavailable('write', new Error('no quorum read succeeded lately')));
     const compares: Compare[] = [];
     for (const cond of conditions) {
       if (cond.expect === undefined) continue;
@@ -296,11 +299,31 @@ export class EtcdStore implements CaStore {
     } catch (cause) {
       if (cause instanceof HitlessError) throw cause;
       this.#log?.error('store.etcd_unavailable', { what, err: String((cause as Error).message).slice(0, 200) });
-      throw new HitlessError('STORE_UNAVAILABLE', `the etcd store is unavailable (${what}): ${String((cause as Error).message).slice(0, 120)}`, {
-        cause,
-        hint: "check that a quorum of etcd members is up and reachable ('etcdctl endpoint health'); the CA issues nothing until it is",
-      });
+      throw this.#unavailable(what, cause);
     }
+  }
+
+  #unavailable(what: string, cause: unknown): HitlessError {
+    return new HitlessError('STORE_UNAVAILABLE', `the etcd store is unavailable (${what}): ${String((cause as Error).message).slice(0, 120)}`, {
+      cause,
+      hint: "check that a quorum of etcd members is up and reachable ('etcdctl endpoint health'); the CA issues nothing until it is",
+    });
+  }
+
+  #noQuorum = false;
+
+  /** The verdict of ca/store-availability.ts: while false, writes are refused at once (see #txn). */
+  setQuorum(available: boolean): void {
+    this.#noQuorum = !available;
+  }
+
+  /**
+   * A quorum read (linearizable range of one small key): resolves only while etcd has a leader and a majority,
+   * i.e. while a write could commit. ca/store-availability.ts turns it into the replica's health. No log line
+   * here: the caller logs the transitions, not every probe.
+   */
+  async probe(): Promise<void> {
+    await this.#client.get(this.prefix + 'cluster/config').exists();
   }
 
   // ---- Nodes and certificates ----
