@@ -80,6 +80,8 @@ export interface SoakResult {
 export interface SoakOptions {
   agents?: number; streams?: number; leafRotations?: number; rootRotation?: boolean;
   heartbeatMs?: number; maxConnectionAgeMs?: number; log?: (line: string) => void;
+  /** Called when a phase starts (diagnostic harnesses attribute what they record to it). */
+  onPhase?: (name: string) => void;
 }
 
 const CLUSTER = 'soak-cluster';
@@ -217,6 +219,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
   let [heartbeats, reconnects, reconnectFailures, freshHandshakes, freshHandshakeFailures] = [0, 0, 0, 0, 0];
   let [untrustedStreamsMax, untrustedSamples, untrustedSampledLegsMax] = [0, 0, 0];
   let sampler: NodeJS.Timeout | undefined;
+  let channelsOpen = 0;
   let maxGapMs = 0;
   let [heartbeatsLost, streamsOnCurrentServerCert, streamEnds] = [0, 0, 0];
   const sum = (f: (st: Stream) => number) => streams.reduce((n, st) => n + f(st), 0);
@@ -233,8 +236,9 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     const delay = loop.max / 1e6;
     if (measuring) loopMaxMs = Math.max(loopMaxMs, delay);
     const busy = performance.eventLoopUtilization(elu).utilization;
-    say(`phase ${phase}: max heartbeat gap ${phaseGap.toFixed(1)} ms, event-loop delay max ${delay.toFixed(1)} ms, loop ${(busy * 100).toFixed(0)}% busy`);
+    say(`phase ${phase}: max heartbeat gap ${phaseGap.toFixed(1)} ms, event-loop delay max ${delay.toFixed(1)} ms, loop ${(busy * 100).toFixed(0)}% busy; shared channels open ${channelsOpen}, live legs ${streams.reduce((n, st) => n + st.rs.liveLegs().length, 0)}`);
     [elu, phaseGap, phase] = [performance.eventLoopUtilization(), 0, next ?? phase];
+    opts.onPhase?.(phase);
     loop.reset();
   };
 
@@ -318,8 +322,9 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
         const old = pair.shared;
         const client = new NodeService(pair.to.address, pair.from.provider.channelCredentials(checkServerIdentity), { ...channelOptions, [GENERATION_OPTION]: key }) as NodeServiceClient;
         pair.shared = { key, client, legs: 0 };
+        channelsOpen++;
         watchReconnects(client.getChannel());
-        if (old && old.legs === 0) old.client.close();
+        if (old && old.legs === 0) old.client.close(), channelsOpen--;
       }
       const shared = pair.shared;
       shared.legs++;
@@ -329,7 +334,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
         close: () => {
           if (closed) return;
           closed = true;
-          if (--shared.legs === 0 && pair.shared !== shared) shared.client.close();
+          if (--shared.legs === 0 && pair.shared !== shared) shared.client.close(), channelsOpen--;
         },
         heartbeat: () => shared.client.Heartbeat(),
       };
@@ -341,11 +346,17 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     // Reconnects = a pooled channel becoming READY again after its first connection. After the GOAWAY the
     // channel goes IDLE; asking for its state with tryToConnect reconnects it at once (as PeerLink's probes
     // would), so every connection cycle is a real TLS handshake with the provider's latest identity and trust.
+    // Never on a closed channel: grpc-js 1.14 tells the watcher about SHUTDOWN, and getConnectivityState(true)
+    // then restarts the closed channel's load balancer: it reconnects, and again after every GOAWAY, for good
+    // (seen in isolation: a closed channel back to READY, 6 new connections in 6 s at a 1 s max age). Before
+    // this, every channel the soak closed lived on as a zombie that handshook at every connection age: about
+    // 12 more live connections per rotation step (12 → 105 over 3 leaf + 3 root steps), a load that grew step
+    // by step, so the last steps (the root rotation's) were the ones that starved (notes/xsign.md).
     function watchReconnects(ch: ReturnType<grpc.Client['getChannel']>): void {
       let wasReady = false;
       const watch = (prev: grpc.connectivityState) =>
         ch.watchConnectivityState(prev, Infinity, () => {
-          if (closing) return;
+          if (closing || ch.getConnectivityState(false) === grpc.connectivityState.SHUTDOWN) return;
           const s = ch.getConnectivityState(true);
           if (s === grpc.connectivityState.READY) {
             if (wasReady) reconnects++;
