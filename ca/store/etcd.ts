@@ -24,7 +24,8 @@
 // Writes are etcd transactions. A conditional write compares the key's mod revision with the one we hold for
 // the record the caller decided on; if another replica wrote it meanwhile (and our watch has not caught up),
 // etcd refuses the transaction and the caller gets STORE_CONFLICT. One write = one transaction = one revision:
-// a renewal writes the node record and its certificate pair together.
+// a renewal writes the node record and its certificate pair together. The write path (grouping, conditions, the mirror following our own
+// writes) is ca/store/etcd-txn.ts.
 //
 // etcd unreachable or without quorum: every write fails with STORE_UNAVAILABLE after the call deadline, so the
 // CA refuses to issue rather than hand out a certificate it has not recorded. Reads keep answering from
@@ -32,7 +33,6 @@
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { HitlessError } from '../../shared/errors.js';
 import type { EtcdStoreOptions } from './etcd-options.js';
-import { GroupCommit, type Queued } from '../group-commit.js';
 import type { Logger } from '../../shared/log.js';
 import type { RotationRecord } from '../root-rotation.js';
 import {
@@ -40,7 +40,8 @@ import {
   type CaStore, type CertRecord, type Expect, type JoinSecrets, type JoinTokenRecord, type LastRotation, type NodeRecord, type OperatorRecord,
   type RetiredRoot, type RotationChange, type RotationState,
 } from './records.js';
-import { EtcdMirror, parseEntry, readPrefix, type CertPair, type StoreChange } from './etcd-mirror.js';
+import { EtcdMirror, readPrefix, type CertPair, type StoreChange } from './etcd-mirror.js';
+import { EtcdTransactions, TXN_OPS, type Condition, type Write } from './etcd-txn.js';
 
 export type { EtcdStoreOptions, EtcdConnection } from './etcd-options.js';
 export { etcdStoreOptions } from './etcd-options.js';
@@ -51,32 +52,6 @@ interface KeyClaim {
   n: string;
 }
 
-/** Operations per transaction (etcd's default --max-txn-ops is 128). */
-const TXN_OPS = 100;
-
-interface Write {
-  key: string;
-  /** null: delete. */
-  value: unknown;
-}
-
-/** A key's mod revision must be `mod` (0: the key must not exist). */
-interface Compare {
-  key: string;
-  mod: number;
-}
-
-interface PendingWrite {
-  writes: Write[];
-  conditions: Condition[];
-  compares: Compare[];
-}
-
-interface Condition {
-  key: string;
-  expect: Expect<object>;
-  what: string;
-}
 
 export class EtcdStore implements CaStore {
   readonly backend = 'etcd';
@@ -86,6 +61,8 @@ export class EtcdStore implements CaStore {
   readonly #timeoutMs: number;
   /** Every record under the prefix, as of the watch's revision (or newer, for our own writes); it tells subscribers. */
   readonly #mirror: EtcdMirror;
+  /** The write path: grouped conditional transactions (ca/store/etcd-txn.ts). */
+  readonly #tx: EtcdTransactions;
   #watcher: Watcher | undefined;
   #closed = false;
 
@@ -100,6 +77,17 @@ export class EtcdStore implements CaStore {
       credentials: opts.tls?.ca ? { rootCertificate: opts.tls.ca, privateKey: opts.tls.key, certChain: opts.tls.cert } : undefined,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.#timeoutMs }),
     });
+    this.#tx = new EtcdTransactions(this.#client, this.prefix, this.#mirror, this.#log);
+  }
+
+  /** Writes and the transactions that carried them (writes / txns = the grouping factor). */
+  get commitStats(): { writes: number; txns: number } {
+    return this.#tx.commitStats;
+  }
+
+  /** The verdict of ca/store-availability.ts: while false, writes are refused at once. */
+  setQuorum(available: boolean): void {
+    this.#tx.setQuorum(available);
   }
 
   static async open(opts: EtcdStoreOptions): Promise<EtcdStore> {
@@ -119,7 +107,7 @@ export class EtcdStore implements CaStore {
   }
 
   async close(): Promise<void> {
-    await this.#group.settled();
+    await this.#tx.settled();
     this.#closed = true;
     await this.#watcher?.cancel().catch(() => {});
     this.#client.close();
@@ -141,7 +129,7 @@ export class EtcdStore implements CaStore {
   // ---- Load and watch ----
 
   async #load(): Promise<void> {
-    const { loaded, rev } = await this.#call('load records', () => readPrefix(this.#client, this.prefix));
+    const { loaded, rev } = await this.#tx.call('load records', () => readPrefix(this.#client, this.prefix));
     this.#mirror.replace(loaded, rev);
     await this.#watch();
     this.#log?.info('store.etcd_loaded', { prefix: this.prefix, records: loaded.size, revision: rev });
@@ -178,144 +166,6 @@ export class EtcdStore implements CaStore {
 
   // ---- Writes ----
 
-  /**
-   * One write: all of `writes`, only if every condition holds; memory follows once etcd has it. Conditions
-   * are checked against what this replica holds first (a record that moved already fails at once), then by
-   * etcd (mod revision, or "does not exist").
-   *
-   * Group commit, as the level store does: writes that arrive while a transaction is in flight go together in
-   * the next one (disjoint keys, at most TXN_OPS operations), so a renewal storm costs etcd a few large
-   * transactions rather than one per node. If the group's transaction fails a comparison, its writes are
-   * retried one by one, so each caller gets its own verdict.
-   */
-  #txn(writes: Write[], conditions: Condition[] = []): Promise<void> {
-    // Known to lack a quorum: refuse at once, so a caller (an agent renewing) moves to another replica now
-    // instead of after its deadline. Writes already queued still try; the next good probe reopens.
-    if (this.#noQuorum) return Promise.reject(this.#unavailable('write', new Error('no quorum read succeeded lately')));
-    const compares: Compare[] = [];
-    for (const cond of conditions) {
-      if (cond.expect === undefined) continue;
-      const key = this.prefix + cond.key;
-      const held = this.#mirror.entry(key);
-      if (cond.expect === null) {
-        if (held) return Promise.reject(storeConflict(cond.what));
-        compares.push({ key, mod: 0 });
-      } else {
-        // Decided on a record other than the one we hold: it moved already.
-        if (!held || held.raw !== JSON.stringify(cond.expect)) return Promise.reject(storeConflict(cond.what));
-        compares.push({ key, mod: held.mod });
-      }
-    }
-    return this.#group.add({ writes, conditions, compares });
-  }
-
-  /** Writes arriving while a transaction is in flight go together (ca/group-commit.ts; see #txn). */
-  readonly #group = new GroupCommit<PendingWrite>((batch) => this.#writeBatch(batch));
-  /** Writes and the transactions that carried them (writes / txns = the grouping factor). */
-  readonly commitStats = { writes: 0, txns: 0 };
-
-  /**
-   * One batch of queued writes: cut into transactions of disjoint keys and at most TXN_OPS operations, in
-   * arrival order. Each write settles as its transaction lands, so an etcd failure later in the batch does
-   * not un-resolve one already written.
-   */
-  async #writeBatch(batch: Queued<PendingWrite>[]): Promise<void> {
-    let i = 0;
-    while (i < batch.length) {
-      const group: Queued<PendingWrite>[] = [];
-      const keys = new Set<string>();
-      let size = 0;
-      for (; i < batch.length; i++) {
-        const p = batch[i]!.item;
-        const touched = [...p.writes.map((w) => this.prefix + w.key), ...p.compares.map((c) => c.key)];
-        const n = p.writes.length + p.compares.length;
-        if (group.length && (size + n > TXN_OPS || touched.some((k) => keys.has(k)))) break;
-        group.push(batch[i]!);
-        for (const k of touched) keys.add(k);
-        size += n;
-      }
-      if (group.length > 1 && (await this.#commit(group.map((q) => q.item)))) {
-        for (const q of group) q.resolve();
-        continue;
-      }
-      // One write, or a group in which someone's comparison failed: each on its own, so only losers are refused.
-      for (const q of group) {
-        if (await this.#commit([q.item])) q.resolve();
-        else {
-          // Another replica won: fetch what it wrote, so the caller's retry decides on it (the watch may lag).
-          await this.#refresh(q.item.compares.map((c) => c.key.slice(this.prefix.length))).catch(() => {});
-          q.reject(storeConflict(q.item.conditions.find((x) => x.expect !== undefined)?.what ?? 'a record'));
-        }
-      }
-    }
-  }
-
-  /** One etcd transaction for `group`; false when a comparison failed (nothing written). */
-  async #commit(group: PendingWrite[]): Promise<boolean> {
-    const c = this.#client;
-    let txn = c.if(this.prefix + 'secrets', 'Version', '>', -1); // always true: a transaction needs one comparison
-    for (const p of group) {
-      for (const cmp of p.compares) txn = cmp.mod === 0 ? txn.and(cmp.key, 'Create', '==', 0) : txn.and(cmp.key, 'Mod', '==', cmp.mod);
-    }
-    const writes = group.flatMap((p) => p.writes);
-    const ops = writes.map((w) => (w.value === null ? c.delete().key(this.prefix + w.key) : c.put(this.prefix + w.key).value(JSON.stringify(w.value))));
-    const res = await this.#call('write', () => txn.then(...ops).commit());
-    if (!res.succeeded) return false;
-    this.commitStats.writes += group.length;
-    this.commitStats.txns += 1;
-    const rev = Number(res.header.revision);
-    if (rev <= this.#mirror.rev) return true; // the watch delivered it (and maybe newer writes) already
-    for (const w of writes) {
-      const key = this.prefix + w.key;
-      if (w.value === null) this.#mirror.delete(key);
-      else {
-        const raw = JSON.stringify(w.value);
-        this.#mirror.set(key, { raw, value: JSON.parse(raw), mod: rev });
-      }
-    }
-    for (const w of writes) this.#mirror.emit(this.prefix + w.key);
-    return true;
-  }
-
-  async #refresh(keys: string[]): Promise<void> {
-    for (const k of keys) {
-      const key = this.prefix + k;
-      const res = await this.#client.get(key).exec();
-      const kv = res.kvs[0];
-      const held = this.#mirror.entry(key);
-      if (!kv) {
-        if (held && held.mod <= Number(res.header.revision)) this.#mirror.delete(key);
-      } else if (!held || held.mod < Number(kv.mod_revision)) {
-        this.#mirror.set(key, parseEntry(kv, this.prefix));
-        this.#mirror.emit(key);
-      }
-    }
-  }
-
-  /** etcd failures become STORE_UNAVAILABLE (the CA refuses, clearly); our own errors pass through. */
-  async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (cause) {
-      if (cause instanceof HitlessError) throw cause;
-      this.#log?.error('store.etcd_unavailable', { what, err: String((cause as Error).message).slice(0, 200) });
-      throw this.#unavailable(what, cause);
-    }
-  }
-
-  #unavailable(what: string, cause: unknown): HitlessError {
-    return new HitlessError('STORE_UNAVAILABLE', `the etcd store is unavailable (${what}): ${String((cause as Error).message).slice(0, 120)}`, {
-      cause,
-      hint: "check that a quorum of etcd members is up and reachable ('etcdctl endpoint health'); the CA issues nothing until it is",
-    });
-  }
-
-  #noQuorum = false;
-
-  /** The verdict of ca/store-availability.ts: while false, writes are refused at once (see #txn). */
-  setQuorum(available: boolean): void {
-    this.#noQuorum = !available;
-  }
 
   /**
    * A quorum read (linearizable range of one small key): resolves only while etcd has a leader and a majority,
@@ -342,7 +192,7 @@ export class EtcdStore implements CaStore {
    */
   async #refreshNode(nodeId: string): Promise<void> {
     if (!nodeId || nodeId.length > 128) return;
-    await this.#call('read a node', () => this.#refresh(['nodes/' + nodeId, 'certs/' + nodeId]));
+    await this.#tx.call('read a node', () => this.#tx.refresh(['nodes/' + nodeId, 'certs/' + nodeId]));
   }
 
   async listNodes(): Promise<NodeRecord[]> {
@@ -354,7 +204,7 @@ export class EtcdStore implements CaStore {
     const conditions: Condition[] = [{ key: 'nodes/' + node.nodeId, expect, what: `node ${node.nodeId}` }];
     // A removed node's key is free again, in the same transaction as the removal.
     if (node.removedAt && node.spkiSha256) this.#release(node.nodeId, node.spkiSha256, writes, conditions);
-    return this.#txn(writes, conditions);
+    return this.#tx.txn(writes, conditions);
   }
 
   async getCert(serial: string, nodeIdHint?: string): Promise<CertRecord | undefined> {
@@ -386,7 +236,7 @@ export class EtcdStore implements CaStore {
     }
     await this.#claimKey(node, cert.issuedAt, writes, conditions);
     try {
-      await this.#txn(writes, conditions);
+      await this.#tx.txn(writes, conditions);
     } catch (err) {
       // Lost a race for the key's claim (another replica's join committed first; its claim is now held here):
       // say so, rather than "retry", which would only lose again.
@@ -455,7 +305,7 @@ export class EtcdStore implements CaStore {
       // Both expired: the pair goes. Only the previous one: the pair keeps its current.
       writes.push({ key: rel, value: Date.parse(pair.current.notAfter) < t ? null : { current: pair.current } });
     }
-    for (let i = 0; i < writes.length; i += TXN_OPS) await this.#txn(writes.slice(i, i + TXN_OPS));
+    for (let i = 0; i < writes.length; i += TXN_OPS) await this.#tx.txn(writes.slice(i, i + TXN_OPS));
     // Claims whose node is gone or removed (normally released at removal already): each on condition it is
     // still that claim, so a join that took the key over meanwhile keeps its claim.
     for (const [key, e] of [...this.#mirror.entries()]) {
@@ -463,7 +313,7 @@ export class EtcdStore implements CaStore {
       const owner = this.#mirror.get<NodeRecord>('nodes/' + (e.value as KeyClaim).n);
       if (owner && !owner.removedAt) continue;
       const rel = key.slice(this.prefix.length);
-      await this.#txn([{ key: rel, value: null }], [{ key: rel, expect: e.value as KeyClaim, what: 'a key claim' }]).catch(() => {});
+      await this.#tx.txn([{ key: rel, value: null }], [{ key: rel, expect: e.value as KeyClaim, what: 'a key claim' }]).catch(() => {});
     }
     return { certs, nodes };
   }
@@ -475,7 +325,7 @@ export class EtcdStore implements CaStore {
    */
   async compact(revision: number): Promise<void> {
     if (revision <= 0) return;
-    await this.#call('compact', () => this.#client.kv.compact({ revision: String(revision), physical: false }));
+    await this.#tx.call('compact', () => this.#client.kv.compact({ revision: String(revision), physical: false }));
   }
 
   // ---- Join secrets, limited tokens, operators ----
@@ -485,7 +335,7 @@ export class EtcdStore implements CaStore {
   }
 
   putJoinSecrets(secrets: JoinSecrets): Promise<void> {
-    return this.#txn([{ key: 'secrets', value: secrets }]);
+    return this.#tx.txn([{ key: 'secrets', value: secrets }]);
   }
 
   async getJoinToken(id: string): Promise<JoinTokenRecord | undefined> {
@@ -497,12 +347,12 @@ export class EtcdStore implements CaStore {
   }
 
   putJoinToken(token: JoinTokenRecord, expect?: Expect<JoinTokenRecord>): Promise<void> {
-    return this.#txn([{ key: 'tokens/' + token.id, value: token }], [{ key: 'tokens/' + token.id, expect, what: `join token ${token.id}` }]);
+    return this.#tx.txn([{ key: 'tokens/' + token.id, value: token }], [{ key: 'tokens/' + token.id, expect, what: `join token ${token.id}` }]);
   }
 
   async pruneJoinTokens(cutoff: Date): Promise<number> {
     const ids = this.#mirror.list<JoinTokenRecord>('tokens/').filter((x) => Date.parse(x.expiresAt) < cutoff.getTime()).map((x) => x.id);
-    for (let i = 0; i < ids.length; i += TXN_OPS) await this.#txn(ids.slice(i, i + TXN_OPS).map((id) => ({ key: 'tokens/' + id, value: null })));
+    for (let i = 0; i < ids.length; i += TXN_OPS) await this.#tx.txn(ids.slice(i, i + TXN_OPS).map((id) => ({ key: 'tokens/' + id, value: null })));
     return ids.length;
   }
 
@@ -515,7 +365,7 @@ export class EtcdStore implements CaStore {
   }
 
   putOperator(op: OperatorRecord, expect?: Expect<OperatorRecord>): Promise<void> {
-    return this.#txn([{ key: 'operators/' + op.name, value: op }], [{ key: 'operators/' + op.name, expect, what: `operator ${op.name}` }]);
+    return this.#tx.txn([{ key: 'operators/' + op.name, value: op }], [{ key: 'operators/' + op.name, expect, what: `operator ${op.name}` }]);
   }
 
   // ---- Cluster records (ca/root-material.ts owns them): config, root ----
@@ -525,7 +375,7 @@ export class EtcdStore implements CaStore {
   }
 
   putClusterRecord(name: 'config' | 'root', value: object): Promise<void> {
-    return this.#txn([{ key: 'cluster/' + name, value }]);
+    return this.#tx.txn([{ key: 'cluster/' + name, value }]);
   }
 
   /**
@@ -534,7 +384,7 @@ export class EtcdStore implements CaStore {
    */
   async createCluster(config: object, root: object, secrets: JoinSecrets): Promise<void> {
     try {
-      await this.#txn(
+      await this.#tx.txn(
         [
           { key: 'cluster/root', value: root },
           { key: 'secrets', value: secrets },
@@ -567,6 +417,6 @@ export class EtcdStore implements CaStore {
     if (change.bundleVersion !== undefined) writes.push({ key: 'rotation/version', value: { v: change.bundleVersion } });
     if (change.retired !== undefined) writes.push({ key: 'rotation/retired', value: { list: change.retired } });
     if (change.lastFinished !== undefined) writes.push({ key: 'rotation/last', value: change.lastFinished });
-    return this.#txn(writes, [{ key: 'rotation/current', expect: expectRotation, what: 'the root rotation' }]);
+    return this.#tx.txn(writes, [{ key: 'rotation/current', expect: expectRotation, what: 'the root rotation' }]);
   }
 }
