@@ -64,6 +64,8 @@ export interface SoakResult {
   streamsOnCurrentServerCert: number;
   /** WhoAmI over a new connection after every step; failed or saw an old certificate (target: 0). */
   freshHandshakes: number; freshHandshakeFailures: number;
+  /** The slowest fresh probe that succeeded (ms): connect, TLS, WhoAmI. */
+  freshHandshakeMaxMs: number;
   /** Largest and 99th-percentile interval between consecutive pongs of a stream, measured after warm-up. */
   maxGapMs: number; p99GapMs: number;
   seconds: number;
@@ -74,6 +76,8 @@ export interface SoakResult {
   reconnectFailures: number;
   /** Worst event-loop delay while measuring: how much of a gap is this process stalling, not the network. */
   eventLoopMaxDelayMs: number;
+  /** Leaves renewed because a step ran past half their life (0 unless the process was starved). */
+  lateRenewals: number;
 }
 
 /** Defaults: 4 agents, 250 streams, 10 leaf rotations, a root rotation, 100 ms pings, 4 s connection age. */
@@ -94,6 +98,18 @@ const GAP_BUCKETS = 60_000; // gap histogram in 1 ms buckets (for p99); longer g
  * streams may take a while to come up on a busy machine.
  */
 const LEAF_TTL_MS = 30_000;
+/**
+ * An agent renews at 50-80 % of its certificate's life (agent/renewal-schedule.ts); the soak's renewer at the
+ * start of that window. Steps replace every leaf long before (after 3-9 s of 30), so only a step that runs
+ * late makes one.
+ */
+const RENEW_AT = 0.5;
+/**
+ * A fresh probe that has not completed by then failed. Generous on purpose (it was 5 s): on a starved process a
+ * loopback handshake took 3-4.5 s and a whole probe over 5 s without any error on either end (notes/xsign.md),
+ * and "failed handshakes" should count failures; slowness is what 5d-5f and the slowest probe report.
+ */
+const PROBE_DEADLINE_MS = 20_000;
 /** At the end, pings still unanswered this long after pinging stopped are lost. */
 const LOST_AFTER_MS = 10_000;
 
@@ -101,6 +117,9 @@ interface Creds {
   chainPem: string[];
   keyPem: string;
   serial: string;
+  /** Wall-clock ms: when it was issued, and its notAfter. */
+  issuedAt: number;
+  notAfter: number;
 }
 
 interface Agent {
@@ -114,6 +133,8 @@ interface Agent {
   registry: NodeServiceRegistry;
   /** Bumped at every change of this agent's certificate or bundle: a shared channel is made per (from, to) epoch pair. */
   epoch: number;
+  /** Wall-clock ms at which its renewer would renew the current leaf (RENEW_AT of its life). */
+  renewAt: number;
 }
 
 interface Stream {
@@ -133,7 +154,7 @@ async function issue(signer: Signer, nodeId: string, ttlMs = LEAF_TTL_MS): Promi
   const { spkiDer } = await validateCsr(await createCsrDer(privateKeyPem));
   const now = Date.now();
   const leaf = await issueLeaf(signer, { spkiDer, nodeId, role: 'worker', clusterId: CLUSTER, notBefore: new Date(now - 60_000), notAfter: new Date(now + ttlMs) });
-  return { chainPem: leaf.chainPem, keyPem: privateKeyPem, serial: leaf.info.serial };
+  return { chainPem: leaf.chainPem, keyPem: privateKeyPem, serial: leaf.info.serial, issuedAt: now, notAfter: now + ttlMs };
 }
 
 async function newRoot(subject: string): Promise<{ certPem: string; keyPem: string }> {
@@ -154,6 +175,7 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
 // As PeerLink: nodes are checked by cluster (O=) and chain, not by hostname.
 const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined =>
   ([] as string[]).concat(cert.subject?.O ?? []).includes(CLUSTER) ? undefined : new Error(`peer is not a node of cluster ${CLUSTER}`);
+const renewAtOf = (c: Creds) => c.issuedAt + RENEW_AT * (c.notAfter - c.issuedAt);
 const serialOf = (cert: PeerCertificate | undefined) => (cert?.serialNumber ? normalizeSerial(cert.serialNumber) : undefined);
 
 interface Pair {
@@ -173,8 +195,8 @@ const fingerprint = (rootPem: string) => {
 };
 const notAfterOf = (pem: string | undefined) => (pem ? parseCertificate(pem).notAfter : undefined);
 
-/** True when `cert` is unexpired at `now` and issued by a root of `trustedPem` (the checking end's bundle now). */
-function certificateOk(cert: string | Uint8Array, trustedPem: readonly string[], allRootsPem: readonly string[], now: number): boolean {
+/** Undefined when `cert` is unexpired at `now` and issued by a root of `trustedPem` (the checking end's bundle now). */
+function certificateProblem(cert: string | Uint8Array, trustedPem: readonly string[], allRootsPem: readonly string[], now: number): 'expired' | 'untrusted' | undefined {
   const der = typeof cert === 'string' ? pemToDer(cert) : cert;
   const key = Buffer.from(der).toString('base64');
   let c = certCache.get(key);
@@ -182,7 +204,8 @@ function certificateOk(cert: string | Uint8Array, trustedPem: readonly string[],
     c = { notAfter: parseCertificate(der).notAfter.getTime(), root: issuingRoot(der, allRootsPem), rootsSeen: allRootsPem.length };
     certCache.set(key, c);
   }
-  return now <= c.notAfter && c.root !== undefined && trustedPem.some((r) => fingerprint(r) === c.root);
+  if (now > c.notAfter) return 'expired';
+  return c.root !== undefined && trustedPem.some((r) => fingerprint(r) === c.root) ? undefined : 'untrusted';
 }
 
 export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
@@ -220,6 +243,9 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
   let [untrustedStreamsMax, untrustedSamples, untrustedSampledLegsMax] = [0, 0, 0];
   let sampler: NodeJS.Timeout | undefined;
   let channelsOpen = 0;
+  let renewer: NodeJS.Timeout | undefined;
+  let lateRenewals = 0;
+  let freshHandshakeMaxMs = 0;
   let maxGapMs = 0;
   let [heartbeatsLost, streamsOnCurrentServerCert, streamEnds] = [0, 0, 0];
   const sum = (f: (st: Stream) => number) => streams.reduce((n, st) => n + f(st), 0);
@@ -261,7 +287,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       const server = new grpc.Server({ 'grpc.max_connection_age_ms': maxAgeMs });
       const trust: TrustView = { clusterId: CLUSTER, rootsPem: [rootA.certPem], crossSignedPem: [], removedNodeIds: new Set() };
       const registry = new NodeServiceRegistry();
-      const agent: Agent = { nodeId, provider, trust, serial: creds.serial, server, address: '', registry, epoch: 0 };
+      const agent: Agent = { nodeId, provider, trust, serial: creds.serial, server, address: '', registry, epoch: 0, renewAt: renewAtOf(creds) };
       server.addService(
         NodeService.service,
         nodeServiceHandlers({
@@ -297,6 +323,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     /** As the agent does on a renewal: the streams it serves are asked to move, and those on a root it dropped are revoked. */
     const install = (a: Agent, c: Creds, rootsPem: string[], crossSignedPem: string[] = []) => {
       a.epoch++;
+      a.renewAt = renewAtOf(c);
       a.provider.update({ chainPem: c.chainPem, keyPem: c.keyPem, trustPem: rootsPem });
       [a.trust, a.serial] = [{ ...a.trust, rootsPem, crossSignedPem }, c.serial];
       a.registry.refreshAll();
@@ -308,6 +335,40 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       a.trust = { ...a.trust, rootsPem, crossSignedPem };
       void a.registry.recheck(a.trust, systemClock, productLog);
     };
+
+    // --- renewals, as each agent's renewer would make them ---------------------------------------------------
+    // Steps replace every leaf long before half its life, so on an idle machine this never fires. On a starved
+    // one a step can outlast the leaves (each of its 12 fresh probes waiting out its 5 s deadline): before this,
+    // every agent's current certificate then expired under the soak, new handshakes failed on it and the
+    // sample counted every stream — a failure the soak made, since a real agent renews on its own schedule
+    // whatever the rotation does (seen in the one failing full run: the root rotation's second step lasted
+    // over 30 s). A renewal here is the production one: same root, chain shape and trust as the step in
+    // force, installed like any change (streams move). Each is logged and counted (lateRenewals): a non-zero
+    // count says a step ran late, i.e. the process was starved.
+    let stepSeq = 0;
+    let renewWith = { signer: signerA, rootsPem: [rootA.certPem], crossSignedPem: [] as string[] };
+    /** A step begins: what a renewal issues from now on. Renewals under way for the previous step are dropped. */
+    const beginStep = (signer: Signer, rootsPem: string[], crossSignedPem: string[] = []) => {
+      stepSeq++;
+      renewWith = { signer, rootsPem, crossSignedPem };
+    };
+    const renewing = new Set<Agent>();
+    const renewDue = () => {
+      for (const a of agents) {
+        if (closing || renewing.has(a) || Date.now() < a.renewAt) continue;
+        renewing.add(a);
+        const [seq, w] = [stepSeq, renewWith];
+        void issue(w.signer, a.nodeId)
+          .then((c) => {
+            if (seq !== stepSeq || closing) return;
+            install(a, c, w.rootsPem, w.crossSignedPem);
+            lateRenewals++;
+            say(`${a.nodeId} renewed in phase ${phase}: the step ran past half its leaf's life (starved)`);
+          })
+          .finally(() => renewing.delete(a));
+      }
+    };
+    renewer = setInterval(renewDue, 250);
 
     // --- channels: per ordered pair, one shared channel per (from, to) credential epoch ---------------------
     // In production each peer link has one heartbeat stream; here ~21 streams share each pair's connection, as
@@ -431,20 +492,32 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       const now = Date.now();
       let bad = 0;
       let legs = 0;
+      // Which legs, to read a non-zero sample: "0->2 active client-cert untrusted" → count.
+      const why = new Map<string, number>();
+      const count = (key: string) => (bad++, why.set(key, (why.get(key) ?? 0) + 1));
       for (const st of streams) {
+        const pairName = `${st.from.nodeId.replace('soak-node-', '')}->${st.to.nodeId.replace('soak-node-', '')}`;
         for (const leg of st.rs.liveLegs()) {
           legs++;
-          const offending =
-            (leg.ownCertificatePem !== undefined && !certificateOk(leg.ownCertificatePem, st.to.trust.rootsPem, allRoots, now)) ||
-            (leg.peerCertificateDer !== undefined && !certificateOk(leg.peerCertificateDer, st.from.trust.rootsPem, allRoots, now));
-          if (offending) bad++;
+          const own = leg.ownCertificatePem !== undefined ? certificateProblem(leg.ownCertificatePem, st.to.trust.rootsPem, allRoots, now) : undefined;
+          const peer = leg.peerCertificateDer !== undefined ? certificateProblem(leg.peerCertificateDer, st.from.trust.rootsPem, allRoots, now) : undefined;
+          if (own) count(`${pairName} ${leg.state} client-cert ${own}`);
+          else if (peer) count(`${pairName} ${leg.state} server-cert ${peer}`);
         }
       }
       // The servers' side: the client certificate each served stream was authorized with.
-      for (const a of agents) for (const served of a.registry.streams()) if (!certificateOk(served.der, a.trust.rootsPem, allRoots, now)) bad++;
+      for (const a of agents) {
+        for (const served of a.registry.streams()) {
+          const problem = certificateProblem(served.der, a.trust.rootsPem, allRoots, now);
+          if (problem) count(`served by ${a.nodeId.replace('soak-node-', '')} ${problem}`);
+        }
+      }
       untrustedSamples++;
       untrustedSampledLegsMax = Math.max(untrustedSampledLegsMax, legs);
-      if (bad > untrustedStreamsMax) say(`${bad} stream legs on an expired or untrusted certificate in phase ${phase}`);
+      if (bad > untrustedStreamsMax) {
+        const detail = [...why].sort((x, y) => y[1] - x[1]).slice(0, 8).map(([k, n]) => `${k}: ${n}`).join(', ');
+        say(`${bad} stream legs on an expired or untrusted certificate in phase ${phase} (${detail})`);
+      }
       untrustedStreamsMax = Math.max(untrustedStreamsMax, bad);
     };
     sample();
@@ -466,12 +539,16 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     const freshHandshake = async (from: Agent, to: Agent): Promise<boolean> => {
       const options = { ...channelOptions, 'hitless.soak.fresh_handshake': ++probeSeq };
       const client = new NodeService(to.address, from.provider.channelCredentials(checkServerIdentity), options) as NodeServiceClient;
+      const started = performance.now();
+      // A renewal may land while the probe connects (a late step): then the newer serial is the right one too.
+      const [fromSerial, toSerial] = [from.serial, to.serial];
       try {
         let call: grpc.ClientUnaryCall | undefined;
-        const res = await unaryCall<WhoAmIResponse__Output>((o, cb) => (call = client.WhoAmI({}, o, cb)), 5_000);
+        const res = await unaryCall<WhoAmIResponse__Output>((o, cb) => (call = client.WhoAmI({}, o, cb)), PROBE_DEADLINE_MS);
+        freshHandshakeMaxMs = Math.max(freshHandshakeMaxMs, performance.now() - started);
         const serverSerial = serialOf(call?.getAuthContext()?.sslPeerCertificate);
         // Both directions must be new: the certificate the server saw for us, and the one it presented.
-        if (res.serial === from.serial && serverSerial === to.serial) return true;
+        if ((res.serial === fromSerial || res.serial === from.serial) && (serverSerial === toSerial || serverSerial === to.serial)) return true;
         say(`fresh handshake ${from.nodeId} -> ${to.nodeId} saw caller ${res.serial} (want ${from.serial}), server ${serverSerial} (want ${to.serial})`);
       } catch (err) {
         say(`fresh handshake ${from.nodeId} -> ${to.nodeId} failed in phase ${phase}: ${(err as Error).message}`);
@@ -502,6 +579,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       // Keys and certificates are made before the rotation instant: in production the CA signs elsewhere.
       const next = await prepare(signerA);
       await pace(`leaf-rotation-${r}`);
+      beginStep(signerA, [rootA.certPem]);
       await eachAgent((a, i) => install(a, next[i]!, [rootA.certPem]));
       await handshakeAll();
     }
@@ -514,18 +592,23 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       allRoots.push(rootB.certPem);
       // 1: everyone trusts {A, B}; identities unchanged (leaf(A)).
       await pace('root-1-trust-A+B');
+      beginStep(signerA, both, [crossX]);
       await eachAgent((a) => installTrust(a, both, [crossX]));
       await handshakeAll();
       // 2: leaves re-issued under B and presented as [leaf(B), X], which an A-only peer would accept too.
-      const underBX = await prepare(await createSigner(rootB.certPem, rootB.keyPem, [crossX]));
+      const signerBX = await createSigner(rootB.certPem, rootB.keyPem, [crossX]);
+      const underBX = await prepare(signerBX);
       await pace('root-2-leaf(B)+X');
+      beginStep(signerBX, both, [crossX]);
       await eachAgent((a, i) => install(a, underBX[i]!, both, [crossX]));
       await handshakeAll();
       // Connections made with leaf(A) cycle before A is dropped: 1.5 connection ages, as the CA waits.
-      const underB = await prepare(await createSigner(rootB.certPem, rootB.keyPem));
+      const signerB = await createSigner(rootB.certPem, rootB.keyPem);
+      const underB = await prepare(signerB);
       nextStepAt += connectionCycleMs(maxAgeMs) - rotateEveryMs;
       // 3: trust {B} only; leaves under B with chain [leaf].
       await pace('root-3-trust-B');
+      beginStep(signerB, [rootB.certPem]);
       await eachAgent((a, i) => install(a, underB[i]!, [rootB.certPem]));
       await handshakeAll();
     }
@@ -553,6 +636,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     // --- clean stop: half-close every stream (the server ends its side), then channels, then servers ----------
     closing = true;
     clearInterval(sampler);
+    clearInterval(renewer);
     loop.disable();
     for (const s of streams) {
       clearTimeout(s.timers.start);
@@ -573,10 +657,10 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
   const round1 = (x: number) => Math.round(x * 10) / 10;
   return {
     agents: nAgents, streams: nStreams, leafRotations, rootRotation,
-    heartbeats, streamErrors: sum((st) => st.rs.errors), streamEnds, reconnects, freshHandshakes, freshHandshakeFailures,
+    heartbeats, streamErrors: sum((st) => st.rs.errors), streamEnds, reconnects, freshHandshakes, freshHandshakeFailures, freshHandshakeMaxMs: Math.round(freshHandshakeMaxMs),
     refreshes: sum((st) => st.rs.refreshes), refreshFailures: sum((st) => st.rs.refreshFailures), heartbeatsLost,
     untrustedStreamsMax, untrustedSamples, untrustedSampledLegsMax, streamsOnCurrentServerCert,
     maxGapMs: round1(maxGapMs), p99GapMs, seconds: round1((performance.now() - t0) / 1000),
-    heartbeatMs, reconnectFailures, eventLoopMaxDelayMs: round1(loopMaxMs),
+    heartbeatMs, reconnectFailures, eventLoopMaxDelayMs: round1(loopMaxMs), lateRenewals,
   };
 }
