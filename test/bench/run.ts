@@ -140,7 +140,7 @@ if (want(5)) {
   const errors = results.map((s) => s.streamErrors + s.streamEnds);
   add(figure('5a', `soak (${what}): stream errors + streams down at the end`, 'streams', errors, { target: '0', met: Math.max(...errors) === 0 }));
   const untrusted = results.map((s) => s.untrustedStreamsMax);
-  add(figure('5h', `soak: streams on an expired or untrusted certificate, max over ${results.map((s) => s.untrustedSamples).join('/')} samples (1 s apart; up to ${Math.max(...results.map((s) => s.untrustedSampledLegsMax))} live legs each)`, 'streams', untrusted, { target: '0', met: Math.max(...untrusted) === 0 }));
+  add(figure('5h', `soak: streams on an expired or untrusted certificate, max over ${results.map((s) => s.untrustedSamples).join('/')} samples (1 s apart; up to ${Math.max(...results.map((s) => s.untrustedSampledLegsMax))} live legs each; A dropped on evidence ${results.map((s) => (s.finishWaitMs / 1000).toFixed(1)).join('/')} s after the last leaf(B))`, 'streams', untrusted, { target: '0', met: Math.max(...untrusted) === 0 }));
   add(figure('5i', `soak: stream refreshes (make-before-break moves; ${results.map((s) => s.refreshFailures).join('/')} failed, ${results.map((s) => s.heartbeatsLost).join('/')} heartbeats lost)`, 'count', results.map((s) => s.refreshes)));
   add(figure('5b', `soak: failed handshakes (fresh WhoAmI + pooled reconnects; slowest probe ${results.map((s) => (s.freshHandshakeMaxMs / 1000).toFixed(1)).join('/')} s)`, 'count', results.map((s) => s.freshHandshakeFailures + s.reconnectFailures), { target: '0', met: results.every((s) => s.freshHandshakeFailures + s.reconnectFailures === 0) }));
   add(figure('5c', 'soak: reconnects of shared channels (GOAWAY at max age)', 'count', results.map((s) => s.reconnects)));

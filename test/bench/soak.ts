@@ -35,7 +35,6 @@ import { createCsrDer } from '../../shared/pki/csr.js';
 import { createRootCertificate, crossSignRoot } from '../../shared/pki/roots.js';
 import { createSigner, issueLeaf, type Signer } from '../../ca/issuer.js';
 import { validateCsr } from '../../shared/pki/csr.js';
-import { connectionCycleMs } from '../../ca/root-rotation.js';
 import { NodeServiceRegistry, nodeServiceHandlers } from '../../agent/node-service.js';
 import type { TrustView } from '../../agent/peer-auth.js';
 import { NODE_SERVER_NAME } from '../../agent/peer-link.js';
@@ -78,6 +77,8 @@ export interface SoakResult {
   eventLoopMaxDelayMs: number;
   /** Leaves renewed because a step ran past half their life (0 unless the process was starved). */
   lateRenewals: number;
+  /** Root rotation: from the last leaf(B) installed to no stream involving a certificate of A (the evidence the CA finishes on). */
+  finishWaitMs: number;
 }
 
 /** Defaults: 4 agents, 250 streams, 10 leaf rotations, a root rotation, 100 ms pings, 4 s connection age. */
@@ -195,8 +196,7 @@ const fingerprint = (rootPem: string) => {
 };
 const notAfterOf = (pem: string | undefined) => (pem ? parseCertificate(pem).notAfter : undefined);
 
-/** Undefined when `cert` is unexpired at `now` and issued by a root of `trustedPem` (the checking end's bundle now). */
-function certificateProblem(cert: string | Uint8Array, trustedPem: readonly string[], allRootsPem: readonly string[], now: number): 'expired' | 'untrusted' | undefined {
+function certInfo(cert: string | Uint8Array, allRootsPem: readonly string[]): { notAfter: number; root: string | undefined } {
   const der = typeof cert === 'string' ? pemToDer(cert) : cert;
   const key = Buffer.from(der).toString('base64');
   let c = certCache.get(key);
@@ -204,6 +204,12 @@ function certificateProblem(cert: string | Uint8Array, trustedPem: readonly stri
     c = { notAfter: parseCertificate(der).notAfter.getTime(), root: issuingRoot(der, allRootsPem), rootsSeen: allRootsPem.length };
     certCache.set(key, c);
   }
+  return c;
+}
+
+/** Undefined when `cert` is unexpired at `now` and issued by a root of `trustedPem` (the checking end's bundle now). */
+function certificateProblem(cert: string | Uint8Array, trustedPem: readonly string[], allRootsPem: readonly string[], now: number): 'expired' | 'untrusted' | undefined {
+  const c = certInfo(cert, allRootsPem);
   if (now > c.notAfter) return 'expired';
   return c.root !== undefined && trustedPem.some((r) => fingerprint(r) === c.root) ? undefined : 'untrusted';
 }
@@ -246,6 +252,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
   let renewer: NodeJS.Timeout | undefined;
   let lateRenewals = 0;
   let freshHandshakeMaxMs = 0;
+  let finishWaitMs = 0;
   let maxGapMs = 0;
   let [heartbeatsLost, streamsOnCurrentServerCert, streamEnds] = [0, 0, 0];
   const sum = (f: (st: Stream) => number) => streams.reduce((n, st) => n + f(st), 0);
@@ -601,11 +608,24 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       await pace('root-2-leaf(B)+X');
       beginStep(signerBX, both, [crossX]);
       await eachAgent((a, i) => install(a, underBX[i]!, both, [crossX]));
+      const convergedAt = performance.now();
       await handshakeAll();
-      // Connections made with leaf(A) cycle before A is dropped: 1.5 connection ages, as the CA waits.
+      // A is dropped on evidence, as the CA finishes (ca/root-rotation.ts readyToFinish): once no live leg of
+      // any stream (in use, being confirmed, or draining after its move) and no served stream involves a
+      // certificate issued by A. Before, the soak waited a fixed 1.5 connection ages (6 s), the CA's upper
+      // bound for nodes that never report; with the default 30 min age that bound is 45 min and evidence comes
+      // in seconds, but at the soak's 4 s age a starved process still had streams draining from leaf(A)
+      // connections when the 6 s were up (21 legs of one pair, seen twice). The soak bounds its wait by the
+      // leaves' lifetime instead, and reports it (finishWaitMs).
       const signerB = await createSigner(rootB.certPem, rootB.keyPem);
       const underB = await prepare(signerB);
-      nextStepAt += connectionCycleMs(maxAgeMs) - rotateEveryMs;
+      const printA = fingerprint(rootA.certPem);
+      const fromA = (cert: string | Uint8Array | undefined) => cert !== undefined && certInfo(cert, allRoots).root === printA;
+      const aInUse = () =>
+        streams.some((st) => st.rs.liveLegs().some((leg) => fromA(leg.ownCertificatePem) || fromA(leg.peerCertificateDer))) ||
+        agents.some((a) => a.registry.streams().some((served) => fromA(served.der)));
+      await until(() => !aInUse(), LEAF_TTL_MS, 'no stream to involve a certificate of root A').catch((err: Error) => say(`${err.message}: dropping A anyway, as the CA's timer would`));
+      finishWaitMs = performance.now() - convergedAt;
       // 3: trust {B} only; leaves under B with chain [leaf].
       await pace('root-3-trust-B');
       beginStep(signerB, [rootB.certPem]);
@@ -661,6 +681,6 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     refreshes: sum((st) => st.rs.refreshes), refreshFailures: sum((st) => st.rs.refreshFailures), heartbeatsLost,
     untrustedStreamsMax, untrustedSamples, untrustedSampledLegsMax, streamsOnCurrentServerCert,
     maxGapMs: round1(maxGapMs), p99GapMs, seconds: round1((performance.now() - t0) / 1000),
-    heartbeatMs, reconnectFailures, eventLoopMaxDelayMs: round1(loopMaxMs), lateRenewals,
+    heartbeatMs, reconnectFailures, eventLoopMaxDelayMs: round1(loopMaxMs), lateRenewals, finishWaitMs: Math.round(finishWaitMs),
   };
 }
