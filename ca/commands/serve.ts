@@ -85,6 +85,8 @@ function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
+const cpuMs = (u: NodeJS.CpuUsage) => Math.round((u.user + u.system) / 1000);
+
 const PRUNE_AFTER_EXPIRY_MS = 7 * 24 * 3_600_000;
 /** How often the leader replica prunes the etcd store. */
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -278,6 +280,10 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       maxConnectionAge: formatDuration(maxAgeMs),
       tlsMinVersion: opts.tlsMinVersion ?? '1.3',
       limits,
+      // How long this start took from the process's own start, and the CPU it used (every thread: the root-key
+      // unseal runs on libuv's pool): the restart figure of README "Failure modes", load-independent in CPU.
+      startMs: Math.round(process.uptime() * 1000),
+      startCpuMs: cpuMs(process.cpuUsage()),
     });
     return { port, authority, stop: unwind };
   } catch (err) {

@@ -6,7 +6,10 @@
 //  - the serial each node holds is the node's newest, or its fallback (a renewal whose answer the kill ate):
 //    otherwise the node would be refused, i.e. locked out.
 // Then the CA restarts; recovery is spawn → the first renewal accepted (and spawn → `ca.listening` is noted).
+// Next to these wall times (inflated when other work shares the cores), the CA's own CPU time: what it reports
+// in `ca.listening` (startCpuMs, every thread) and its utime+stime (/proc) when the first renewal lands.
 // At the end every node renews once more: a refusal there is a node locked out.
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { initCa, serveCa } from '../helpers/cluster.js';
 import { freePort, type Daemon } from '../helpers/proc.js';
@@ -37,12 +40,21 @@ export async function caKillStorm(ctx: ScenarioContext, o: CaKillStormOptions): 
     nodes.push({ id: held.cert.node_id, held });
   }
   const received: { nodeId: string; serial: string }[] = [];
+  /** The CA's CPU time when the first renewal after the latest restart was accepted. */
+  let firstAcceptedCpuMs = 0;
   const storm = new RenewalStorm(
     nodes.map((n) => ({ ...n, at: 0 })),
-    { addresses: [address], roots, rng, onRenewed: (n, next) => received.push({ nodeId: n.id, serial: next.cert.serial }) },
+    {
+      addresses: [address], roots, rng,
+      onRenewed: (n, next) => {
+        received.push({ nodeId: n.id, serial: next.cert.serial });
+        if (!storm.firstAcceptedAt) firstAcceptedCpuMs = cpuMsOf(ca.child.pid); // the one `recovered` waits for
+      },
+    },
   );
 
   const restartMs: number[] = [];
+  const cpu = { listening: [] as number[], firstRenewal: [] as number[], selfListening: [] as number[] };
   try {
     for (let cycle = 0; cycle < o.cycles; cycle++) {
       await storm.roundDone(`${o.nodes} renewals in the storm (cycle ${cycle})`);
@@ -74,9 +86,13 @@ export async function caKillStorm(ctx: ScenarioContext, o: CaKillStormOptions): 
       const next = await serveCa(stateDir, passphraseFile, serveArgs, address);
       ca = next.daemon;
       restartMs.push(Date.now() - spawnedAt);
+      const listening = await ca.waitFor('ca.listening');
+      cpu.listening.push(Number(listening.startCpuMs));
+      cpu.selfListening.push(Number(listening.startMs));
       storm.resume();
       await storm.recovered(`the first renewal after restart ${cycle}`);
       r.recoveryMs.push(storm.firstAcceptedAt - spawnedAt);
+      cpu.firstRenewal.push(firstAcceptedCpuMs);
       if ((cycle + 1) % 10 === 0) ctx.log(`  scenario 1: ${cycle + 1}/${o.cycles} kills, ${storm.accepted} renewals accepted`);
     }
   } finally {
@@ -87,6 +103,18 @@ export async function caKillStorm(ctx: ScenarioContext, o: CaKillStormOptions): 
   const code = await ca.stop();
   if (code !== 0) r.problems.push(`the CA exited ${code} on SIGTERM after the campaign`);
   r.problems.push(...storm.refusalProblems());
-  r.notes.push(`${o.nodes} nodes, ${storm.accepted} renewals accepted; CA spawn → ca.listening min/p50/p90/max ${formatDistribution(restartMs)}`);
+  r.notes.push(`${o.nodes} nodes, ${storm.accepted} renewals accepted; CA spawn → ca.listening min/p50/p90/max ${formatDistribution(restartMs)} (the CA's own count from its process start: ${formatDistribution(cpu.selfListening)})`);
+  r.notes.push(`CA CPU time (all threads) at ca.listening ${formatDistribution(cpu.listening)}, at the first renewal accepted ${formatDistribution(cpu.firstRenewal)}`);
   return r;
+}
+
+/** utime + stime of a live process in ms (/proc/PID/stat fields 14 and 15, in USER_HZ = 100 ticks a second). */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN; // not Linux, or already gone
+  }
 }
