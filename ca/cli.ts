@@ -11,11 +11,10 @@ import { parseTlsMinVersion, TLS_MIN_VERSION_HELP, type TlsMinVersion } from '..
 import { HitlessError } from '../shared/errors.js';
 import { NODE_CERT_TTL, BACKDATE, ROOT_SUBJECT_DEFAULT, ROOT_TTL_DEFAULT_MS, PASSPHRASE_ENV } from './config.js';
 import { readPassphrase } from './root-key.js';
-import { initCluster, formatInitResult } from './commands/init.js';
-import { serveCa } from './commands/serve.js';
-import { adminClient, call } from './admin-client.js';
-import { rotateRoot, type RotateOptions } from './commands/rotate-root.js';
-import { auditShow, auditVerify, parseSince } from './commands/audit.js';
+import { unsealAhead } from './root-material.js';
+import type { RotateOptions } from './commands/rotate-root.js';
+import type { AdminTarget } from './admin-client.js';
+import type { CaAdminServiceClient } from '../proto/load.js';
 import type { NodeInfo__Output } from '../proto/load.js';
 import type { ListNodesResponse__Output } from '../proto/generated/hitless/v1/ListNodesResponse.js';
 import type { RemoveNodeResponse__Output } from '../proto/generated/hitless/v1/RemoveNodeResponse.js';
@@ -23,7 +22,19 @@ import type { GetJoinTokensResponse__Output } from '../proto/generated/hitless/v
 import { parseRate, LIMITED_TOKEN, JOIN_RATE_DEFAULTS, formatRate, type Rate } from './token-policy.js';
 import { RENEWALS_PER_LIFETIME_DEFAULT } from './renewal-policy.js';
 import { OPERATOR_TTL } from './operators.js';
-import * as creds from './commands/credentials.js';
+
+// Each command loads its implementation when it runs, not with this tree: `ca serve` starts unsealing the root
+// key (scrypt, ~0.5 s of CPU on libuv's thread pool) before the serving code (grpc-js, the store, the protos)
+// loads, so that the two overlap on two cores; and an admin command never loads the CA's serving code.
+const load = {
+  init: () => import('./commands/init.js'),
+  serve: () => import('./commands/serve.js'),
+  admin: () => import('./admin-client.js'),
+  rotateRoot: () => import('./commands/rotate-root.js'),
+  audit: () => import('./commands/audit.js'),
+  creds: () => import('./commands/credentials.js'),
+};
+const adminClient = async (to: AdminTarget | string) => (await load.admin()).adminClient(to);
 
 const DEFAULT_STATE_DIR = './hitless-ca';
 const DEFAULT_LISTEN = '127.0.0.1:7468';
@@ -108,6 +119,7 @@ init
   .addHelpText('after', `\nWithout --passphrase-file or ${PASSPHRASE_ENV}, a passphrase is generated and printed once.\nWith --etcd the cluster (sealed root key, root certificate, config, join secrets) is created in etcd, not in --state-dir.`)
   .action(async (o: EtcdFlags & { stateDir: string; rootSubject: string; rootTtl: number; nodeCertTtl: number; backdate: number; passphraseFile?: string; json?: boolean }) => {
     const passphrase = await readPassphrase({ file: o.passphraseFile, env: process.env[PASSPHRASE_ENV] });
+    const { initCluster, formatInitResult } = await load.init();
     const result = await initCluster(
       { stateDir: o.stateDir, rootSubject: o.rootSubject, rootTtlMs: o.rootTtl, nodeCertTtlMs: o.nodeCertTtl, backdateMs: o.backdate, passphrase, etcd: etcdConnection(o) },
       systemClock,
@@ -148,7 +160,10 @@ serve
     }
     const log = createLogger({ level: o.logLevel, base: { component: 'ca' } });
     const passphrase = await readPassphrase({ file: o.passphraseFile, env: process.env[PASSPHRASE_ENV] });
+    // Started before the serving code loads (see `load` above); serveCa takes it if the key is still the same.
+    const rootKey = o.etcd || !passphrase ? undefined : await unsealAhead(o.stateDir, passphrase);
     await runDaemon('ca', log, async () => {
+      const { serveCa } = await load.serve();
       const ca = await serveCa(
         {
           stateDir: o.stateDir, listen: o.listen, passphrase, maxConnectionAgeMs: o.maxConnectionAge, csrWorkers: o.csrWorkers,
@@ -156,6 +171,7 @@ serve
           credentialLimits: { joinsPerToken: o.joinRatePerToken, joinsOverall: o.joinRate, renewalsPerNode: o.renewRate },
           etcd: etcdConnection(o),
           replica: { ttlS: Math.round(o.leaderLease / 1000) },
+          rootKey,
         },
         { clock: systemClock, log },
       );
@@ -178,6 +194,7 @@ remoteOptions(program.command('nodes'))
   .option('--json', 'print JSON')
   .action(async (o: Remote & { json?: boolean }) => {
     const client = await adminClient(target(o));
+    const { call } = await load.admin();
     const res = await call<ListNodesResponse__Output>((o, cb) => client.ListNodes({}, o, cb));
     if (o.json) process.stdout.write(JSON.stringify(res.nodes, null, 2) + '\n');
     else printNodes(res.nodes);
@@ -190,6 +207,7 @@ remoteOptions(program.command('remove-node'))
   .addOption(stateDirOption())
   .action(async (nodeId: string, o: Remote) => {
     const client = await adminClient(target(o));
+    const { call } = await load.admin();
     const res = await call<RemoveNodeResponse__Output>((opts, cb) => client.RemoveNode({ node_id: nodeId }, opts, cb));
     process.stdout.write(`removed node ${res.node?.node_id ?? nodeId}\n`);
     client.close();
@@ -206,6 +224,7 @@ const joinToken = remoteOptions(program.command('join-token'))
       throw new HitlessError('INVALID_ARGUMENT', `unknown role "${role}"`, { hint: 'use worker or manager' });
     }
     const client = await adminClient(target(o));
+    const { call } = await load.admin();
     const res = await call<GetJoinTokensResponse__Output>((opts, cb) =>
       client.GetJoinTokens({ rotate_worker: !!o.rotate && role === 'worker', rotate_manager: !!o.rotate && role === 'manager' }, opts, cb),
     );
@@ -213,16 +232,17 @@ const joinToken = remoteOptions(program.command('join-token'))
     if (o.quiet) process.stdout.write(token + '\n');
     else {
       if (o.rotate) process.stdout.write(`Rotated the ${role} join token; the previous one no longer works.\n`);
-      process.stdout.write(`To add a ${role} to this cluster, run:\n\n${creds.agentInstructions(token)}\n`);
+      process.stdout.write(`To add a ${role} to this cluster, run:\n\n${(await load.creds()).agentInstructions(token)}\n`);
     }
     client.close();
   });
 
 const out = (s: string) => void process.stdout.write(s);
-async function withAdmin(to: Remote | string, fn: (client: Awaited<ReturnType<typeof adminClient>>) => Promise<void>): Promise<void> {
+async function withAdmin(to: Remote | string, fn: (client: CaAdminServiceClient, creds: typeof import('./commands/credentials.js')) => Promise<void>): Promise<void> {
+  const creds = await load.creds();
   const client = await adminClient(typeof to === 'string' ? to : target(to));
   try {
-    await fn(client);
+    await fn(client, creds);
   } finally {
     client.close();
   }
@@ -242,7 +262,7 @@ joinToken
   .option('-q, --quiet', 'print only the token')
   .option('--json', 'print the token and its record as JSON')
   .action((role: string, o: { ttl: number; uses: number; quiet?: boolean; json?: boolean }) =>
-    withAdmin(joinTokenStateDir(), (c) => creds.createJoinToken(c, { role, ttlMs: o.ttl, uses: o.uses, quiet: o.quiet, json: o.json }, out)),
+    withAdmin(joinTokenStateDir(), (c, creds) => creds.createJoinToken(c, { role, ttlMs: o.ttl, uses: o.uses, quiet: o.quiet, json: o.json }, out)),
   );
 
 joinToken
@@ -250,14 +270,14 @@ joinToken
   .description('list the limited join tokens: id, role, state, uses left, expiry (never the secrets)')
   .addHelpText('after', '\n--state-dir, or --ca with --operator-dir, go before the subcommand: see ca join-token --help.')
   .option('--json', 'print JSON')
-  .action((o: { json?: boolean }) => withAdmin(joinTokenStateDir(), (c) => creds.listJoinTokens(c, o, out)));
+  .action((o: { json?: boolean }) => withAdmin(joinTokenStateDir(), (c, creds) => creds.listJoinTokens(c, o, out)));
 
 joinToken
   .command('revoke')
   .description('revoke a limited join token: it stops working at once')
   .addHelpText('after', '\n--state-dir, or --ca with --operator-dir, go before the subcommand: see ca join-token --help.')
   .argument('<id>', 'the token id (ca join-token list)')
-  .action((id: string) => withAdmin(joinTokenStateDir(), (c) => creds.revokeJoinToken(c, id, out)));
+  .action((id: string) => withAdmin(joinTokenStateDir(), (c, creds) => creds.revokeJoinToken(c, id, out)));
 
 const operator = program
   .command('operator')
@@ -272,7 +292,7 @@ operator
   .addOption(new Option('--ttl <duration>', 'lifetime (at most 365d, never beyond the root)').argParser(duration('--ttl')).default(OPERATOR_TTL.defaultMs, '30d'))
   .option('--json', 'print the record and file paths as JSON')
   .action((name: string, o: { stateDir: string; out: string; ttl: number; json?: boolean }) =>
-    withAdmin(o.stateDir, (c) => creds.createOperator(c, { name, out: o.out, ttlMs: o.ttl, json: o.json }, out)),
+    withAdmin(o.stateDir, (c, creds) => creds.createOperator(c, { name, out: o.out, ttlMs: o.ttl, json: o.json }, out)),
   );
 
 operator
@@ -280,14 +300,14 @@ operator
   .description('list operator credentials: name, state, serial, expiry')
   .addOption(stateDirOption())
   .option('--json', 'print JSON')
-  .action((o: { stateDir: string; json?: boolean }) => withAdmin(o.stateDir, (c) => creds.listOperators(c, o, out)));
+  .action((o: { stateDir: string; json?: boolean }) => withAdmin(o.stateDir, (c, creds) => creds.listOperators(c, o, out)));
 
 operator
   .command('revoke')
   .description('revoke an operator credential: every later admin call with it is refused')
   .argument('<name>', 'the operator name')
   .addOption(stateDirOption())
-  .action((name: string, o: { stateDir: string }) => withAdmin(o.stateDir, (c) => creds.revokeOperator(c, name, out)));
+  .action((name: string, o: { stateDir: string }) => withAdmin(o.stateDir, (c, creds) => creds.revokeOperator(c, name, out)));
 
 remoteOptions(program.command('rotate-root'))
   .description('move the fleet to a new root (cross-signed by the current one) while traffic flows')
@@ -302,6 +322,7 @@ remoteOptions(program.command('rotate-root'))
   .option('--json', 'print status as JSON')
   .addHelpText('after', '\nPhases: rotating (bundle {old,new}, CA signs with new + cross-sign) -> converged -> finished (bundle {new}).\nA CA restart mid-rotation resumes it.')
   .action(async (o: RotateOptions & Remote) => {
+    const { rotateRoot } = await load.rotateRoot();
     const client = await adminClient(target(o));
     try {
       await rotateRoot(client, o);
@@ -316,13 +337,14 @@ audit
   .description('check the hash chain; exits 1 naming the first edited, removed or reordered line')
   .addOption(stateDirOption())
   .option('--json', 'print the result as JSON')
-  .action((o: { stateDir: string; json?: boolean }) => auditVerify(o, (s) => process.stdout.write(s)));
+  .action(async (o: { stateDir: string; json?: boolean }) => (await load.audit()).auditVerify(o, (s) => process.stdout.write(s)));
 audit
   .command('show')
   .description('print the audit log (verified as it is read)')
   .addOption(stateDirOption())
   .option('--since <time>', 'only entries at or after an ISO time, or this long ago (1h, 30m)')
   .option('--json', 'one JSON entry per line')
-  .action((o: { stateDir: string; since?: string; json?: boolean }) =>
-    auditShow({ ...o, since: o.since ? parseSince(o.since, systemClock.now()) : undefined }, (s) => process.stdout.write(s)),
-  );
+  .action(async (o: { stateDir: string; since?: string; json?: boolean }) => {
+    const { auditShow, parseSince } = await load.audit();
+    await auditShow({ ...o, since: o.since ? parseSince(o.since, systemClock.now()) : undefined }, (s) => process.stdout.write(s));
+  });

@@ -5,7 +5,9 @@
 //
 // One queue feeds every worker (a few requests in flight each, so none idles while a reply is in transit) and
 // the main thread too, one CSR per event-loop turn so I/O keeps interleaving: under a burst every core works,
-// and before the workers have started (start-up never waits for them) the main thread does it all.
+// and before the workers have started (start-up never waits for them) the main thread does it all. `ca serve`
+// starts them only once it is listening: each is a Node isolate that boots and loads modules (~0.1 s of CPU),
+// which on two cores would compete with the CA's own start (its module loading and the root key's unseal).
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../shared/ts-worker.js';
 import { availableParallelism } from 'node:os';
@@ -62,8 +64,20 @@ export class CsrWorkerPool implements CsrChecker {
   #next = 1;
   #closed = false;
 
-  constructor(private readonly log: Logger, size = Math.max(0, availableParallelism() - 1)) {
-    for (let i = 0; i < size; i++) this.#spawn(i);
+  #started = false;
+
+  /** Spawns nothing yet: `start()` does. */
+  constructor(
+    private readonly log: Logger,
+    private readonly size = Math.max(0, availableParallelism() - 1),
+  ) {}
+
+  /** Spawns the worker threads (once; not after close). Checks queue on the main thread meanwhile. */
+  start(): this {
+    if (this.#started || this.#closed) return this;
+    this.#started = true;
+    for (let i = 0; i < this.size; i++) this.#spawn(i);
+    return this;
   }
 
   #spawn(i: number): void {
@@ -102,7 +116,7 @@ export class CsrWorkerPool implements CsrChecker {
     });
   }
 
-  /** Resolves once every worker has started (tests; the CA itself never waits for it). */
+  /** Resolves once every worker started by `start()` is up (tests; the CA itself never waits for it). */
   async whenReady(): Promise<void> {
     await Promise.all(this.#slots.map((s) => s.onReady));
   }

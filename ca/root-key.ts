@@ -64,6 +64,41 @@ export async function unsealPrivateKey(sealed: SealedKey, passphrase: string): P
 }
 
 /**
+ * An unseal started before it is needed: `ca serve` starts the root key's scrypt (~0.5 s of CPU, on libuv's
+ * thread pool) before it loads its modules and opens the store, so that on two cores the two overlap instead of
+ * adding up. The KDF is the same; only its start moves. `take` hands the result to the first unseal that follows
+ * (loadTrust, once the store is open), and only if that unseals the very same sealed key (a root replaced in
+ * between is unsealed afresh). Either way it lets go of the result: nothing keeps an unsealed key for later.
+ */
+export class RootKeyAhead {
+  #pending: Promise<string> | undefined;
+
+  constructor(
+    private readonly sealed: SealedKey,
+    passphrase: string,
+  ) {
+    const pending = unsealPrivateKey(sealed, passphrase);
+    // A wrong passphrase surfaces where the key is taken, in the order `ca serve` has always checked things;
+    // a result nobody takes (a start that fails earlier) must not end the process as an unhandled rejection.
+    pending.catch(() => {});
+    this.#pending = pending;
+  }
+
+  take(sealed: SealedKey): Promise<string> | undefined {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    return pending && sameSealedKey(this.sealed, sealed) ? pending : undefined;
+  }
+}
+
+function sameSealedKey(a: SealedKey, b: SealedKey): boolean {
+  // Optional chaining: a damaged key file fails in unsealPrivateKey, with its message, not here.
+  const fields = (k: SealedKey) => [k?.format, k?.kdf?.name, k?.kdf?.N, k?.kdf?.r, k?.kdf?.p, k?.kdf?.salt, k?.cipher?.name, k?.cipher?.iv, k?.cipher?.tag, k?.ciphertext];
+  const x = fields(a);
+  return fields(b).every((v, i) => v === x[i]);
+}
+
+/**
  * The passphrase from a file (first line) or the environment; undefined when neither is given. Like ssh with
  * a private key, a file that group or others can read is refused: the passphrase is as good as the root key.
  */

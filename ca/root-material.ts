@@ -10,8 +10,8 @@
 import { readFile } from 'node:fs/promises';
 import { HitlessError } from '../shared/errors.js';
 import { writeFileAtomic } from '../shared/fs-atomic.js';
-import { readClusterConfig, type ClusterConfig, type StatePaths } from './config.js';
-import type { SealedKey } from './root-key.js';
+import { readClusterConfig, statePaths, type ClusterConfig, type StatePaths } from './config.js';
+import { RootKeyAhead, type SealedKey } from './root-key.js';
 import type { EtcdStore } from './store/etcd.js';
 
 export interface RootMaterial {
@@ -56,6 +56,15 @@ export class FileRootMaterial implements RootMaterialStore {
     await writeFileAtomic(this.paths.rootCert, material.rootPem, 0o644);
     await writeFileAtomic(this.paths.rootKey, JSON.stringify(material.sealedKey, null, 2) + '\n', 0o600);
   }
+}
+
+/**
+ * `ca serve` on the embedded store, first thing: starts unsealing the root key of `stateDir` (RootKeyAhead).
+ * Undefined when the files cannot be read: the start then fails where it always has, with its own message.
+ */
+export async function unsealAhead(stateDir: string, passphrase: string): Promise<RootKeyAhead | undefined> {
+  const material = await new FileRootMaterial(statePaths(stateDir)).read().catch(() => undefined);
+  return material?.sealedKey ? new RootKeyAhead(material.sealedKey, passphrase) : undefined;
 }
 
 export class StoreRootMaterial implements RootMaterialStore {

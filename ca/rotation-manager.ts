@@ -15,7 +15,7 @@ import type { RootMaterialStore } from './root-material.js';
 import type { Authority, TrustState } from './authority.js';
 import { createSigner } from './issuer.js';
 import { checkSuppliedRoot } from './supplied-root.js';
-import { sealPrivateKey, unsealPrivateKey, type SealedKey } from './root-key.js';
+import { sealPrivateKey, unsealPrivateKey, type RootKeyAhead, type SealedKey } from './root-key.js';
 import { assertNoRotation, blockingReason, connectionCycleMs, evidenceWait, readyToFinish, rotationTrust, transition, type BlockReason, type EvidenceWait, type RotationRecord } from './root-rotation.js';
 import type { LiveEvidence } from './live-evidence.js';
 
@@ -58,6 +58,8 @@ interface Deps {
   /** The root certificate and sealed key (ca/root-material.ts): files, or etcd for replicas. */
   root: RootMaterialStore;
   passphrase: string;
+  /** The root key's unseal that `ca serve` started early (ca/root-key.ts), taken by the first loadTrust. */
+  rootKeyAhead?: RootKeyAhead;
   nodeCertTtlMs: number;
   backdateMs: number;
   maxConnectionAgeMs: number;
@@ -79,8 +81,13 @@ export async function loadTrust(d: Omit<Deps, 'log' | 'maxConnectionAgeMs'> & { 
   const material = await root.read();
   const state = await store.getRotationState();
   let rootPem = material.rootPem;
-  const rootKeyPem = await unsealPrivateKey(material.sealedKey, passphrase);
   const rotation = state.rotation;
+  const crossSigned = rotation ? rotationTrust(rotation).chainTail === 'cross-signed' : false;
+  // Mid-rotation the new root's key is needed too: both scrypts run at once (libuv's pool has four threads).
+  const [rootKeyPem, newKeyPem] = await Promise.all([
+    d.rootKeyAhead?.take(material.sealedKey) ?? unsealPrivateKey(material.sealedKey, passphrase),
+    crossSigned ? unsealPrivateKey(rotation!.newKeySealed as SealedKey, passphrase) : undefined,
+  ]);
   if (!keyMatchesCertificate(rootKeyPem, rootPem)) {
     // finish() writes the key, then the certificate: a crash in between leaves the new key beside the old cert.
     if (rotation && keyMatchesCertificate(rootKeyPem, rotation.toRootPem)) {
@@ -100,10 +107,9 @@ export async function loadTrust(d: Omit<Deps, 'log' | 'maxConnectionAgeMs'> & { 
   }
   const trust = rotationTrust(rotation);
   // Rotating: sign with the new key and send the cross-sign. Aborting: sign with the current root again.
-  const signer =
-    trust.chainTail === 'cross-signed'
-      ? await createSigner(rotation.toRootPem, await unsealPrivateKey(rotation.newKeySealed as SealedKey, passphrase), [rotation.crossSignedPem])
-      : await createSigner(rootPem, rootKeyPem);
+  const signer = crossSigned
+    ? await createSigner(rotation.toRootPem, newKeyPem!, [rotation.crossSignedPem])
+    : await createSigner(rootPem, rootKeyPem);
   return { rootsPem: trust.rootsPem, crossSignedPem: trust.crossSignedPem, version, signer, tokenRootPem: rootPem, retired };
 }
 

@@ -17,6 +17,7 @@ import type { CaStore } from '../store/records.js';
 // etcd3 (with its own copy of grpc-js: ~0.5 s and ~15 MB) loads only for --etcd, not on every embedded CA's start.
 import { etcdStoreOptions, type EtcdConnection } from '../store/etcd-options.js';
 import { FileRootMaterial, StoreRootMaterial, type RootMaterialStore } from '../root-material.js';
+import type { RootKeyAhead } from '../root-key.js';
 import { EtcdLeadership, soleLeader, type ElectionOptions, type Leadership } from '../leadership.js';
 import { followStore } from '../replica.js';
 import { ensurePrivateDir } from '../../shared/fs-atomic.js';
@@ -65,6 +66,8 @@ export interface ServeOptions {
   etcd?: EtcdConnection;
   /** Leader election lease TTL (seconds) and how often the leader prunes. */
   replica?: ElectionOptions & { pruneEveryMs?: number; availability?: StoreAvailabilityOptions };
+  /** The root key's unseal, started before this module loaded (ca/cli.ts); taken if the key is still the same. */
+  rootKey?: RootKeyAhead;
 }
 
 export interface RunningCa {
@@ -131,13 +134,20 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       log,
       root,
       passphrase: opts.passphrase,
+      rootKeyAhead: opts.rootKey,
       nodeCertTtlMs: cluster.nodeCertTtlMs,
       backdateMs: cluster.backdateMs,
       isLeader: () => leadership.isLeader(),
     };
-    const trust = await loadTrust(rotationDeps);
+    // The root key unseals on libuv's pool (scrypt, ~0.5 s of CPU; ca/cli.ts started it before this module
+    // loaded): meanwhile the main thread parses the services' protos, the one sizeable piece of start work that
+    // needs no key and changes nothing (a wrong passphrase must still fail before the store or audit log change).
+    const trusted = loadTrust(rotationDeps);
+    trusted.catch(() => {}); // awaited just below; this only keeps a failure from counting as unhandled meanwhile
+    const { nodeCa, caAdmin } = protos();
+    const trust = await trusted;
 
-    // Pruning: at start on the embedded store; on etcd by the leader, continuously (below).
+    // Pruning: once per start on the embedded store (right after listening); on etcd by the leader, continuously.
     const prune = async () => {
       const cutoff = new Date(clock.now().getTime() - PRUNE_AFTER_EXPIRY_MS);
       const pruned = await store.prune(cutoff);
@@ -145,14 +155,14 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       const prunedTokens = await store.pruneJoinTokens(cutoff);
       if (prunedTokens) log.info('store.pruned', { joinTokens: prunedTokens });
     };
-    if (!etcd) await prune();
 
     // The audit log, after the store lock: one CA appends to it. Closed after the servers have stopped.
     const audit = await AuditLog.open(opts.stateDir, clock);
     cleanups.push(() => audit.close());
     await audit.append('ca.started', localActor(), { listen: opts.listen });
     const limiter = new FailureRateLimiter(clock);
-    // CSR checks on the other cores (csr-pool.ts); closed after the server has stopped.
+    // CSR checks on the other cores (csr-pool.ts), on the main thread until its threads start (once listening);
+    // closed after the server has stopped.
     const csr = new CsrWorkerPool(log, opts.csrWorkers);
     cleanups.push(() => csr.close());
     const authority = new Authority({ store, clock, log, config: cluster, trust, limiter, csr, limits: opts.credentialLimits, audit });
@@ -178,7 +188,6 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     rotation.start();
     cleanups.push(() => rotation.stop());
 
-    const { nodeCa, caAdmin } = protos();
     // No max_connection_age_grace: streams opened before the GOAWAY may run as long as they like.
     const bounded = new BoundedServer(limits, { clock, log, port: 'ca' }, { 'grpc.max_connection_age_ms': maxAgeMs });
     const server = bounded.server;
@@ -285,6 +294,13 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       startMs: Math.round(process.uptime() * 1000),
       startCpuMs: cpuMs(process.cpuUsage()),
     });
+    csr.start();
+    if (!etcd) {
+      // Pruning on the embedded store: once per start, after listening (it reads every certificate record, which
+      // a restart need not wait for); the store's stop waits for it.
+      const pruning = prune().catch((err: unknown) => log.warn('store.prune_failed', { err: String((err as Error).message).slice(0, 200) }));
+      cleanups.push(() => pruning);
+    }
     return { port, authority, stop: unwind };
   } catch (err) {
     await unwind();

@@ -5,11 +5,18 @@
 // (test/helpers/module-list-hook.mjs) records every resolved ES module, the CommonJS require cache and every
 // .proto file read, and prints them on SIGUSR2. Controls: the same hook on `ca serve` sees the admin proto,
 // and on a process that does import the three packages it lists each of them.
+// The CA's start path is checked the same way: `ca serve` builds reflection on its first call
+// (shared/grpc/reflection.ts), so a CA nobody asked for reflection has not loaded @grpc/reflection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { tmpDir } from '../helpers/tmp.js';
 import { initCa } from '../helpers/cluster.js';
 import { ROOT, freePort, spawnDaemon, type Daemon, type LogEvent } from '../helpers/proc.js';
@@ -22,6 +29,8 @@ const LAZY = ['/node_modules/prom-client/', '/node_modules/@opentelemetry/api/',
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let ca: Daemon;
+let caAddress: string;
+let rootCert: string;
 const agents: Daemon[] = [];
 
 interface ModuleList { esm: string[]; cjs: string[]; files: string[] }
@@ -41,6 +50,8 @@ before(async () => {
   const { init, stateDir, passphraseFile } = await initCa(dir.path, { nodeCertTtl: '20s' });
   ca = spawnDaemon('ca', ['serve', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--listen', '127.0.0.1:0'], HOOK);
   const address = `127.0.0.1:${(await ca.waitFor('ca.listening')).port as number}`;
+  caAddress = address;
+  rootCert = init.paths.rootCert;
   const ports = [await freePort(), await freePort()];
   for (const [i, port] of ports.entries()) {
     agents.push(
@@ -86,12 +97,40 @@ test('control: an agent with --metrics-listen loads prom-client and serves its c
   assert.match(text, /^hitless_agent_peer_stream_starts_total\{peer="[^"]+"\} [1-9]/m);
 });
 
-test('control: the hook on `ca serve` sees the admin proto and reflection (and the CA, too, loads no x509 stack; nor etcd3 on the embedded store)', async () => {
+/** One reflection call (v1 ListServices) to the CA, as grpcurl would make it. */
+async function listServices(): Promise<string[]> {
+  const root = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '../proto');
+  const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [root], keepCase: true });
+  type Reply = { list_services_response?: { service: { name: string }[] } };
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    grpc: { reflection: { v1: { ServerReflection: new (a: string, c: grpc.ChannelCredentials, o?: grpc.ClientOptions) => grpc.Client & { ServerReflectionInfo(): grpc.ClientDuplexStream<unknown, Reply> } } } };
+  };
+  const creds = grpc.credentials.createSsl(await readFile(rootCert));
+  const client = new pkg.grpc.reflection.v1.ServerReflection(caAddress, creds, { 'grpc.ssl_target_name_override': 'hitless-ca' });
+  try {
+    const call = client.ServerReflectionInfo();
+    const reply = new Promise<Reply>((resolve, reject) => {
+      call.once('data', resolve);
+      call.once('error', reject);
+    });
+    call.write({ list_services: '' });
+    const names = (await reply).list_services_response?.service.map((s) => s.name) ?? [];
+    call.end();
+    return names;
+  } finally {
+    client.close();
+  }
+}
+
+test('`ca serve` starts without @grpc/reflection (built on the first reflection call), etcd3 or the x509 stack; the hook sees the admin proto', async () => {
   const m = await modulesOf(ca);
-  assert.ok(loaded(m, '/node_modules/@grpc/reflection/').length > 0, 'the CA serves reflection');
+  assert.deepEqual(loaded(m, '/node_modules/@grpc/reflection/'), [], 'reflection is built on its first call, not at start');
   assert.deepEqual(loaded(m, '/node_modules/etcd3/'), [], 'etcd3 (and its own grpc-js) loads only for --etcd');
   assert.ok(m.files.some((f) => f.endsWith('/hitless/v1/ca_admin.proto')), m.files.join(', '));
   for (const f of FORBIDDEN) assert.deepEqual(loaded(m, f), [], `the CA loaded ${f}`);
+  // Control: one reflection call loads it (so the empty list above is not the hook missing it).
+  assert.ok((await listServices()).includes('hitless.v1.NodeCaService'));
+  assert.ok(loaded(await modulesOf(ca), '/node_modules/@grpc/reflection/').length > 0, 'the hook sees @grpc/reflection after a reflection call');
 });
 
 test('control: the hook lists x509, reflect-metadata and webcrypto in a process that imports them', async (t) => {

@@ -97,27 +97,31 @@ test('agent node port: Check is SERVING without a client certificate, while WhoA
   }
 });
 
-test('reflection lists the CA services and health', async () => {
-  const root = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '../proto');
-  const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [root], keepCase: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    grpc: { reflection: { v1: { ServerReflection: new (a: string, c: grpc.ChannelCredentials, o?: grpc.ClientOptions) => grpc.Client & { ServerReflectionInfo(): grpc.ClientDuplexStream<unknown, { list_services_response?: { service: { name: string }[] } }> } } } };
-  };
-  const client = new pkg.grpc.reflection.v1.ServerReflection(ca.address, caCreds(), CA_OPTIONS);
-  try {
-    const call = client.ServerReflectionInfo();
-    const reply = new Promise<{ list_services_response?: { service: { name: string }[] } }>((resolve, reject) => {
-      call.once('data', resolve);
-      call.once('error', reject);
-    });
-    call.write({ list_services: '' });
-    const names = (await reply).list_services_response?.service.map((s) => s.name).sort();
-    call.end();
-    assert.deepEqual(names, ['grpc.health.v1.Health', 'hitless.v1.CaAdminService', 'hitless.v1.NodeCaService']);
-  } finally {
-    client.close();
-  }
-});
+// The CA builds its reflection service on the first call (shared/grpc/reflection.ts): both versions must answer.
+for (const version of ['v1', 'v1alpha'] as const) {
+  test(`reflection (${version}) lists the CA services and health`, async () => {
+    const root = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection')), '../proto');
+    const def = protoLoader.loadSync(`grpc/reflection/${version}/reflection.proto`, { includeDirs: [root], keepCase: true });
+    type ReflectionClient = new (a: string, c: grpc.ChannelCredentials, o?: grpc.ClientOptions) => grpc.Client & {
+      ServerReflectionInfo(): grpc.ClientDuplexStream<unknown, { list_services_response?: { service: { name: string }[] } }>;
+    };
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: Record<typeof version, { ServerReflection: ReflectionClient }> } };
+    const client = new pkg.grpc.reflection[version].ServerReflection(ca.address, caCreds(), CA_OPTIONS);
+    try {
+      const call = client.ServerReflectionInfo();
+      const reply = new Promise<{ list_services_response?: { service: { name: string }[] } }>((resolve, reject) => {
+        call.once('data', resolve);
+        call.once('error', reject);
+      });
+      call.write({ list_services: '' });
+      const names = (await reply).list_services_response?.service.map((s) => s.name).sort();
+      call.end();
+      assert.deepEqual(names, ['grpc.health.v1.Health', 'hitless.v1.CaAdminService', 'hitless.v1.NodeCaService']);
+    } finally {
+      client.close();
+    }
+  });
+}
 
 test('Watch sees SERVING, then NOT_SERVING when a graceful stop begins, and the stream is ended by the server', async () => {
   const c = new Health(ca.address, caCreds(), CA_OPTIONS);

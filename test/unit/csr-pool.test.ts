@@ -8,7 +8,7 @@ import { createCsrDer } from '../../shared/pki/csr.js';
 import { x509, webcrypto } from '../helpers/x509-reference.js';
 import { silentLogger } from '../../shared/log.js';
 
-const pool = new CsrWorkerPool(silentLogger, 1);
+const pool = new CsrWorkerPool(silentLogger, 1).start();
 after(() => pool.close());
 
 async function rsaCsr(): Promise<Uint8Array> {
@@ -25,6 +25,18 @@ async function outcome(p: Promise<Uint8Array>): Promise<string> {
     return `${(err as { code?: string }).code} ${(err as Error).message}`;
   }
 }
+
+test('a pool not started yet (a CA before it listens) checks on the calling thread and runs no thread', async () => {
+  const idle = new CsrWorkerPool(silentLogger, 2);
+  try {
+    assert.equal(idle.workers.length, 0);
+    assert.ok((await outcome(idle.check(await createCsrDer(generateKeyPairPem().privateKeyPem)))).startsWith('ok '));
+    assert.deepEqual(idle.stats, { inline: 1, offloaded: 0 });
+  } finally {
+    await idle.close();
+  }
+  assert.equal(idle.start().workers.length, 0, 'a closed pool starts no thread');
+});
 
 test('the pool gives the same answer as the inline check, on a worker thread', async () => {
   await pool.whenReady();

@@ -1,5 +1,5 @@
 // Proves the sealed root key round-trips, refuses wrong passphrases and tampering with WRONG_PASSPHRASE, and never stores key material in clear.
-// scrypt (N=2^17) costs a few hundred ms per call: this file seals once and unseals four times.
+// scrypt (N=2^17) costs a few hundred ms per call: this file seals once and unseals six times.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { HitlessError, type ErrorCode } from '../../shared/errors.js';
 import { generateKeyPairPem, pkcs8Der } from '../../shared/pki/keys.js';
-import { readPassphrase, sealPrivateKey, unsealPrivateKey, generatePassphrase, type SealedKey } from '../../ca/root-key.js';
+import { readPassphrase, sealPrivateKey, unsealPrivateKey, generatePassphrase, RootKeyAhead, type SealedKey } from '../../ca/root-key.js';
 
 const PASSPHRASE = 'correct horse battery staple';
 const key = generateKeyPairPem();
@@ -84,6 +84,27 @@ test('tampered ciphertext fails with WRONG_PASSPHRASE, never yields a key', asyn
 
 test('a tampered authentication tag fails with WRONG_PASSPHRASE', async () => {
   await assert.rejects(unsealPrivateKey(flip(sealed, 'tag'), PASSPHRASE), isCode('WRONG_PASSPHRASE'));
+});
+
+test('an unseal started ahead is handed once, and only to an unseal of the same sealed key', async () => {
+  const ahead = new RootKeyAhead(sealed, PASSPHRASE);
+  const pending = ahead.take(structuredClone(sealed)); // the same key, read again from its file
+  assert.ok(pending, 'the same sealed key takes the early unseal');
+  assert.deepEqual(pkcs8Der(await pending), pkcs8Der(key.privateKeyPem));
+  assert.equal(ahead.take(sealed), undefined, 'handed out once: nothing keeps the unsealed key for later');
+  // A root replaced between the early read and the real one (a finished rotation) is unsealed afresh.
+  const other = await sealPrivateKey(key.privateKeyPem, PASSPHRASE); // same key, new salt and nonce
+  const replaced = new RootKeyAhead(sealed, PASSPHRASE);
+  assert.equal(replaced.take(other), undefined);
+  assert.equal(replaced.take(sealed), undefined, 'a mismatch lets go of the early result too');
+});
+
+test('an unseal ahead with a wrong passphrase fails where it is taken, and not taken it fails nothing', async () => {
+  const wrong = new RootKeyAhead(sealed, PASSPHRASE + '!');
+  await assert.rejects(wrong.take(sealed)!, isCode('WRONG_PASSPHRASE'));
+  // Never taken (a start that failed earlier): its rejection must count as handled. The pending scrypt keeps this
+  // process alive until it settles, and an unhandled rejection then would crash this file (a failure).
+  new RootKeyAhead(flip(sealed, 'tag'), PASSPHRASE);
 });
 
 test('passphrases shorter than 12 characters are refused before any work (INVALID_ARGUMENT)', async () => {
