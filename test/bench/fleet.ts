@@ -8,10 +8,13 @@ import { pemToDer } from '../../shared/pki/pem.js';
 import { maxConnectionAgeMs } from '../../shared/connection-age.js';
 import { NODE_CERT_TTL } from '../../ca/config.js';
 import { parseCertificate } from '../../shared/pki/certs.js';
-import { startModuleWorker } from '../../shared/ts-worker.js';
-import type { ReportReply, ReportRequest } from './report-worker.js';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ReportReply, ReportRequest } from './report-main.js';
 import { connectionCycleMs } from '../../ca/root-rotation.js';
-import { createLogger } from '../../shared/log.js';
+import { createLogger, type Logger } from '../../shared/log.js';
 import { systemClock } from '../../shared/clock.js';
 import { serveCa, type RunningCa } from '../../ca/commands/serve.js';
 import { adminClient, call } from '../../ca/admin-client.js';
@@ -29,12 +32,12 @@ interface SimNode { nodeId: string; der: Uint8Array; chainPem: string[] }
 /** 10,000 joins with one token in seconds is the point of these figures: the join rates are lifted (renewals keep their default). */
 const UNBOUNDED = { count: 1_000_000_000, perMs: 1000 };
 
-async function startCa(stateDir: string): Promise<RunningCa> {
+async function startCa(stateDir: string, log: Logger = createLogger({ level: 'warn' })): Promise<RunningCa> {
   // warn: one info line per issuance would make this a benchmark of the terminal.
   return serveCa(
     // HITLESS_TEST_STORE=etcd: the same figures with the cluster in etcd (one member per cluster; test/helpers/cluster.ts).
     { stateDir, listen: '127.0.0.1:0', passphrase: PASSPHRASE, credentialLimits: { joinsPerToken: UNBOUNDED, joinsOverall: UNBOUNDED }, etcd: testEtcdConnection(stateDir) },
-    { clock: systemClock, log: createLogger({ level: 'warn' }) },
+    { clock: systemClock, log },
   );
 }
 
@@ -140,12 +143,144 @@ export interface RotationRun {
   convergedS: number;
   /** StartRootRotation to finished (bundle {new}, tokens swapped): what the operator waits for. */
   finishedS: number;
-  /** ReportLiveCredentials calls made over mTLS (one per node, plus any sent again: see resent). */
+  /** ReportLiveCredentials calls made over mTLS during the rotation (one per node, plus any sent again: see resent). */
   reports: number;
   /** Reports sent again because the CA's own certificate on the report's connection still chained to the old root. */
   resent: number;
   /** Failed report calls (retried; target 0). */
   reportFailures: number;
+  /** Reports answered by the time the rotation converged (they compete with the renewals for the cores). */
+  reportsAtConverged: number;
+  /** Renewals done during the rotation (one per node; a node asked twice renews once). */
+  renewals: number;
+  /** CPU of the CA's process (its event loop and CSR workers; the simulated nodes' glue is negligible), start to converged and start to finished, s. */
+  caCpuConvergedS: number;
+  caCpuFinishedS: number;
+  /** CPU of the report client process over the rotation, s. */
+  clientCpuS: number;
+  /** The isolated report pass after the rotation: reports sent, CA CPU and client CPU per report (ms). */
+  pass: { reports: number; caMsPerReport: number; clientMsPerReport: number; seconds: number };
+}
+
+/**
+ * HITLESS_BENCH_PROFILE=DIR: CPU profiles of this process (the CA) over the rotation (start to finished) and over
+ * the isolated report pass, written to DIR as .cpuprofile files (open them in Chrome DevTools). Off by default.
+ */
+async function profiled<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.HITLESS_BENCH_PROFILE;
+  if (!dir) return fn();
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(join(dir, `fig6-${what}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+/** CPU time of this process since `since`, in seconds. */
+const cpuSince = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+};
+
+/** Reports in flight at once: below the CA's 64 connections per source without an authenticated call yet. */
+const REPORT_CONCURRENCY = 32;
+/** Reports of the isolated pass that measures the CA's CPU per report alone (after the rotation). */
+const PASS_REPORTS = 2_000;
+
+/** The report client process (report-main.ts): one request per report over IPC, its CPU on demand. */
+class ReportClients {
+  readonly #child;
+  readonly #replies = new Map<number, (r: ReportReply) => void>();
+  #cpu: ((us: number) => void)[] = [];
+  #nextId = 0;
+  #inFlight = 0;
+  readonly #waiting: (() => void)[] = [];
+  readonly ready: Promise<void>;
+
+  constructor(address: string) {
+    // Only what it needs in its environment; the tsx loader comes through execArgv (fork's default).
+    this.#child = fork(fileURLToPath(new URL('./report-main.ts', import.meta.url)), [], {
+      env: { PATH: process.env.PATH, HITLESS_BENCH_CA: address },
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.#child.once('error', reject);
+      this.#child.once('exit', (code) => reject(new Error(`report client process exited (${code}) before it was ready`)));
+      this.#child.on('message', (m: ReportReply | { cpuUs: number } | { ready: true }) => {
+        if ('ready' in m) return resolve();
+        if ('cpuUs' in m) return this.#cpu.shift()?.(m.cpuUs);
+        this.#replies.get(m.id)?.(m);
+        this.#replies.delete(m.id);
+      });
+    });
+  }
+
+  /** One report, at most REPORT_CONCURRENCY in flight (slots handed out in order). */
+  async report(req: Omit<ReportRequest, 'id'>): Promise<ReportReply> {
+    if (this.#inFlight >= REPORT_CONCURRENCY) await new Promise<void>((res) => this.#waiting.push(res));
+    this.#inFlight++;
+    try {
+      const id = this.#nextId++;
+      return await new Promise<ReportReply>((resolve) => {
+        this.#replies.set(id, resolve);
+        this.#child.send({ id, ...req } satisfies ReportRequest);
+      });
+    } finally {
+      this.#inFlight--;
+      this.#waiting.shift()?.();
+    }
+  }
+
+  /** The client process's CPU time so far, s. */
+  cpuS(): Promise<number> {
+    return new Promise((resolve) => {
+      this.#cpu.push((us) => resolve(us / 1e6));
+      this.#child.send({ cpu: true });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null) return;
+    const exited = new Promise((res) => this.#child.once('exit', res));
+    // Closing the IPC channel ends it (report-main.ts exits on 'disconnect': a normal exit, so --cpu-prof writes).
+    this.#child.disconnect();
+    const timer = setTimeout(() => this.#child.kill(), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** The CA's log at warn, plus the instants of the rotation's converged and finished events (no status polling). */
+function rotationLog(): { log: Logger; converged: Promise<number>; finished: Promise<number>; onConverged: (fn: () => void) => void } {
+  const base = createLogger({ level: 'warn' });
+  let converged!: (t: number) => void;
+  let finished!: (t: number) => void;
+  const hooks: (() => void)[] = [];
+  const out = {
+    converged: new Promise<number>((res) => (converged = res)),
+    finished: new Promise<number>((res) => (finished = res)),
+    onConverged: (fn: () => void) => hooks.push(fn),
+  };
+  const wrap = (l: Logger): Logger => ({
+    ...l,
+    info: (event, fields) => {
+      if (event === 'root_rotation.converged') {
+        converged(performance.now());
+        for (const h of hooks) h();
+      } else if (event === 'root_rotation.finished') finished(performance.now());
+      l.info(event, fields);
+    },
+    child: (f) => wrap(l.child(f)),
+  });
+  return { ...out, log: wrap(base) };
 }
 
 /**
@@ -158,9 +293,11 @@ export interface RotationRun {
  *    port, with its new certificate, naming the roots that issued the certificates it uses — its own and the
  *    CA's as that connection presented it (what its watch would run on). A report that still names the old
  *    root (the CA's certificate not re-issued yet) is sent again 500 ms later, as the agent's reporter would.
- *    The nodes' side of the reports runs on a worker thread (report-worker.ts), beside the CA's event loop.
- * Measured from `StartRootRotation` to converged and to finished. The CA finishes on evidence as soon as every
- * node has reported no old root; the 1.5 x connection-age timer (ROTATION_BENCH_UPPER_BOUND_S) is not waited.
+ *    The nodes' side of the reports runs in a child process (report-main.ts), so this process's CPU is the CA's.
+ * Measured from `StartRootRotation` to the CA's `root_rotation.converged` and `root_rotation.finished` log events.
+ * The CA finishes on evidence as soon as every node has reported no old root; the 1.5 x connection-age timer
+ * (ROTATION_BENCH_UPPER_BOUND_S) is not waited. After the rotation, an isolated pass of reports (PASS_REPORTS
+ * nodes report again, nothing else running) gives the CA's CPU per report alone.
  */
 export async function benchRootRotation(opts: { nodes: number; runs: number }): Promise<RotationRun[]> {
   const results: RotationRun[] = [];
@@ -168,31 +305,24 @@ export async function benchRootRotation(opts: { nodes: number; runs: number }): 
   return results;
 }
 
-const cpuS = (since: NodeJS.CpuUsage) => {
-  const u = process.cpuUsage(since);
-  return ((u.user + u.system) / 1e6).toFixed(1);
-};
-
-/** Report calls in flight at once: below the CA's 64 connections per source without a node certificate yet. */
-const REPORT_CONCURRENCY = 32;
-
 async function rotateOnce(stateDir: string, token: string, opts: { nodes: number }): Promise<RotationRun> {
-  const ca = await startCa(stateDir);
+  const events = rotationLog();
+  const ca = await startCa(stateDir, events.log);
   const admin = await adminClient(stateDir);
-  type Status = { converged_at: string; phase: string; nodes_reissued: number; last_finished_at: string; waiting_for: unknown[] };
+  type Status = { phase: string; nodes_reissued: number; waiting_for: unknown[] };
   const status = () => call<Status>((o, cb) => admin.GetRootRotationStatus({}, o, cb));
-  const counts = { reports: 0, resent: 0, reportFailures: 0 };
+  const counts = { reports: 0, resent: 0, reportFailures: 0, renewals: 0 };
   let stopping = false;
   let stopAcks = async () => {};
-  let stopWorker = async (): Promise<unknown> => undefined;
+  const clients = new ReportClients(`127.0.0.1:${ca.port}`);
   let lastReportAt = 0;
   try {
+    await clients.ready;
     const nodes = await joinFleet(ca.authority, token, opts.nodes);
     const keys = freshKeys(nodes.length);
     const byId = new Map(nodes.map((n, i) => [n.nodeId, { node: n, key: keys[i]! }]));
     for (const n of nodes) ca.authority.watching(n.nodeId, 1);
     const authority = ca.authority;
-    const address = `127.0.0.1:${ca.port}`;
 
     // A bundle change reaches every node's watch, which acknowledges it (see above).
     let acked = 0;
@@ -207,47 +337,26 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
     });
     stopAcks = () => acking;
 
-    // Report slots (REPORT_CONCURRENCY) handed out in order.
-    let inFlight = 0;
-    const waiting: (() => void)[] = [];
-    const slot = async () => {
-      if (inFlight >= REPORT_CONCURRENCY) await new Promise<void>((res) => waiting.push(res));
-      inFlight++;
-    };
-    const release = () => {
-      inFlight--;
-      waiting.shift()?.();
-    };
+    let answered = 0;
     const oldRoot = parseCertificate(authority.trust.tokenRootPem).fingerprint;
-    // The nodes' side of the reports runs on a worker thread (report-worker.ts).
-    const worker = startModuleWorker(new URL('./report-worker.ts', import.meta.url), { workerData: { address } });
-    stopWorker = () => worker.terminate();
-    let nextId = 0;
-    const replies = new Map<number, (r: ReportReply) => void>();
-    worker.on('message', (r: ReportReply) => {
-      replies.get(r.id)?.(r);
-      replies.delete(r.id);
-    });
+    const reportOnce = async (node: SimNode, keyPem: string): Promise<ReportReply> => {
+      const bundle = authority.trust;
+      const reply = await clients.report({ keyPem, chainPem: node.chainPem, rootsPem: bundle.rootsPem, bundleVersion: bundle.version });
+      if (reply.error !== undefined) {
+        counts.reportFailures++;
+        if (counts.reportFailures <= 5) console.error(`simulated report of ${node.nodeId} failed: ${reply.error}`);
+      }
+      return reply;
+    };
     /** One node's report; sent again 500 ms later while it names the old root or fails (as the agent's reporter would). */
     const report = async (node: SimNode, keyPem: string): Promise<void> => {
-      for (let attempt = 0; !stopping; attempt++) {
-        await slot();
-        const bundle = authority.trust;
-        const id = nextId++;
+      while (!stopping) {
         counts.reports++;
-        const reply = await new Promise<ReportReply>((resolve) => {
-          replies.set(id, resolve);
-          worker.postMessage({ id, keyPem, chainPem: node.chainPem, rootsPem: bundle.rootsPem, bundleVersion: bundle.version } satisfies ReportRequest);
-        }).finally(release);
+        const reply = await reportOnce(node, keyPem);
+        answered++;
         lastReportAt = performance.now();
-        if (reply.error !== undefined) {
-          counts.reportFailures++;
-          if (counts.reportFailures <= 5) console.error(`simulated report of ${node.nodeId} failed (attempt ${attempt + 1}): ${reply.error}`);
-        } else if (reply.roots!.includes(oldRoot)) {
-          counts.resent++;
-        } else {
-          return;
-        }
+        if (reply.error === undefined && !reply.roots!.includes(oldRoot)) return;
+        if (reply.error === undefined) counts.resent++;
         await new Promise((res) => setTimeout(res, 500));
       }
     };
@@ -260,30 +369,75 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
       void renew(authority, sim.node, sim.key.csrDer)
         .then(() => {
           if (reported.has(nodeId)) return;
+          counts.renewals++;
           reported.add(nodeId);
           return report(sim.node, sim.key.keyPem);
         })
         .catch((err: unknown) => console.error('simulated renewal failed:', err));
     });
+    const clientCpu0 = await clients.cpuS();
+    let cpuConverged = 0;
+    let reportsAtConverged = 0;
     const start = performance.now();
     const cpu0 = process.cpuUsage();
-    await call((o, cb) => admin.StartRootRotation({ root_cert_pem: '', root_key_pem: '', root_subject: '' }, o, cb));
-    let convergedS: number | undefined;
-    for (;;) {
-      const s = await status();
-      if (s.converged_at && convergedS === undefined) convergedS = (performance.now() - start) / 1000;
-      if (s.phase === 'idle' && s.last_finished_at) break;
-      if (performance.now() - start > 900_000) throw new Error(`rotation not finished after 900 s (${s.nodes_reissued} re-issued, ${s.waiting_for?.length ?? '?'} nodes' evidence awaited)`);
-      await new Promise((res) => setTimeout(res, 50)); // status poll period: the resolution of this figure
-    }
-    const result = { convergedS: convergedS ?? (performance.now() - start) / 1000, finishedS: (performance.now() - start) / 1000, ...counts };
-    process.stderr.write(`[bench] root rotation of ${nodes.length} nodes: converged ${result.convergedS.toFixed(1)} s, last report ${((lastReportAt - start) / 1000).toFixed(1)} s, finished ${result.finishedS.toFixed(1)} s (timer bound ${ROTATION_BENCH_UPPER_BOUND_S} s); ${counts.reports} reports, ${counts.resent} resent, ${counts.reportFailures} failed; process CPU (CA and simulated nodes) ${cpuS(cpu0)} s\n`);
+    events.onConverged(() => {
+      cpuConverged = cpuSince(cpu0);
+      reportsAtConverged = answered;
+    });
+    let finishedAt: number | undefined;
+    await profiled('rotation', async () => {
+      await call((o, cb) => admin.StartRootRotation({ root_cert_pem: '', root_key_pem: '', root_subject: '' }, o, cb));
+      // A slow poll only for the deadline's message: the times come from the CA's log events.
+      void events.finished.then((t) => (finishedAt = t));
+      while (finishedAt === undefined) {
+        const s = await status();
+        if (performance.now() - start > 900_000) throw new Error(`rotation not finished after 900 s (${s.nodes_reissued} re-issued, ${s.waiting_for?.length ?? '?'} nodes' evidence awaited)`);
+        await Promise.race([events.finished, new Promise((res) => setTimeout(res, 1000))]);
+      }
+    });
+    if (finishedAt === undefined) throw new Error('unreachable: the rotation loop ends when finished');
+    const caCpuFinishedS = cpuSince(cpu0);
+    const clientCpuS = (await clients.cpuS()) - clientCpu0;
+    const convergedAt = await events.converged;
+    await acking;
+
+    // The isolated pass: nodes report again (their current certificate and bundle), nothing else running.
+    const sample = nodes.slice(0, Math.min(PASS_REPORTS, nodes.length));
+    const passCpu0 = process.cpuUsage();
+    const passClient0 = await clients.cpuS();
+    const passStart = performance.now();
+    const failuresBefore = counts.reportFailures;
+    await profiled('report-pass', () => Promise.all(sample.map((n) => reportOnce(n, byId.get(n.nodeId)!.key.keyPem))));
+    const passSeconds = (performance.now() - passStart) / 1000;
+    const pass = {
+      reports: sample.length - (counts.reportFailures - failuresBefore),
+      caMsPerReport: (cpuSince(passCpu0) * 1000) / sample.length,
+      clientMsPerReport: (((await clients.cpuS()) - passClient0) * 1000) / sample.length,
+      seconds: passSeconds,
+    };
+
+    const result: RotationRun = {
+      convergedS: (convergedAt - start) / 1000,
+      finishedS: (finishedAt - start) / 1000,
+      ...counts,
+      reportsAtConverged,
+      caCpuConvergedS: cpuConverged,
+      caCpuFinishedS,
+      clientCpuS,
+      pass,
+    };
+    process.stderr.write(
+      `[bench] root rotation of ${nodes.length} nodes: converged ${result.convergedS.toFixed(1)} s, last report ${((lastReportAt - start) / 1000).toFixed(1)} s, finished ${result.finishedS.toFixed(1)} s (timer bound ${ROTATION_BENCH_UPPER_BOUND_S} s); ${reportsAtConverged} reports answered by converged; ` +
+        `${counts.renewals} renewals, ${counts.reports} reports, ${counts.resent} resent, ${counts.reportFailures} failed; ` +
+        `CA process CPU ${cpuConverged.toFixed(1)} s to converged, ${caCpuFinishedS.toFixed(1)} s to finished; report clients' process CPU ${clientCpuS.toFixed(1)} s; ` +
+        `isolated pass of ${sample.length} reports in ${passSeconds.toFixed(1)} s: CA ${pass.caMsPerReport.toFixed(2)} ms CPU per report, clients ${pass.clientMsPerReport.toFixed(2)} ms\n`,
+    );
     await logEtcdSize(stateDir, `root rotation (${nodes.length} nodes; converged ${result.convergedS.toFixed(1)} s, finished ${result.finishedS.toFixed(1)} s)`);
     return result;
   } finally {
     stopping = true;
     await stopAcks();
-    await stopWorker();
+    await clients.stop();
     admin.close();
     await ca.stop();
   }

@@ -165,6 +165,12 @@ if (want(6)) {
   add(figure('6b', 'root rotation: start to converged (all re-issued + bundles acknowledged)', 's', runs.map((x) => x.convergedS)));
   add(figure('6c', 'root rotation: converged to finished (the last evidence reports)', 's', runs.map((x) => x.finishedS - x.convergedS)));
   add(figure('6d', `root rotation: ReportLiveCredentials calls over mTLS (${FLEET.toLocaleString('en-US')} nodes; failed ${runs.map((x) => x.reportFailures).join('/')})`, 'calls', runs.map((x) => x.reports)));
+  // The CA's own CPU (its process: the report clients run in a child process, the simulated renewals are calls).
+  const pass = runs[0]!.pass.reports.toLocaleString('en-US');
+  add(figure('6e', `root rotation: CA process CPU per node, start to finished (renewal, 2 bundle acknowledgements, report, ticks)`, 'ms', runs.map((x) => (x.caCpuFinishedS * 1000) / x.renewals)));
+  add(figure('6f', `CA process CPU per ReportLiveCredentials (mTLS handshake + call; isolated pass of ${pass} reports after the rotation)`, 'ms', runs.map((x) => x.pass.caMsPerReport)));
+  add(figure('6g', 'root rotation: CA process CPU per node besides its report (6e less 6f: renewal, acknowledgements, ticks)', 'ms', runs.map((x) => (x.caCpuFinishedS * 1000 - x.reports * x.pass.caMsPerReport) / x.renewals)));
+  add(figure('6h', `report clients' process CPU per report (the load generator; same pass)`, 'ms', runs.map((x) => x.pass.clientMsPerReport)));
 }
 
 if (want(7)) {
