@@ -466,7 +466,8 @@ export class Authority extends EventEmitter {
     joinToken?: { next: JoinTokenRecord; before: JoinTokenRecord };
   }): Promise<IssuedNodeCert> {
     const now = this.#clock.now();
-    const signer = this.#trust.signer;
+    const trust = this.#trust;
+    const signer = trust.signer;
     const notBefore = new Date(now.getTime() - this.#config.backdateMs);
     // A leaf never outlives the key that signed it.
     const notAfter = new Date(Math.min(now.getTime() + this.#config.nodeCertTtlMs, signer.info.notAfter.getTime()));
@@ -497,6 +498,11 @@ export class Authority extends EventEmitter {
       { serial: leaf.info.serial, nodeId: req.nodeId, issuedAt: iso, notAfter: expires, issuerRoot: signer.rootFingerprint },
       { expectNode: req.previous, joinToken: req.joinToken?.next, expectJoinToken: req.joinToken?.before },
     );
+    // The node's first calls with its new certificate (its watch, its rotation evidence) need not verify a
+    // signature we just made: these exact bytes are remembered as verified under the trust that signed them.
+    // Only while that trust is still current, and only for a signer that is one of its roots (never a retired
+    // one): what a verification would have concluded, without the ECDSA check (ca/chain-cache.ts).
+    if (this.#trust === trust && trust.rootsPem.includes(signer.certPem)) this.#chains.set(leaf.info.der, trust, leaf.info);
     return {
       nodeId: req.nodeId,
       role: req.role,
