@@ -112,6 +112,12 @@ export class CaWatch {
     return leg ? this.#addressOf.get(leg.generation) : undefined;
   }
 
+  /** The client of the stream in use and the CA address it runs to: a call on it rides the watch's connection. */
+  get current(): { client: NodeCaServiceClient; address: string | undefined } | undefined {
+    const client = this.#stream.currentClient as NodeCaServiceClient | undefined;
+    return client ? { client, address: this.address } : undefined;
+  }
+
   /** The watch's open legs with the certificates of both ends (rotation evidence). */
   liveLegs(): LiveLeg[] {
     return this.#stream.liveLegs();

@@ -226,13 +226,29 @@ export class NodeAgent extends EventEmitter {
   }
 
   /**
-   * One ReportLiveCredentials call on a connection of its own (closed after: it is not live evidence itself),
-   * to the CA our watch is connected to: the CA keeps evidence in memory, beside the watch it acknowledges.
+   * One ReportLiveCredentials call to the CA our watch is connected to (the CA keeps evidence in memory, beside
+   * the watch it acknowledges), on the watch's own connection: the watch moves to a new connection with our new
+   * certificate after a renewal or bundle change anyway, so the report costs the CA no handshake of its own
+   * (at 10,000 nodes that is 10,000 handshakes less per rotation step). The CA authenticates it as it would on
+   * a connection of its own: the certificate of that connection's handshake, which the clean report itself
+   * attests is not of the old root (the watch's legs are among the uses it covers). Only when the watch's
+   * channel cannot carry it (UNAVAILABLE or no answer in time: its connection just went away) does it go on a connection of its own,
+   * closed after (it is not live evidence itself).
    */
   async #sendEvidence(r: EvidenceReport): Promise<void> {
-    const ca = new CaClient(this.#watch.address ?? this.#ca.current, providerConnection(this.provider));
+    const request = { bundle_version: String(r.bundleVersion), issuer_root_fingerprints: r.roots };
+    const watch = this.#watch.current;
+    if (watch) {
+      try {
+        await unaryCall((o, cb) => watch.client.ReportLiveCredentials(request, o, cb), 10_000);
+        return;
+      } catch (err) {
+        if (classifyCaFailure(err) !== 'transport') throw err;
+      }
+    }
+    const ca = new CaClient(watch?.address ?? this.#watch.address ?? this.#ca.current, providerConnection(this.provider));
     try {
-      await unaryCall((o, cb) => ca.raw.ReportLiveCredentials({ bundle_version: String(r.bundleVersion), issuer_root_fingerprints: r.roots }, o, cb), 10_000);
+      await unaryCall((o, cb) => ca.raw.ReportLiveCredentials(request, o, cb), 10_000);
     } finally {
       ca.close();
     }

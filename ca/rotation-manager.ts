@@ -152,7 +152,17 @@ export class RotationManager {
   /**
    * The last acknowledgement (while distributing) or the last evidence report (once converged) is acted on at
    * once rather than at the next tick. At most one extra tick is queued however many arrive.
+   *
+   * Only the *last* one: a tick lists every node (O(fleet)), so ticking on every report would cost the CA
+   * O(fleet²) per rotation — at 10,000 nodes, back-to-back ticks for as long as reports kept arriving. Each
+   * tick notes whom it still waits for (#pending); an acknowledgement or report removes its node, and the
+   * extra tick runs when none is left. A report that turns out not to be clean (it still names the old root)
+   * also removes its node: the extra tick then finds it still waiting and notes it again. Nodes whose evidence
+   * reaches this replica only through the store (etcd replicas) are seen by the periodic tick.
    */
+  #pending: { kind: 'acknowledgement' | 'evidence'; nodeIds: Set<string> } | undefined;
+  /** Nodes heard from (acknowledged or reported) since the running tick began: not pending, whatever it read. */
+  readonly #heard = new Set<string>();
   #nudged = false;
   #nudge(): void {
     if (this.#nudged) return;
@@ -162,12 +172,28 @@ export class RotationManager {
       await this.#tick();
     }).catch((err: unknown) => this.d.log.error('root_rotation.tick_failed', { err }));
   }
-  readonly #onAcknowledged = (): void => {
-    if (this.#distributing) this.#nudge();
+  readonly #onAcknowledged = (nodeId: string): void => {
+    if (this.#distributing) this.#settled('acknowledgement', nodeId);
   };
-  readonly #onReport = (): void => {
-    if (this.#awaitingEvidence) this.#nudge();
+  readonly #onReport = (nodeId: string): void => {
+    if (this.#awaitingEvidence) this.#settled('evidence', nodeId);
   };
+  #settled(kind: 'acknowledgement' | 'evidence', nodeId: string): void {
+    this.#heard.add(nodeId);
+    const pending = this.#pending;
+    // No list for this phase yet (no tick since it began): look now.
+    if (!pending || pending.kind !== kind) return this.#nudge();
+    if (pending.nodeIds.delete(nodeId) && pending.nodeIds.size === 0) this.#nudge();
+  }
+  /**
+   * What this tick found still outstanding, less whoever was heard from while it ran (the previous list stays in
+   * force until now, so reports during a tick do not each queue another); looks again at once if that is nobody.
+   */
+  #await(kind: 'acknowledgement' | 'evidence', nodeIds: readonly string[]): void {
+    const pending = new Set(nodeIds.filter((id) => !this.#heard.has(id)));
+    this.#pending = { kind, nodeIds: pending };
+    if (pending.size === 0 && nodeIds.length > 0) this.#nudge();
+  }
   /** The rotation has converged and waits for evidence (set by each tick). */
   #awaitingEvidence = false;
 
@@ -355,7 +381,11 @@ export class RotationManager {
   async #tick(): Promise<void> {
     const record = await this.#record();
     this.#awaitingEvidence = record?.convergedAt !== undefined;
-    if (!record) return;
+    this.#heard.clear();
+    if (!record) {
+      this.#pending = undefined;
+      return;
+    }
     const { store, clock, authority, log } = this.d;
     const now = clock.now();
     const view = await this.#statusOf(record);
@@ -366,8 +396,9 @@ export class RotationManager {
         .filter((n) => !n.removedAt && !record.excluded.includes(n.nodeId) && authority.isWatching(n.nodeId) && (n.bundleVersion ?? 0) < record.bundleVersion)
         .map((n) => n.nodeId);
       const timedOut = now.getTime() - d.since >= this.#reaskMs;
-      if (unacknowledged.length > 0 && !timedOut) return;
+      if (unacknowledged.length > 0 && !timedOut) return this.#await('acknowledgement', unacknowledged);
       this.#distributing = undefined;
+      this.#pending = undefined;
       authority.setTrust({ ...authority.trust, signer: d.signer });
       const fields = { rotationId: record.id, afterMs: now.getTime() - d.since };
       if (unacknowledged.length) log.warn('root_rotation.bundle_distribution_timed_out', { ...fields, unacknowledged: unacknowledged.slice(0, 20), count: unacknowledged.length });
@@ -378,6 +409,7 @@ export class RotationManager {
       return;
     }
     if (view.blocking.length > 0) {
+      this.#pending = undefined;
       if (record.convergedAt && this.#leads()) await store.updateRotationState({ rotation: transition(record, { type: 'diverged' }) }, record);
       // Ask connected, unconverged nodes to renew, at most `window` outstanding (see RotationOptions).
       this.#queue = view.blocking.filter((b) => b.connected && !this.#asked.has(b.nodeId)).map((b) => b.nodeId).reverse();
@@ -385,7 +417,10 @@ export class RotationManager {
       if (asked) log.info('root_rotation.renewals_requested', { count: asked, blocking: view.blocking.length });
       return;
     }
-    if (!this.#leads()) return;
+    if (!this.#leads()) {
+      this.#pending = undefined;
+      return;
+    }
     if (!record.convergedAt) {
       const next = transition(record, { type: 'converged', at: now });
       await store.updateRotationState({ rotation: next }, record);
@@ -396,9 +431,13 @@ export class RotationManager {
       if (view.waitingFor.length === 0) {
         log.info('root_rotation.finishing', { rotationId: record.id, on: 'evidence', waitingFor: [] });
         await this.#finish(next);
+      } else {
+        this.#awaitingEvidence = true;
+        this.#await('evidence', view.waitingFor.map((w) => w.nodeId));
       }
       return;
     }
+    this.#await('evidence', view.waitingFor.map((w) => w.nodeId));
     if (readyToFinish(record, now, this.d.maxConnectionAgeMs, view.waitingFor.length === 0)) {
       log.info('root_rotation.finishing', { rotationId: record.id, on: view.waitingFor.length === 0 ? 'evidence' : 'timer', waitingFor: view.waitingFor.map((w) => w.nodeId) });
       await this.#finish(record);

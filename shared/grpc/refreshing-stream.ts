@@ -164,6 +164,15 @@ export class RefreshingStream<Req, Res> {
     return this.#active !== undefined;
   }
 
+  /**
+   * The client whose channel carries the stream now (undefined while none is up). A unary call on it rides the
+   * stream's own connection — made with the credentials current when that leg opened, moved with the stream —
+   * instead of a handshake of its own (the agent's rotation evidence goes this way to the CA).
+   */
+  get currentClient(): grpc.Client | undefined {
+    return this.#active?.client;
+  }
+
   /** The legs whose connections are open now, with the certificates each was made with (both ends). */
   liveLegs(): LiveLeg[] {
     return [...this.#live].map((leg) => ({

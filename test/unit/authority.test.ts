@@ -283,6 +283,18 @@ test('authenticate with a certificate from another root is UNTRUSTED_PEER', asyn
   await assert.rejects(ca.authority.renew({ peerDer: pemToDer(foreign.chainPem[0]!), csrDer: await csr() }), isCode('UNTRUSTED_PEER'));
 });
 
+test('a certificate the CA just issued is not taken as verified once the trust changed (its root gone)', async () => {
+  const ca = await makeCa();
+  const issued = await joinWith(ca, ca.tokens.worker);
+  assert.equal((await ca.authority.authenticate(der(issued))).serial, issued.serial); // remembered at issuance
+  const other = await makeRoot(ca.clock.now());
+  ca.authority.setTrust({ ...ca.authority.trust, rootsPem: [other.certPem], signer: other.signer, tokenRootPem: other.certPem, version: 2 });
+  await assert.rejects(ca.authority.authenticate(der(issued)), isCode('UNTRUSTED_PEER'));
+  // Issued under the new trust: authenticates (from what the issuance remembered, or by verification alike).
+  const next = await joinWith(ca, formatJoinToken({ rootDigest: rootDigest(pemToDer(other.certPem)), secret: parseJoinToken(ca.tokens.worker).secret }));
+  assert.equal((await ca.authority.authenticate(der(next))).serial, next.serial);
+});
+
 test('authenticate after the certificate expired is CERT_EXPIRED', async () => {
   const ca = await makeCa();
   const issued = await joinWith(ca, ca.tokens.worker);
