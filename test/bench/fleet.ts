@@ -387,12 +387,13 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
     let finishedAt: number | undefined;
     await profiled('rotation', async () => {
       await call((o, cb) => admin.StartRootRotation({ root_cert_pem: '', root_key_pem: '', root_subject: '' }, o, cb));
-      // A slow poll only for the deadline's message: the times come from the CA's log events.
+      // A slow poll only for the deadline's message (each status lists every node on the CA): the times come
+      // from the CA's log events.
       void events.finished.then((t) => (finishedAt = t));
       while (finishedAt === undefined) {
         const s = await status();
         if (performance.now() - start > 900_000) throw new Error(`rotation not finished after 900 s (${s.nodes_reissued} re-issued, ${s.waiting_for?.length ?? '?'} nodes' evidence awaited)`);
-        await Promise.race([events.finished, new Promise((res) => setTimeout(res, 1000))]);
+        await Promise.race([events.finished, new Promise((res) => setTimeout(res, 5000))]);
       }
     });
     if (finishedAt === undefined) throw new Error('unreachable: the rotation loop ends when finished');
