@@ -7,7 +7,9 @@
 // the [leaf(B), X] step were the soak starving, not this).
 //
 // States (ca/root-rotation.ts): S0 idle on A; S1 bundle {A, B} distributed, still leaf(A); S2 re-issued under B,
-// presenting [leaf(B), X]; S3x finished (bundle {B}), not yet renewed, still presenting [leaf(B), X]; S3 renewed
+// presenting [leaf(B), X]; S2a the same leaf on a node that renewed before it had {A, B} (agent/node-agent.ts
+// accepts a certificate that verifies against its bundle through the X it came with, and keeps X in its trust
+// view from its own chain); S3x finished (bundle {B}), not yet renewed, still presenting [leaf(B), X]; S3 renewed
 // after the finish, [leaf(B)].
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,8 +30,8 @@ import type { WhoAmIResponse__Output } from '../../proto/generated/hitless/v1/Wh
 import { makeLeaf, makeRoot, type TestRoot } from '../helpers/unit-pki.js';
 
 const CLUSTER = 'cluster-1';
-type StateName = 'S0' | 'S1' | 'S2' | 'S3x' | 'S3';
-const STATES: StateName[] = ['S0', 'S1', 'S2', 'S3x', 'S3'];
+type StateName = 'S0' | 'S1' | 'S2' | 'S2a' | 'S3x' | 'S3';
+const STATES: StateName[] = ['S0', 'S1', 'S2', 'S2a', 'S3x', 'S3'];
 
 interface Node {
   state: StateName;
@@ -55,8 +57,9 @@ async function rotationPki() {
 async function makeNode(state: StateName, nodeId: string, pki: Awaited<ReturnType<typeof rotationPki>>): Promise<Node> {
   const { at, A, B, X, BX } = pki;
   const issuer = state === 'S0' || state === 'S1' ? A : state === 'S3' ? B : BX;
+  // S2a holds bundle {A} (version before the rotation's), like S0.
   const leaf = await makeLeaf(issuer, at, { nodeId, clusterId: CLUSTER });
-  const bundle = state === 'S0' ? { roots: [A.certPem], cross: [] } : state === 'S1' || state === 'S2' ? { roots: [A.certPem, B.certPem], cross: [X] } : { roots: [B.certPem], cross: [] };
+  const bundle = state === 'S0' || state === 'S2a' ? { roots: [A.certPem], cross: [] } : state === 'S1' || state === 'S2' ? { roots: [A.certPem, B.certPem], cross: [X] } : { roots: [B.certPem], cross: [] };
   const provider = new MemoryCertificateProvider();
   provider.update({ chainPem: leaf.chainPem, keyPem: leaf.key.privateKeyPem, trustPem: bundle.roots });
   // As NodeAgent's trust view: the bundle's cross-sign and our own chain's tail.
@@ -94,10 +97,11 @@ async function whoAmI(client: Node, server: Node): Promise<{ outcome: 'ok' | 'tl
 
 /**
  * Which states the rotation lets coexist: the bundle is distributed before any leaf(B) (S0 with S1), nodes
- * renew one by one (S1 with S2), the finish waits until every live node holds leaf(B) (S2 with S3x), and
+ * renew one by one (S1 with S2), a node whose acknowledgement the CA stopped waiting for renews too (S2a with
+ * S1, S2), the finish waits until every live node holds leaf(B) and acknowledged {A, B} (S2 with S3x), and
  * nodes renew after it one by one (S3x/S2 with S3).
  */
-const COEXIST = new Set(['S0|S1', 'S1|S2', 'S2|S3x', 'S2|S3', 'S3x|S3']);
+const COEXIST = new Set(['S0|S1', 'S1|S2', 'S2|S3x', 'S2|S3', 'S3x|S3', 'S2a|S1', 'S2a|S2']);
 const coexist = (a: StateName, b: StateName) => a === b || COEXIST.has(`${a}|${b}`) || COEXIST.has(`${b}|${a}`);
 
 /**
@@ -108,11 +112,12 @@ const coexist = (a: StateName, b: StateName) => a === b || COEXIST.has(`${a}|${b
  * A node with bundle {B} and a leaf(A) peer, either way round, fails in TLS, as it must once A is dropped.
  */
 const EXPECTED: Record<StateName, Record<StateName, 'ok' | 'tls' | 'auth'>> = {
-  S0: { S0: 'ok', S1: 'ok', S2: 'auth', S3x: 'tls', S3: 'tls' },
-  S1: { S0: 'ok', S1: 'ok', S2: 'ok', S3x: 'tls', S3: 'tls' },
-  S2: { S0: 'ok', S1: 'ok', S2: 'ok', S3x: 'ok', S3: 'ok' },
-  S3x: { S0: 'tls', S1: 'tls', S2: 'ok', S3x: 'ok', S3: 'ok' },
-  S3: { S0: 'tls', S1: 'tls', S2: 'ok', S3x: 'ok', S3: 'ok' },
+  S0: { S0: 'ok', S1: 'ok', S2: 'auth', S2a: 'auth', S3x: 'tls', S3: 'tls' },
+  S1: { S0: 'ok', S1: 'ok', S2: 'ok', S2a: 'ok', S3x: 'tls', S3: 'tls' },
+  S2: { S0: 'ok', S1: 'ok', S2: 'ok', S2a: 'ok', S3x: 'ok', S3: 'ok' },
+  S2a: { S0: 'ok', S1: 'ok', S2: 'ok', S2a: 'ok', S3x: 'ok', S3: 'tls' },
+  S3x: { S0: 'tls', S1: 'tls', S2: 'ok', S2a: 'ok', S3x: 'ok', S3: 'ok' },
+  S3: { S0: 'tls', S1: 'tls', S2: 'ok', S2a: 'tls', S3x: 'ok', S3: 'ok' },
 };
 
 test('root rotation: every pair of node states, real TLS + the per-call peer check; coexisting states always connect', async () => {
