@@ -1,6 +1,7 @@
 // Starting real `agent run` processes for integration tests.
 import { join } from 'node:path';
-import { BIN, ROOT, runJson, spawnDaemon, type Daemon } from './proc.js';
+import { BIN, ROOT, spawnDaemon, type Daemon } from './proc.js';
+import { fetchStatus } from '../../agent/status-server.js';
 import type { AgentStatus } from '../../agent/agent-status.js';
 
 export interface TestAgent {
@@ -23,5 +24,8 @@ export function startAgent(
   // The token goes through the environment, as operators are told to pass it (never argv).
   const program = o.nodeArgs ? { name: 'agent', path: BIN.agent, cwd: ROOT, nodeArgs: o.nodeArgs } : 'agent';
   const daemon = spawnDaemon(program, args, { ...o.env, ...(o.token ? { HITLESS_JOIN_TOKEN: o.token } : {}) });
-  return { name, stateDir, port: o.port, daemon, status: () => runJson<AgentStatus>('agent', ['status', '--json', '--state-dir', stateDir]) };
+  // The status the `agent status --json` command prints, asked in-process from the agent's status socket: the
+  // command itself is run by ca-failover.test.ts and the fault tests; spawning it for every check cost ~0.9 s of
+  // CPU each (tsx), dozens of times per file.
+  return { name, stateDir, port: o.port, daemon, status: () => fetchStatus<AgentStatus>(stateDir) };
 }

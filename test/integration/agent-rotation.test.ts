@@ -1,5 +1,8 @@
-// The promise, with real processes: a CA and three agents in a heartbeat ring on 10 s certificates.
-//  - every agent renews at least 5 times; each heartbeat stream follows both ends' current certificates (it
+// The promise, with real processes: a CA and three agents in a heartbeat ring on 20 s certificates.
+// 20 s, not 10: nodes renew at 50-80 % of the lifetime, so the last 20 % is all the margin a renewal and the
+// streams' move have before the certificate expires; 2 s was too little on a loaded machine. Three renewals
+// prove the streams follow repeated changes as well as five did, in about the same time.
+//  - every agent renews at least 3 times; each heartbeat stream follows both ends' current certificates (it
 //    moves make-before-break to a fresh connection: refreshes grow) while it never breaks for the application
 //    (stream starts 1, errors 0, no heartbeat lost);
 //  - a plain gRPC client that never refreshes is ended by the agent, and by the CA, with UNAUTHENTICATED at its
@@ -26,12 +29,12 @@ let dir: Awaited<ReturnType<typeof tmpDir>>;
 let ca: TestCa;
 let agents: TestAgent[] = [];
 
-const RENEWALS = 5;
+const RENEWALS = 3;
 
 before(async () => {
   dir = await tmpDir();
   // This CA checks CSRs on its main thread (--csr-workers 0); the other suites run the default worker pool.
-  ca = await startCa(dir.path, { nodeCertTtl: '10s', serveArgs: ['--csr-workers', '0'] });
+  ca = await startCa(dir.path, { nodeCertTtl: '20s', serveArgs: ['--csr-workers', '0'] });
   const ports = [await freePort(), await freePort(), await freePort()];
   agents = ports.map((port, i) =>
     startAgent(dir.path, `agent${i}`, { ca: ca.address, token: ca.init.tokens.worker, port, peers: [ports[(i + 1) % 3]!] }),
@@ -123,8 +126,10 @@ test('a plain gRPC client that never refreshes is ended at its certificate expir
     for (const [name, end, msgs] of [['agent', h, pongs], ['CA', w, events]] as const) {
       assert.equal(end.err.code, grpc.status.UNAUTHENTICATED, `${name}: ${end.err.details}`);
       assert.match(end.err.details, new RegExp(`the certificate that authenticated this stream expired at ${plain.cert.not_after.replace(/\./g, '\\.')}; reconnect with a current certificate`));
-      // The server's clock decides at notAfter + 2 s; the status then needs to cross a loaded machine (1 s allowance).
-      assert.ok(end.at >= notAfter + 2_000 - 50 && end.at <= notAfter + 2_000 + 1_000, `${name}: ended ${end.at - notAfter} ms after expiry`);
+      // The server's clock decides at notAfter + 2 s (never earlier: the lower bound is the grace). The status
+      // then needs to cross a loaded machine: 4 s of allowance. The message above says why the stream ended, so
+      // the allowance cannot hide another cause; the next thing that could end it (the test's deadline) is far later.
+      assert.ok(end.at >= notAfter + 2_000 - 50 && end.at <= notAfter + 2_000 + 4_000, `${name}: ended ${end.at - notAfter} ms after expiry`);
       assert.ok(msgs.length > 0 && msgs.every((m) => m.endsAt === endsAt), `${name}: every message names the end ${endsAt}`);
       assert.equal(msgs.at(-1)!.refresh, true, `${name}: the last messages asked for a refresh`);
       assert.equal(msgs[0]!.refresh, false, `${name}: not at the start`);
@@ -139,7 +144,7 @@ test('a new connection sees the new serial at once', async () => {
   const roots = await fetchRoots(ca.address);
   const probe = await joinNode(ca.address, ca.init.tokens.worker, roots);
   const target = agents[0]!;
-  const renewed = await target.daemon.waitFor('identity.renewed', { after: target.daemon.events.length, timeoutMs: 20_000 });
+  const renewed = await target.daemon.waitFor('identity.renewed', { after: target.daemon.events.length, timeoutMs: 30_000 });
   const seen = await serialOnNewConnection(target.port, { keyPem: probe.keyPem, chainPem: probe.cert.chain_pem }, roots);
   const now = (await target.status()).serial;
   // The renewal we waited for, or one after it if another landed in between: never an older one.

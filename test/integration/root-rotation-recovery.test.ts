@@ -1,6 +1,7 @@
-// A node that is down for a whole root rotation, with real processes. The CA issues 60 s certificates so
-// that the down node's certificate is still valid when it returns (the rotation itself needs ~12 s: it
-// waits 1.5 max-connection-ages = 9 s for connections to cycle). The node:
+// A node that is down for a whole root rotation, with real processes. The CA issues 10-minute certificates so
+// that the down node's certificate is surely still valid when it returns: nothing here waits for a lifetime
+// (--force finishes at once, and the returning node renews as soon as it sees the new bundle), so a long one
+// costs nothing, while 60 s ran out on a loaded machine before the node came back. The node:
 //  - blocks the rotation; `ca rotate-root --status` names it and says it is not connected;
 //  - is left behind with `--force`, after which the bundle is {new} and the tokens carry the new digest;
 //  - comes back, proves its still-valid key against the retired old root, and is re-issued under the new
@@ -29,7 +30,7 @@ const identityOf = async (a: TestAgent) => JSON.parse(await readFile(join(a.stat
 
 before(async () => {
   dir = await tmpDir();
-  ca = await startCa(dir.path, { nodeCertTtl: '60s' });
+  ca = await startCa(dir.path, { nodeCertTtl: '10m' });
   down = startAgent(dir.path, 'down', { ca: ca.address, token: ca.init.tokens.worker, port: await freePort() });
   await down.daemon.waitFor('agent.listening');
   assert.equal(await down.daemon.stop(), 0);
