@@ -191,11 +191,10 @@ if (want(7)) {
 }
 
 if (want(8)) {
-  // The agent as the shipped unit runs it (agent/systemd/hitless-agent.service): `node --lite-mode
-  // --no-expose-wasm`, V8 without its optimizing compilers; the agent's hot paths (TLS, ECDSA, hashing) are
+  // The agent as the shipped unit runs it (agent/systemd/hitless-agent.service): `node --lite-mode`, V8 without its optimizing compilers; the agent's hot paths (TLS, ECDSA, hashing) are
   // native. Then the same agents under plain `node`, right after on the same machine, for the ratio 8e.
   const window = { runs: RUNS, windowMs: quick ? 3000 : 10_000, settleMs: quick ? 1000 : 15_000 };
-  const shipped = await benchFootprint({ ...window, nodeArgs: ['--lite-mode', '--no-expose-wasm'] });
+  const shipped = await benchFootprint({ ...window, nodeArgs: ['--lite-mode'] });
   const plain = await benchFootprint(window);
   raw.footprint = shipped;
   raw.footprintPlainNode = plain;

@@ -87,7 +87,7 @@ test('installed ca init, ca serve and agent run: a real join that publishes --ce
   ]);
   daemons.push(node);
   const ready = await node.waitFor('identity.ready', { timeoutMs: 30_000 });
-  assert.deepEqual(agent.nodeArgs, ['--lite-mode', '--no-expose-wasm'], 'the installed agent ran under the unit\'s node flags');
+  assert.deepEqual(agent.nodeArgs, ['--lite-mode'], 'the installed agent ran under the unit\'s node flags');
   await node.waitFor('cert_out.written', { timeoutMs: 30_000 });
   const nodes = await runJson<{ nodes: { nodeId: string }[] } | { nodeId: string }[]>(ca, ['nodes', '--json', '--state-dir', stateDir]);
   assert.match(JSON.stringify(nodes), new RegExp(String(ready.nodeId)), 'the CA lists the node');
