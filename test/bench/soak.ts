@@ -164,12 +164,12 @@ async function newRoot(subject: string): Promise<{ certPem: string; keyPem: stri
   return { keyPem, certPem: await createRootCertificate({ privateKeyPem: keyPem, subject, notBefore: new Date(now - HOUR_MS), notAfter: new Date(now + 24 * HOUR_MS) }) };
 }
 
-/** Polls `cond` until it holds; throws after `timeoutMs` (a deadline, not a sleep). */
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Polls `cond` every `everyMs` until it holds; throws after `timeoutMs` (a deadline, not a sleep). */
+async function until(cond: () => boolean, timeoutMs: number, what: string, everyMs = 10): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!cond()) {
     if (performance.now() > deadline) throw new Error(`soak: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
+    await sleep(everyMs);
   }
 }
 
@@ -197,10 +197,11 @@ const fingerprint = (rootPem: string) => {
 const notAfterOf = (pem: string | undefined) => (pem ? parseCertificate(pem).notAfter : undefined);
 
 function certInfo(cert: string | Uint8Array, allRootsPem: readonly string[]): { notAfter: number; root: string | undefined } {
-  const der = typeof cert === 'string' ? pemToDer(cert) : cert;
-  const key = Buffer.from(der).toString('base64');
+  // Keyed by the PEM text as given, or the DER in base64: the sample and the finish's evidence look at ~500 legs.
+  const key = typeof cert === 'string' ? cert : Buffer.from(cert).toString('base64');
   let c = certCache.get(key);
   if (!c || (c.root === undefined && c.rootsSeen < allRootsPem.length)) {
+    const der = typeof cert === 'string' ? pemToDer(cert) : cert;
     c = { notAfter: parseCertificate(der).notAfter.getTime(), root: issuingRoot(der, allRootsPem), rootsSeen: allRootsPem.length };
     certCache.set(key, c);
   }
@@ -345,7 +346,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
 
     // --- renewals, as each agent's renewer would make them ---------------------------------------------------
     // Steps replace every leaf long before half its life, so on an idle machine this never fires. On a starved
-    // one a step can outlast the leaves (each of its 12 fresh probes waiting out its 5 s deadline): before this,
+    // one a step can outlast the leaves (its 12 fresh probes run one at a time, each taking seconds): before this,
     // every agent's current certificate then expired under the soak, new handshakes failed on it and the
     // sample counted every stream — a failure the soak made, since a real agent renews on its own schedule
     // whatever the rotation does (seen in the one failing full run: the root rotation's second step lasted
@@ -624,7 +625,8 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       const aInUse = () =>
         streams.some((st) => st.rs.liveLegs().some((leg) => fromA(leg.ownCertificatePem) || fromA(leg.peerCertificateDer))) ||
         agents.some((a) => a.registry.streams().some((served) => fromA(served.der)));
-      await until(() => !aInUse(), LEAF_TTL_MS, 'no stream to involve a certificate of root A').catch((err: Error) => say(`${err.message}: dropping A anyway, as the CA's timer would`));
+      // Every 100 ms, as an agent looks at its evidence every 250 ms (agent/live-credentials.ts).
+      await until(() => !aInUse(), LEAF_TTL_MS, 'no stream to involve a certificate of root A', 100).catch((err: Error) => say(`${err.message}: dropping A anyway, as the CA's timer would`));
       finishWaitMs = performance.now() - convergedAt;
       // 3: trust {B} only; leaves under B with chain [leaf].
       await pace('root-3-trust-B');
