@@ -642,6 +642,10 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     measuring = false;
     clearInterval(sampler);
     sample();
+    // No renewal once pinging stops: a stream confirms its move with an answer, so a renewal now would leave
+    // every stream on its previous leg and count it off its server's current certificate. The leaves in force
+    // have at least half their life (15 s) left, more than the LOST_AFTER_MS below.
+    clearInterval(renewer);
 
     // Lost: pings never answered. Pinging stops, and the answers in flight (some on a stream still moving) get
     // LOST_AFTER_MS to arrive.
