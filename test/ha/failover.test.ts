@@ -2,7 +2,7 @@
 // with 20 s certificates and `--ca r0,r1,r2`. A root rotation is started, then the leader replica and one etcd
 // member are SIGKILLed. Proven: the rotation finishes on the new leader; every agent renews again; no agent's
 // certificate expires; the peer streams opened at the start are the same streams with 0 errors.
-// Long (about a minute): `npm run test:ha`, not part of `npm test`.
+// Long (about a minute): `npm run test:ha`; its short version in `npm test` is test/integration/replica-failover.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { etcdMissing } from '../helpers/etcd.js';
