@@ -6,8 +6,9 @@
 // One queue feeds every worker (a few requests in flight each, so none idles while a reply is in transit) and
 // the main thread too, one CSR per event-loop turn so I/O keeps interleaving: under a burst every core works,
 // and before the workers have started (start-up never waits for them) the main thread does it all. `ca serve`
-// starts them only once it is listening: each is a Node isolate that boots and loads modules (~0.1 s of CPU),
-// which on two cores would compete with the CA's own start (its module loading and the root key's unseal).
+// starts them only after it is listening, once checks queue up behind the main thread or a few seconds have
+// passed: each is a Node isolate that boots and loads modules (~0.1 s of CPU), which would otherwise compete
+// with the CA's own start (module loading, the root key's unseal) and its first renewals after a restart.
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../shared/ts-worker.js';
 import { availableParallelism } from 'node:os';
@@ -65,6 +66,8 @@ export class CsrWorkerPool implements CsrChecker {
   #closed = false;
 
   #started = false;
+  /** Start the threads once this many checks wait (startOnBacklog); undefined: not armed. */
+  #startAtBacklog: number | undefined;
 
   /** Spawns nothing yet: `start()` does. */
   constructor(
@@ -116,6 +119,12 @@ export class CsrWorkerPool implements CsrChecker {
     });
   }
 
+  /** Starts the threads as soon as `backlog` checks wait behind the one the main thread is doing. */
+  startOnBacklog(backlog = PER_WORKER): void {
+    this.#startAtBacklog = backlog;
+    this.#pump();
+  }
+
   /** Resolves once every worker started by `start()` is up (tests; the CA itself never waits for it). */
   async whenReady(): Promise<void> {
     await Promise.all(this.#slots.map((s) => s.onReady));
@@ -136,6 +145,7 @@ export class CsrWorkerPool implements CsrChecker {
   }
 
   #pump(): void {
+    if (!this.#started && this.#startAtBacklog !== undefined && this.#queue.length >= this.#startAtBacklog) this.start();
     for (const slot of this.#slots) {
       while (slot.ready && slot.pending.size < PER_WORKER && this.#queue.length) {
         const job = this.#queue.shift()!;

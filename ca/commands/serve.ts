@@ -90,6 +90,8 @@ function socketAnswers(path: string): Promise<boolean> {
 
 const cpuMs = (u: NodeJS.CpuUsage) => Math.round((u.user + u.system) / 1000);
 
+/** How long after listening the CSR threads start (unless checks queue up first) and the embedded store prunes. */
+const SETTLE_AFTER_START_MS = 2_000;
 const PRUNE_AFTER_EXPIRY_MS = 7 * 24 * 3_600_000;
 /** How often the leader replica prunes the etcd store. */
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -147,7 +149,7 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     const { nodeCa, caAdmin } = protos();
     const trust = await trusted;
 
-    // Pruning: once per start on the embedded store (right after listening); on etcd by the leader, continuously.
+    // Pruning: once per start on the embedded store (after it, see SETTLE_AFTER_START_MS); on etcd by the leader, continuously.
     const prune = async () => {
       const cutoff = new Date(clock.now().getTime() - PRUNE_AFTER_EXPIRY_MS);
       const pruned = await store.prune(cutoff);
@@ -161,7 +163,7 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     cleanups.push(() => audit.close());
     await audit.append('ca.started', localActor(), { listen: opts.listen });
     const limiter = new FailureRateLimiter(clock);
-    // CSR checks on the other cores (csr-pool.ts), on the main thread until its threads start (once listening);
+    // CSR checks on the other cores (csr-pool.ts), on the main thread until its threads start (after listening);
     // closed after the server has stopped.
     const csr = new CsrWorkerPool(log, opts.csrWorkers);
     cleanups.push(() => csr.close());
@@ -294,13 +296,22 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       startMs: Math.round(process.uptime() * 1000),
       startCpuMs: cpuMs(process.cpuUsage()),
     });
-    csr.start();
-    if (!etcd) {
-      // Pruning on the embedded store: once per start, after listening (it reads every certificate record, which
-      // a restart need not wait for); the store's stop waits for it.
-      const pruning = prune().catch((err: unknown) => log.warn('store.prune_failed', { err: String((err as Error).message).slice(0, 200) }));
-      cleanups.push(() => pruning);
-    }
+    // What a restart need not wait for comes once the rush of renewals after it has passed: the CSR threads (at
+    // once if checks queue up behind the main thread) and, on the embedded store, pruning (it reads every
+    // certificate record). The store's stop waits for a prune under way.
+    csr.startOnBacklog();
+    const settled = new AbortController();
+    const afterStart = clock.sleep(SETTLE_AFTER_START_MS, settled.signal).then(
+      async () => {
+        csr.start();
+        if (!etcd) await prune().catch((err: unknown) => log.warn('store.prune_failed', { err: String((err as Error).message).slice(0, 200) }));
+      },
+      () => {}, // stopped first
+    );
+    cleanups.push(async () => {
+      settled.abort();
+      await afterStart;
+    });
     return { port, authority, stop: unwind };
   } catch (err) {
     await unwind();

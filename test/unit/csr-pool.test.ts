@@ -38,6 +38,23 @@ test('a pool not started yet (a CA before it listens) checks on the calling thre
   assert.equal(idle.start().workers.length, 0, 'a closed pool starts no thread');
 });
 
+test('armed with startOnBacklog, the threads start once that many checks wait, not before', async () => {
+  const armed = new CsrWorkerPool(silentLogger, 1);
+  try {
+    armed.startOnBacklog(3);
+    const csr = await createCsrDer(generateKeyPairPem().privateKeyPem);
+    assert.ok((await outcome(armed.check(csr))).startsWith('ok '));
+    assert.equal(armed.workers.length, 0, 'one check at a time: the main thread keeps up');
+    const burst = [armed.check(csr), armed.check(csr)];
+    assert.equal(armed.workers.length, 0, 'two waiting');
+    burst.push(armed.check(csr));
+    assert.equal(armed.workers.length, 1, 'the third waiting check starts the thread');
+    for (const p of burst) assert.ok((await outcome(p)).startsWith('ok '));
+  } finally {
+    await armed.close();
+  }
+});
+
 test('the pool gives the same answer as the inline check, on a worker thread', async () => {
   await pool.whenReady();
   const good = await createCsrDer(generateKeyPairPem().privateKeyPem);
