@@ -66,7 +66,7 @@ export class CaWatch {
       retryDelayMs: (failures) => failover.retryDelayMs(failures),
       // The CA sends the current state as soon as a watch is authenticated: silence means the address is not
       // answering (blackholed, or a TLS handshake that never completes), so try the next one.
-      firstMessageWithinMs: DEFAULT_DEADLINE_MS,
+      confirmWithinMs: DEFAULT_DEADLINE_MS,
       onMessage: (event) => {
         this.#queue = this.#queue.then(() => deps.onEvent(event)).catch((err: unknown) => log.error('ca_watch.event_failed', { err }));
       },

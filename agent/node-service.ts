@@ -2,7 +2,7 @@
 // registry of live streams, each with the certificate that authenticated it and its bound
 // (shared/grpc/stream-bound.ts): a removed node loses its streams at once, a stream whose certificate nears
 // expiry is asked to refresh and is ended at expiry + grace, and one whose root leaves our bundle is ended too.
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import { HitlessError } from '../shared/errors.js';
@@ -134,6 +134,10 @@ export function nodeServiceHandlers(deps: {
     });
     registry.add(call, { nodeId: peer.nodeId, serial: peer.serial, der, bound });
     if (deps.servedWithSuperseded?.(call)) bound.requestRefresh();
+    // Response headers now, once the caller is authorized: a hitless client confirms a replacement stream on
+    // them (shared/grpc/refreshing-stream.ts, confirmOn 'headers') and only then moves its pings to it, so a
+    // move never waits for a ping's round trip on the new connection. A refusal is trailers-only: no headers.
+    call.sendMetadata(new grpc.Metadata());
     const endsAt = bound.endsAt.toISOString();
     log.debug('heartbeat.stream_started', { peer: peer.nodeId, serial: peer.serial, endsAt });
     call.on('data', (ping: HeartbeatPing__Output) => {

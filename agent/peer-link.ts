@@ -178,6 +178,9 @@ export class PeerLink {
       name: `peer ${peer}`,
       connect: (generation) => client(generation),
       open: (cl) => (cl as NodeServiceClient).Heartbeat(),
+      // The peer sends response headers once it has authorized the stream (agent/node-service.ts): pings move to a
+      // replacement only then, so a move never holds a ping back behind the new connection's handshake.
+      confirmOn: 'headers',
       ownCertificate: () => this.o.provider.current?.chainPem[0],
       refreshRequested: (pong) => pong.refresh_requested,
       provider: this.o.provider,

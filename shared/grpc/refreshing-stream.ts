@@ -5,19 +5,58 @@
 //   - our own certificate or trust bundle changes (the certificate provider publishes an update),
 //   - the server asks for it (a field of its own messages: `refreshRequested(msg)`, see stream-bound.ts),
 //   - either end's certificate nears expiry (REFRESH_AHEAD_FRACTION of the life it had left at stream start),
-// a replacement stream is opened on a *new channel* (so a new connection, with the provider's current
+//   - the connection drains (the server's GOAWAY at its max connection age),
+// a replacement stream (a "leg") is opened on a *new channel* (so a new connection, with the provider's current
 // credentials: channels with equal target/options/credentials would share the old connection, hence the
-// generation option), and once it carries traffic (its first message arrives) it becomes the stream; the old
-// one is then ended — half-closed for bidi streams, so answers in flight still arrive, cancelled for server
-// streams (whose events the new stream carries too). Writes made while the replacement is unconfirmed go to
-// it and are kept: if it fails, they are sent again on the old stream, so none is lost. A failed replacement
-// is retried with backoff while the old stream carries on. Only a failure of the stream in use is visible to
-// the application (`error` counters); the moves are counted as refreshes.
+// generation option) while the old leg keeps carrying the stream.
+//
+// The move, precisely:
+//   1. open   The replacement is opened. The application's writes keep going to the old leg: a replacement
+//             is never written to before it is confirmed (except `probe()`, if given), so a slow handshake on
+//             the new connection never holds a message back, and a replacement that fails has nothing to
+//             resend.
+//   2. confirm The replacement is *confirmed* when the server has answered on it: its response headers
+//             (`confirmOn: 'headers'`, for servers that send them when they accept a stream, as hitless's node
+//             service does once it has authorized the caller) or its first message (`confirmOn: 'message'`,
+//             the default: servers that send first, like the CA's watch). A trailers-only refusal is not an
+//             answer. Either way the new connection's TLS handshake, both ends' current certificates and the
+//             server's authorization of the stream are proven before anything depends on them.
+//   3. switch In the same tick the replacement becomes the stream in use: every later write goes to it.
+//   4. retire The old leg is ended — half-closed for client/bidi streaming, so the server still answers what
+//             it received (those answers are delivered, tagged with their leg) and ends it; cancelled after
+//             DRAIN_MS at the latest. Server-streaming legs are cancelled at once (the new one carries the same
+//             events).
+// Guarantees for client-streaming and bidi calls:
+//   - every write goes to exactly one leg (never duplicated, never resent): the stream in use; while none is
+//     in use (at the start, after a failure, or when the leg in use ended before its replacement confirmed)
+//     the leg being opened, since a server may answer only after a first message;
+//   - a move loses no write: nothing is written to an unconfirmed replacement, and the old leg is half-closed
+//     after the last write it took. A write is lost only with a leg that *fails* while carrying it: the stream
+//     in use failing is an application-visible error (`errors`, events.error), never a move;
+//   - order: per leg, writes reach the server in order. Across a switch, writes before it are on the old leg and
+//     writes after it on the new one; the server sees two HTTP/2 streams and may handle the first writes of the
+//     new before the last of the old, and answers of both may interleave. An application that needs one total
+//     order across moves numbers its messages (Heartbeat's seq does).
+// Edge cases:
+//   - The old leg ends before its replacement confirms (the server's bound at certificate expiry + grace, a
+//     connection lost after a GOAWAY, an error): a failure of the stream in use (counted, reported) unless the
+//     server says a newer stream replaced it (`endedByReplacement`); the replacement then carries the
+//     application's writes and becomes the stream when it confirms, or the stream starts over with backoff.
+//   - The replacement fails, or is not confirmed within confirmWithinMs (default CONFIRM_WITHIN_MS for
+//     replacements): the old leg carries on unaffected (a refresh failure, not an error); retried with backoff.
+//   - Triggers while a move is scheduled or under way are merged into it. A move whose replacement was opened
+//     before our credentials last changed is followed by another once it is confirmed.
+//   - The application ends the stream (end()) mid-move: an unconfirmed replacement is cancelled (it carried
+//     nothing), the stream in use is half-closed, and no move starts after that.
+// Moves after events that hit every stream of a process at once (own credentials, GOAWAY, expiry) start after a
+// random delay up to `spreadMs` (default SPREAD_MS, never more than SPREAD_FRACTION of the time left before the
+// nearest certificate expiry), so a process with many streams does not make all its handshakes in one tick. A
+// server's request moves at once (its deadline can be as short as its grace); so does refresh().
 //
 // Usage (any client- or bidi-streaming call; server streaming too):
 //   const s = new RefreshingStream({ name: 'chat', connect: (gen) => new Chat(target, creds, { [GENERATION_OPTION]: gen }),
-//     open: (client) => client.Chat(), onMessage: (m) => ..., provider, clock, log });
-//   s.start(); s.write(msg); ...; await s.stop();
+//     open: (client) => client.Chat(), confirmOn: 'headers', onMessage: (m) => ..., provider, clock, log });
+//   s.start(); s.write(msg); ...; await s.end(); await s.stop();
 import type { EventEmitter } from 'node:events';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
@@ -33,8 +72,17 @@ export const REFRESH_AHEAD_FRACTION = 0.75;
 export const MIN_EXPIRY_REFRESH_MS = 1_000;
 /** How long a retired bidi stream may take to drain (answers in flight) before it is cancelled. */
 export const DRAIN_MS = 5_000;
+/** A replacement not confirmed this long after it was opened is abandoned (a refresh failure; retried). */
+export const CONFIRM_WITHIN_MS = 10_000;
+/** Moves after process-wide events start within this window (random), so they do not all handshake at once. */
+export const SPREAD_MS = 1_000;
+/** ...and never later than this fraction of the time left before the nearest certificate expiry. */
+export const SPREAD_FRACTION = 0.1;
 
 export type RefreshTrigger = 'own-credentials' | 'server-request' | 'peer-expiry' | 'own-expiry' | 'connection-draining';
+
+/** Triggers that hit every stream of a process at once: their moves are spread (see SPREAD_MS). */
+const SPREAD_TRIGGERS: ReadonlySet<RefreshTrigger> = new Set(['own-credentials', 'peer-expiry', 'own-expiry', 'connection-draining']);
 
 type AnyCall = grpc.ClientReadableStream<unknown> & Partial<Pick<grpc.ClientDuplexStream<unknown, unknown>, 'write' | 'end' | 'writable'>>;
 
@@ -54,7 +102,7 @@ export interface LiveLeg {
   state: 'candidate' | 'active' | 'retiring';
   generation: number;
   ownCertificatePem?: string;
-  /** The server's certificate (DER) on this leg's connection; unknown until the leg carried a message. */
+  /** The server's certificate (DER) on this leg's connection; unknown until the leg was confirmed. */
   peerCertificateDer?: Uint8Array;
 }
 
@@ -67,6 +115,15 @@ export interface RefreshingStreamOptions<Req, Res> {
   open(client: grpc.Client, generation: number): grpc.ClientReadableStream<Res> | grpc.ClientDuplexStream<Req, Res>;
   /** Every message of the stream in use (and answers draining from a retired bidi stream), in order per leg. */
   onMessage(msg: Res, leg: StreamLeg): void;
+  /**
+   * What confirms a replacement (see the header): the server's response headers or its first message.
+   * 'headers' needs a server that sends them when it accepts a stream (call.sendMetadata() once authorized);
+   * 'message' a server that sends first, or `probe`. A server that does neither before the client writes
+   * never confirms a replacement: each is abandoned after confirmWithinMs, loudly. @default 'message'
+   */
+  confirmOn?: 'headers' | 'message';
+  /** A message written on every replacement at once to make the server answer (for confirmOn 'message'). */
+  probe?(): Req;
   /** The server's refresh hint in its own messages. */
   refreshRequested?(msg: Res): boolean;
   /**
@@ -95,12 +152,17 @@ export interface RefreshingStreamOptions<Req, Res> {
    */
   retryDelayMs?(failures: number): number;
   /**
-   * An attempt whose first message has not arrived this long after it was opened fails with DEADLINE_EXCEEDED
-   * (and is cancelled). For servers that send a first message at once (the CA's watch does): a server stream has
-   * no deadline of its own, and a connection attempt to a blackholed address would otherwise wait for the OS's
-   * TCP connect timeout (about two minutes on Linux) before the stream could try elsewhere. Off when absent.
+   * An attempt not confirmed this long after it was opened fails with DEADLINE_EXCEEDED (and is cancelled). For
+   * first attempts it is off unless given: set it for servers that answer at once (the CA's watch does), since a
+   * server stream has no deadline of its own and a connection attempt to a blackholed address would otherwise
+   * wait for the OS's TCP connect timeout (about two minutes on Linux). Replacements default to
+   * CONFIRM_WITHIN_MS.
    */
-  firstMessageWithinMs?: number;
+  confirmWithinMs?: number;
+  /** Window over which moves after process-wide events are spread (0: move at once). @default SPREAD_MS */
+  spreadMs?: number;
+  /** Uniform in [0, 1): where in the spread window a move starts. Injected by tests. @default Math.random */
+  random?(): number;
   /** Observers (counters, logs of the caller). */
   events?: {
     up?(leg: StreamLeg, kind: 'start' | 'refresh', trigger?: RefreshTrigger): void;
@@ -111,9 +173,12 @@ export interface RefreshingStreamOptions<Req, Res> {
 }
 
 interface Leg extends StreamLeg {
+  kind: 'start' | 'refresh';
   trigger?: RefreshTrigger;
   client: grpc.Client;
   call: AnyCall;
+  /** Provider updates seen when this leg's channel was made (a later one means it may present stale credentials). */
+  credentials: number;
   confirmed: boolean;
   retired: boolean;
   done: boolean;
@@ -123,18 +188,25 @@ interface Leg extends StreamLeg {
 const delayFor = (failures: number, o: { baseMs: number; capMs: number }) =>
   Math.min(o.capMs, o.baseMs * 2 ** Math.max(0, failures - 1)) * (0.5 + Math.random() / 2);
 
+const serviceError = (code: grpc.status, details: string): grpc.ServiceError =>
+  Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() });
+
 export class RefreshingStream<Req, Res> {
   #generation = 0;
   #active: Leg | undefined;
   #candidate: Leg | undefined;
-  #pending: Req[] = [];
-  /** A refresh asked for while a replacement was under way: done once that one is in use. */
-  #again: RefreshTrigger | undefined;
+  /** A move waiting for its start (spread, or a retry after a failed replacement). */
+  #scheduled: { trigger: RefreshTrigger; abort: AbortController } | undefined;
+  /** Provider updates seen so far. */
+  #credentials = 0;
   /** The stream in use, ended by the server because the replacement under way superseded it. */
   #superseded: Leg | undefined;
   #failures = 0;
   #refreshFailures = 0;
   #stopped = false;
+  /** end() was called: no more writes or moves; `#ended` resolves when the stream in use has ended. */
+  #ending = false;
+  readonly #ended: { promise: Promise<void>; resolve(): void };
   /** Every leg whose call has not ended yet (active, candidate, retiring ones draining). */
   readonly #live = new Set<Leg>();
   readonly #stop = new AbortController();
@@ -149,6 +221,9 @@ export class RefreshingStream<Req, Res> {
 
   constructor(private readonly o: RefreshingStreamOptions<Req, Res>) {
     this.#backoff = o.backoff ?? { baseMs: 500, capMs: 5_000 };
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.#ended = { promise, resolve };
   }
 
   #delay(failures: number): number {
@@ -188,66 +263,137 @@ export class RefreshingStream<Req, Res> {
     this.#openPrimary();
   }
 
+  /** Cancels every leg at once (answers in flight are dropped). Use end() first for a clean close. */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#stop.abort();
+    this.#unschedule();
     this.o.provider?.off('update', this.#onCredentials);
-    for (const leg of [this.#active, this.#candidate]) if (leg) this.#close(leg, true);
-    this.#active = this.#candidate = undefined;
+    for (const leg of [...this.#live]) this.#close(leg, true);
+    this.#active = this.#candidate = this.#superseded = undefined;
+    this.#ended.resolve();
   }
 
   /**
-   * Sends on the stream (bidi/client streaming). True when the message is in the care of a stream that is up:
-   * sent on it, or on its unconfirmed replacement (and sent on it again if the replacement fails). While no
-   * stream is up the message still goes to the stream being started, since a bidi server may only answer after
-   * a first message, but false says it may be lost with that attempt.
+   * Half-closes the stream (client/bidi streaming): no more writes or moves; an unconfirmed replacement is
+   * cancelled (it carried nothing), the stream in use is half-closed so the server answers what it has. Resolves
+   * when that leg has ended (its failure is counted as usual). Server streaming: cancels, like stop().
+   */
+  end(): Promise<void> {
+    if (this.#stopped || this.#ending) return this.#ended.promise;
+    this.#ending = true;
+    this.#unschedule();
+    this.o.provider?.off('update', this.#onCredentials);
+    if (this.#active && this.#candidate) {
+      this.#close(this.#candidate, true);
+      this.#candidate = undefined;
+    }
+    const carrier = this.#active ?? this.#candidate;
+    if (!carrier) void this.stop();
+    else if (carrier.call.end) carrier.call.end();
+    else void this.stop();
+    return this.#ended.promise;
+  }
+
+  /**
+   * Sends on the stream (bidi/client streaming). True when the message went on the stream in use. While none is
+   * in use it goes to the leg being opened (a bidi server may answer only after a first message) and the result
+   * is false: it is lost if that attempt fails. Never written to a replacement that is not confirmed yet.
    */
   write(msg: Req): boolean {
-    const target = this.#candidate ?? this.#active;
-    if (!target?.call.write || !target.call.writable) return false;
-    target.call.write(msg);
-    if (target === this.#candidate) this.#pending.push(msg);
-    return this.#active !== undefined;
-  }
-
-  /** Moves the stream to a new connection now (make-before-break). No-op while one is being made or none is up. */
-  refresh(trigger: RefreshTrigger): void {
-    if (this.#stopped) return;
-    if (this.#candidate) {
-      // The replacement under way may have connected with what is now stale (a renewal landed meanwhile):
-      // once it is in use, move again.
-      this.#again = trigger;
-      return;
+    if (this.#stopped || this.#ending) return false;
+    const active = this.#active;
+    if (active?.call.write && active.call.writable) {
+      active.call.write(msg);
+      return true;
     }
-    if (!this.#active) return;
-    this.o.log.info('stream.refresh_started', { stream: this.o.name, trigger, from: this.#active.peerSerial, generation: this.#generation + 1 });
-    this.#candidate = this.#openLeg('refresh', trigger);
+    const opening = this.#candidate;
+    if (opening?.call.write && opening.call.writable) opening.call.write(msg);
+    return false;
   }
 
-  readonly #onCredentials = () => this.refresh('own-credentials');
+  /** Moves the stream to a new connection now (make-before-break). No-op while one is under way or none is up. */
+  refresh(trigger: RefreshTrigger): void {
+    if (this.#stopped || this.#ending || this.#candidate || !this.#active) return;
+    this.#unschedule();
+    this.#move(trigger);
+  }
+
+  readonly #onCredentials = () => {
+    this.#credentials++;
+    this.#requestMove('own-credentials');
+  };
+
+  /** A move asked for by an event: merged into one under way or scheduled; spread when process-wide. */
+  #requestMove(trigger: RefreshTrigger): void {
+    if (this.#stopped || this.#ending || this.#candidate || !this.#active) return;
+    const spread = SPREAD_TRIGGERS.has(trigger);
+    if (this.#scheduled && (spread || !SPREAD_TRIGGERS.has(this.#scheduled.trigger))) return;
+    // An urgent request (the server's) replaces a spread move still waiting.
+    this.#unschedule();
+    const delay = spread ? this.#spreadDelay() : 0;
+    if (delay < 1) this.#move(trigger);
+    else this.#schedule(trigger, delay);
+  }
+
+  #spreadDelay(): number {
+    const window = this.o.spreadMs ?? SPREAD_MS;
+    if (!(window > 0)) return 0;
+    const now = this.o.clock.now().getTime();
+    const expiries = [this.#active?.peerNotAfter, this.o.ownNotAfter?.()].filter((d): d is Date => d !== undefined).map((d) => d.getTime() - now);
+    const left = expiries.length > 0 ? Math.min(...expiries) : Infinity;
+    return (this.o.random ?? Math.random)() * Math.min(window, Math.max(0, left * SPREAD_FRACTION));
+  }
+
+  #schedule(trigger: RefreshTrigger, delayMs: number): void {
+    const abort = new AbortController();
+    this.#scheduled = { trigger, abort };
+    this.o.clock.sleep(delayMs, abort.signal).then(
+      () => {
+        if (this.#scheduled?.abort !== abort) return;
+        this.#scheduled = undefined;
+        if (!this.#stopped && !this.#ending && !this.#candidate && this.#active) this.#move(trigger);
+      },
+      () => {},
+    );
+  }
+
+  #unschedule(): void {
+    this.#scheduled?.abort.abort();
+    this.#scheduled = undefined;
+  }
+
+  #move(trigger: RefreshTrigger): void {
+    this.o.log.info('stream.refresh_started', { stream: this.o.name, trigger, from: this.#active?.peerSerial, generation: this.#generation + 1 });
+    const leg = this.#openLeg('refresh', trigger);
+    this.#candidate = leg;
+    if (this.o.probe && leg.call.write && leg.call.writable) leg.call.write(this.o.probe());
+  }
 
   #openPrimary(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#ending) return;
     this.#candidate = this.#openLeg('start');
   }
 
   #openLeg(kind: 'start' | 'refresh', trigger?: RefreshTrigger): Leg {
     const generation = ++this.#generation;
     const ownCertificatePem = this.o.ownCertificate?.();
+    const credentials = this.#credentials;
     const client = this.o.connect(generation);
     const call = this.o.open(client, generation) as unknown as AnyCall;
-    const leg: Leg = { generation, trigger, client, call, ownCertificatePem, openedAt: this.o.clock.now(), confirmed: false, retired: false, done: false, stop: new AbortController() };
+    const leg: Leg = { kind, generation, trigger, client, call, credentials, ownCertificatePem, openedAt: this.o.clock.now(), confirmed: false, retired: false, done: false, stop: new AbortController() };
     this.#live.add(leg);
-    call.on('data', (msg: Res) => this.#onData(leg, msg, kind));
+    call.on('data', (msg: Res) => this.#onData(leg, msg));
+    if (this.o.confirmOn === 'headers') call.on('metadata', () => this.#onHeaders(leg));
     call.on('error', (err: grpc.ServiceError) => this.#onEnd(leg, err));
     call.on('end', () => this.#onEnd(leg));
-    const within = this.o.firstMessageWithinMs;
+    const within = kind === 'refresh' ? (this.o.confirmWithinMs ?? CONFIRM_WITHIN_MS) : this.o.confirmWithinMs;
     if (within !== undefined) {
       this.o.clock.sleep(within, leg.stop.signal).then(
         () => {
           if (leg.confirmed || leg.done) return;
-          const details = `no first message within ${within} ms`;
-          this.#onEnd(leg, { code: 4, details, message: `4 DEADLINE_EXCEEDED: ${details}` } as grpc.ServiceError);
+          const what = this.o.confirmOn === 'headers' ? 'response headers or message' : 'first message';
+          this.#onEnd(leg, serviceError(grpc.status.DEADLINE_EXCEEDED, `no ${what} within ${within} ms`));
           // Its own 'error' (CANCELLED) now finds the leg done and is ignored.
           call.cancel();
         },
@@ -257,15 +403,24 @@ export class RefreshingStream<Req, Res> {
     return leg;
   }
 
-  #onData(leg: Leg, msg: Res, kind: 'start' | 'refresh'): void {
-    if (leg.done || (leg.retired && !leg.call.write)) return;
-    if (!leg.confirmed && !leg.retired) this.#confirm(leg, kind, leg.trigger);
-    this.o.onMessage(msg, leg);
-    if (leg === this.#active && this.o.refreshRequested?.(msg)) this.refresh('server-request');
+  #onHeaders(leg: Leg): void {
+    if (!leg.done && !leg.retired && !leg.confirmed) this.#confirm(leg);
   }
 
-  /** The first message on a leg: it becomes the stream; the previous one is retired. */
-  #confirm(leg: Leg, kind: 'start' | 'refresh', trigger?: RefreshTrigger): void {
+  #onData(leg: Leg, msg: Res): void {
+    if (leg.done) return;
+    if (leg.retired) {
+      // Answers in flight on a retired bidi leg are still the application's; a server stream's are repeats.
+      if (leg.call.write) this.o.onMessage(msg, leg);
+      return;
+    }
+    if (!leg.confirmed) this.#confirm(leg);
+    this.o.onMessage(msg, leg);
+    if (leg === this.#active && this.o.refreshRequested?.(msg)) this.#requestMove('server-request');
+  }
+
+  /** The server answered on this leg: it becomes the stream; the previous one is retired. */
+  #confirm(leg: Leg): void {
     leg.confirmed = true;
     const cert = leg.call.getAuthContext?.()?.sslPeerCertificate;
     leg.peerSerial = cert?.serialNumber ? normalizeSerial(cert.serialNumber) : undefined;
@@ -275,22 +430,21 @@ export class RefreshingStream<Req, Res> {
     this.#superseded = undefined;
     this.#active = leg;
     if (this.#candidate === leg) this.#candidate = undefined;
-    this.#pending = [];
     this.#failures = 0;
     this.#refreshFailures = 0;
     if (old) {
       this.refreshes++;
       if (!old.done) this.#retire(old);
-      this.o.log.info('stream.refreshed', { stream: this.o.name, trigger, from: old.peerSerial, to: leg.peerSerial, generation: leg.generation });
+      this.o.log.info('stream.refreshed', { stream: this.o.name, trigger: leg.trigger, from: old.peerSerial, to: leg.peerSerial, generation: leg.generation });
     } else {
       this.starts++;
     }
-    this.o.events?.up?.(leg, old ? 'refresh' : 'start', old ? trigger : undefined);
+    this.o.events?.up?.(leg, old ? 'refresh' : 'start', old ? leg.trigger : undefined);
+    if (this.#ending) return;
     this.#scheduleExpiryRefresh(leg);
     this.#watchDraining(leg);
-    const again = this.#again;
-    this.#again = undefined;
-    if (again) this.refresh(again);
+    // Our credentials changed after this leg's channel was made: it may present the old ones. Move again.
+    if (leg.credentials < this.#credentials) this.#requestMove('own-credentials');
   }
 
   /**
@@ -310,7 +464,7 @@ export class RefreshingStream<Req, Res> {
         if (now === grpc.connectivityState.READY) return watch(now);
         // After the current tick: a call that broke with the connection ends first (#onEnd then reconnects).
         setImmediate(() => {
-          if (!leg.done && leg === this.#active) this.refresh('connection-draining');
+          if (!leg.done && leg === this.#active) this.#requestMove('connection-draining');
         });
       });
     const state = channel.getConnectivityState(false);
@@ -327,7 +481,7 @@ export class RefreshingStream<Req, Res> {
     const now = this.o.clock.now().getTime();
     const wait = Math.max(MIN_EXPIRY_REFRESH_MS, (deadline.getTime() - now) * REFRESH_AHEAD_FRACTION);
     this.o.clock.sleep(wait, leg.stop.signal).then(
-      () => leg === this.#active && this.refresh(trigger),
+      () => leg === this.#active && this.#requestMove(trigger),
       () => {},
     );
   }
@@ -362,19 +516,24 @@ export class RefreshingStream<Req, Res> {
     leg.stop.abort();
     leg.client.close();
     if (this.#stopped || leg.retired) return;
-    const error = err ?? ({ code: 14, details: 'stream ended by the server', message: 'stream ended by the server' } as grpc.ServiceError);
+    const error = err ?? serviceError(grpc.status.UNAVAILABLE, 'stream ended by the server');
+    if (this.#ending) {
+      // The leg the application half-closed has ended: the stream is done (a failure still counts).
+      if (leg !== this.#active && leg !== this.#candidate) return;
+      if (err) {
+        this.errors++;
+        this.o.events?.error?.(error, leg.confirmed, leg);
+      }
+      void this.stop();
+      return;
+    }
     if (leg === this.#candidate && this.#active) {
-      // A replacement that never carried traffic: the old stream carries on; what we wrote goes there again.
+      // A replacement that failed before it carried anything: the stream in use carries on, nothing to resend.
       this.#candidate = undefined;
       this.refreshFailures++;
-      const resend = this.#pending;
-      this.#pending = [];
-      for (const m of resend) this.#active.call.write?.(m);
       this.o.log.warn('stream.refresh_failed', { stream: this.o.name, code: error.code, details: error.details });
       this.o.events?.refreshFailed?.(error, leg);
-      const delay = this.#delay(++this.#refreshFailures);
-      const trigger = leg.trigger ?? 'own-credentials';
-      this.o.clock.sleep(delay, this.#stop.signal).then(() => this.refresh(trigger), () => {});
+      this.#schedule(leg.trigger ?? 'own-credentials', this.#delay(++this.#refreshFailures));
       return;
     }
     if (leg === this.#active && this.#candidate && this.o.endedByReplacement?.(error)) {
@@ -385,9 +544,10 @@ export class RefreshingStream<Req, Res> {
     }
     if (leg === this.#active) {
       this.#active = undefined;
+      this.#unschedule();
       this.errors++;
       this.o.events?.error?.(error, true, leg);
-      // A replacement under way becomes the new primary if it confirms; otherwise start over.
+      // A replacement under way carries the writes from now on and becomes the stream if it confirms.
       if (this.#candidate) return;
     } else if (leg === this.#candidate && this.#superseded) {
       // The old stream is gone and its replacement failed: the stream in use failed after all.
@@ -402,7 +562,6 @@ export class RefreshingStream<Req, Res> {
     } else {
       return;
     }
-    this.#pending = [];
     const delay = this.#delay(++this.#failures);
     this.o.log.warn('stream.retry', { stream: this.o.name, inMs: Math.round(delay), code: error.code });
     this.o.clock.sleep(delay, this.#stop.signal).then(() => this.#openPrimary(), () => {});

@@ -450,6 +450,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
         name: what,
         connect: () => sharedClient(pair),
         open: (client) => (client as unknown as { heartbeat(): grpc.ClientDuplexStream<HeartbeatPing, HeartbeatPong__Output> }).heartbeat(),
+        confirmOn: 'headers',
         onMessage: (msg) => {
           const now = performance.now();
           heartbeats++;

@@ -1,4 +1,4 @@
-// RefreshingStream's firstMessageWithinMs against a real gRPC client and a server that accepts TCP connections
+// RefreshingStream's confirmWithinMs against a real gRPC client and a server that accepts TCP connections
 // but never answers (what a blackholed or wedged CA address looks like): the attempt fails with
 // DEADLINE_EXCEEDED when the injected clock says so, is reported as a connect failure, and the stream retries.
 import { test } from 'node:test';
@@ -34,7 +34,7 @@ test('an attempt with no first message within the bound fails with DEADLINE_EXCE
     onMessage: () => assert.fail('the silent server sent a message'),
     clock,
     log: silentLogger,
-    firstMessageWithinMs: 10_000,
+    confirmWithinMs: 10_000,
     retryDelayMs: () => 1_000,
     events: { error: (err, established, leg) => void errors.push({ code: err.code, established, generation: leg.generation }) },
   });
