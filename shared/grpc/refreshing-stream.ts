@@ -44,8 +44,9 @@
 //     application's writes and becomes the stream when it confirms, or the stream starts over with backoff.
 //   - The replacement fails, or is not confirmed within confirmWithinMs (default CONFIRM_WITHIN_MS for
 //     replacements): the old leg carries on unaffected (a refresh failure, not an error); retried with backoff.
-//   - Triggers while a move is scheduled or under way are merged into it. A move whose replacement was opened
-//     before our credentials last changed is followed by another once it is confirmed.
+//   - Triggers while a move is scheduled or under way are merged into it. A replacement opened before our
+//     credentials last changed, or before the server's first request on the stream in use, is moved again once
+//     it is confirmed (either end's certificate may have changed under its handshake).
 //   - The application ends the stream (end()) mid-move: an unconfirmed replacement is cancelled (it carried
 //     nothing), the stream in use is half-closed, and no move starts after that.
 // Moves after events that hit every stream of a process at once (own credentials, GOAWAY, expiry) start after a
@@ -179,6 +180,10 @@ interface Leg extends StreamLeg {
   call: AnyCall;
   /** Provider updates seen when this leg's channel was made (a later one means it may present stale credentials). */
   credentials: number;
+  /** The server has asked (refreshRequested) on this leg. */
+  asked: boolean;
+  /** A new request of the server came on the stream in use after this replacement was opened. */
+  stale: boolean;
   confirmed: boolean;
   retired: boolean;
   done: boolean;
@@ -381,7 +386,7 @@ export class RefreshingStream<Req, Res> {
     const credentials = this.#credentials;
     const client = this.o.connect(generation);
     const call = this.o.open(client, generation) as unknown as AnyCall;
-    const leg: Leg = { kind, generation, trigger, client, call, credentials, ownCertificatePem, openedAt: this.o.clock.now(), confirmed: false, retired: false, done: false, stop: new AbortController() };
+    const leg: Leg = { kind, generation, trigger, client, call, credentials, ownCertificatePem, openedAt: this.o.clock.now(), asked: false, stale: false, confirmed: false, retired: false, done: false, stop: new AbortController() };
     this.#live.add(leg);
     call.on('data', (msg: Res) => this.#onData(leg, msg));
     if (this.o.confirmOn === 'headers') call.on('metadata', () => this.#onHeaders(leg));
@@ -416,7 +421,13 @@ export class RefreshingStream<Req, Res> {
     }
     if (!leg.confirmed) this.#confirm(leg);
     this.o.onMessage(msg, leg);
-    if (leg === this.#active && this.o.refreshRequested?.(msg)) this.#requestMove('server-request');
+    if (leg === this.#active && this.o.refreshRequested?.(msg)) {
+      // A first request that reaches us while a replacement is under way may be about that replacement too: it
+      // may have connected before the server's own certificate changed. It moves again once confirmed.
+      if (!leg.asked && this.#candidate) this.#candidate.stale = true;
+      leg.asked = true;
+      this.#requestMove('server-request');
+    }
   }
 
   /** The server answered on this leg: it becomes the stream; the previous one is retired. */
@@ -443,8 +454,10 @@ export class RefreshingStream<Req, Res> {
     if (this.#ending) return;
     this.#scheduleExpiryRefresh(leg);
     this.#watchDraining(leg);
-    // Our credentials changed after this leg's channel was made: it may present the old ones. Move again.
-    if (leg.credentials < this.#credentials) this.#requestMove('own-credentials');
+    // The server asked for a move after this leg was opened, or our credentials changed after its channel was
+    // made: it may run on superseded certificates. Move again.
+    if (leg.stale) this.#requestMove('server-request');
+    else if (leg.credentials < this.#credentials) this.#requestMove('own-credentials');
   }
 
   /**

@@ -292,6 +292,42 @@ test('triggers during a move are merged; a credential change during the move mov
   assert.equal(served.length, 3, 'no further move: generation 3 was opened after the last change');
 });
 
+test("a server's first request on the old leg during a move moves again once the replacement is confirmed", async (t) => {
+  const { served, plan, stream, received, ping, provider } = await setup(t);
+  plan.push('hold', 'hold');
+  provider.emit('update');
+  await until(() => served.length === 2, 'the replacement call');
+  // The server's certificate changes now: it asks the old leg (the replacement may have its old certificate).
+  served[0]!.refreshRequested = true;
+  ping();
+  ping();
+  await until(() => received.length === 2, 'two pongs asking for a refresh');
+  assert.equal(served.length, 2, 'merged into the move under way');
+  served[1]!.accept();
+  await until(() => served.length === 3, 'one more move after the switch');
+  served[2]!.accept();
+  await until(() => stream.current?.generation === 3, 'the second move');
+  assert.equal(stream.refreshes, 2);
+  assert.equal(served.length, 3);
+});
+
+test('a request the old leg repeats after the move started it does not move again', async (t) => {
+  const { served, plan, stream, received, ping } = await setup(t);
+  plan.push('hold');
+  served[0]!.refreshRequested = true;
+  ping();
+  await until(() => served.length === 2, 'the replacement the server asked for');
+  ping();
+  ping();
+  await until(() => received.length === 3, 'more pongs repeating the request');
+  served[1]!.accept();
+  await until(() => stream.current?.generation === 2, 'the switch');
+  ping();
+  await until(() => received.length === 4, 'a pong on the new leg');
+  assert.equal(served.length, 2);
+  assert.equal(stream.refreshes, 1);
+});
+
 test('the application ends the stream mid-move: the replacement is cancelled, the stream in use half-closed', async (t) => {
   const { served, plan, stream, received, ping, provider } = await setup(t);
   plan.push('hold');
