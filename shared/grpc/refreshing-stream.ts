@@ -52,7 +52,10 @@
 // Moves after events that hit every stream of a process at once (own credentials, GOAWAY, expiry) start after a
 // random delay up to `spreadMs` (default SPREAD_MS, never more than SPREAD_FRACTION of the time left before the
 // nearest certificate expiry), so a process with many streams does not make all its handshakes in one tick. A
-// server's request moves at once (its deadline can be as short as its grace); so does refresh().
+// server's request moves at once (its deadline can be as short as its grace), except on a leg opened less than
+// MIN_SERVER_REQUEST_MS ago with our current credentials (a server asks every new stream at once when our
+// certificate is within its grace of expiry: moving again with the same certificate would loop); refresh()
+// moves at once.
 //
 // Usage (any client- or bidi-streaming call; server streaming too):
 //   const s = new RefreshingStream({ name: 'chat', connect: (gen) => new Chat(target, creds, { [GENERATION_OPTION]: gen }),
@@ -71,6 +74,8 @@ export const GENERATION_OPTION = 'hitless.connection_generation';
 export const REFRESH_AHEAD_FRACTION = 0.75;
 /** Never refresh for expiry more often than this (a peer that has not renewed yet gives us the same cert). */
 export const MIN_EXPIRY_REFRESH_MS = 1_000;
+/** A server's request on a leg opened with our current credentials moves it no sooner than this after it opened. */
+export const MIN_SERVER_REQUEST_MS = 1_000;
 /** How long a retired bidi stream may take to drain (answers in flight) before it is cancelled. */
 export const DRAIN_MS = 5_000;
 /** A replacement not confirmed this long after it was opened is abandoned (a refresh failure; retried). */
@@ -201,7 +206,7 @@ export class RefreshingStream<Req, Res> {
   #active: Leg | undefined;
   #candidate: Leg | undefined;
   /** A move waiting for its start (spread, or a retry after a failed replacement). */
-  #scheduled: { trigger: RefreshTrigger; abort: AbortController } | undefined;
+  #scheduled: { trigger: RefreshTrigger; dueAt: number; backoff: boolean; abort: AbortController } | undefined;
   /** Provider updates seen so far. */
   #credentials = 0;
   /** The stream in use, ended by the server because the replacement under way superseded it. */
@@ -329,16 +334,29 @@ export class RefreshingStream<Req, Res> {
     this.#requestMove('own-credentials');
   };
 
-  /** A move asked for by an event: merged into one under way or scheduled; spread when process-wide. */
+  /**
+   * A move asked for by an event: merged into one under way, or into one scheduled no later than this one would
+   * be (an earlier request replaces a later one; a retry's backoff is never cut short); spread when process-wide.
+   */
   #requestMove(trigger: RefreshTrigger): void {
     if (this.#stopped || this.#ending || this.#candidate || !this.#active) return;
-    const spread = SPREAD_TRIGGERS.has(trigger);
-    if (this.#scheduled && (spread || !SPREAD_TRIGGERS.has(this.#scheduled.trigger))) return;
-    // An urgent request (the server's) replaces a spread move still waiting.
+    const delay = trigger === 'server-request' ? this.#serverRequestDelay(this.#active) : SPREAD_TRIGGERS.has(trigger) ? this.#spreadDelay() : 0;
+    const dueAt = this.o.clock.now().getTime() + delay;
+    if (this.#scheduled && (this.#scheduled.backoff || this.#scheduled.dueAt <= dueAt)) return;
     this.#unschedule();
-    const delay = spread ? this.#spreadDelay() : 0;
     if (delay < 1) this.#move(trigger);
     else this.#schedule(trigger, delay);
+  }
+
+  /**
+   * A server asks at once on a stream that starts within its grace of our certificate's expiry (or on one made
+   * just before its own renewal): a leg opened with our current credentials less than MIN_SERVER_REQUEST_MS ago
+   * moves when it is that old, not at once, or each replacement would be asked again on its first message in a
+   * tight loop of moves until we renew. Our renewal (provider update) still moves it at once.
+   */
+  #serverRequestDelay(leg: Leg): number {
+    if (leg.credentials < this.#credentials) return 0;
+    return Math.max(0, leg.openedAt.getTime() + MIN_SERVER_REQUEST_MS - this.o.clock.now().getTime());
   }
 
   #spreadDelay(): number {
@@ -350,9 +368,9 @@ export class RefreshingStream<Req, Res> {
     return (this.o.random ?? Math.random)() * Math.min(window, Math.max(0, left * SPREAD_FRACTION));
   }
 
-  #schedule(trigger: RefreshTrigger, delayMs: number): void {
+  #schedule(trigger: RefreshTrigger, delayMs: number, backoff = false): void {
     const abort = new AbortController();
-    this.#scheduled = { trigger, abort };
+    this.#scheduled = { trigger, dueAt: this.o.clock.now().getTime() + delayMs, backoff, abort };
     this.o.clock.sleep(delayMs, abort.signal).then(
       () => {
         if (this.#scheduled?.abort !== abort) return;
@@ -546,7 +564,7 @@ export class RefreshingStream<Req, Res> {
       this.refreshFailures++;
       this.o.log.warn('stream.refresh_failed', { stream: this.o.name, code: error.code, details: error.details });
       this.o.events?.refreshFailed?.(error, leg);
-      this.#schedule(leg.trigger ?? 'own-credentials', this.#delay(++this.#refreshFailures));
+      this.#schedule(leg.trigger ?? 'own-credentials', this.#delay(++this.#refreshFailures), true);
       return;
     }
     if (leg === this.#active && this.#candidate && this.o.endedByReplacement?.(error)) {

@@ -293,7 +293,7 @@ test('triggers during a move are merged; a credential change during the move mov
 });
 
 test("a server's first request on the old leg during a move moves again once the replacement is confirmed", async (t) => {
-  const { served, plan, stream, received, ping, provider } = await setup(t);
+  const { served, plan, stream, received, ping, provider, clock } = await setup(t);
   plan.push('hold', 'hold');
   provider.emit('update');
   await until(() => served.length === 2, 'the replacement call');
@@ -304,6 +304,11 @@ test("a server's first request on the old leg during a move moves again once the
   await until(() => received.length === 2, 'two pongs asking for a refresh');
   assert.equal(served.length, 2, 'merged into the move under way');
   served[1]!.accept();
+  await until(() => stream.current?.generation === 2, 'the switch');
+  // Generation 2 was opened with our current certificate: it moves once it is MIN_SERVER_REQUEST_MS old.
+  await clock.advanceAsync(999);
+  assert.equal(served.length, 2);
+  await clock.advanceAsync(1);
   await until(() => served.length === 3, 'one more move after the switch');
   served[2]!.accept();
   await until(() => stream.current?.generation === 3, 'the second move');
@@ -312,7 +317,8 @@ test("a server's first request on the old leg during a move moves again once the
 });
 
 test('a request the old leg repeats after the move started it does not move again', async (t) => {
-  const { served, plan, stream, received, ping } = await setup(t);
+  const { served, plan, stream, received, ping, clock } = await setup(t);
+  await clock.advanceAsync(5_000);
   plan.push('hold');
   served[0]!.refreshRequested = true;
   ping();
@@ -326,6 +332,27 @@ test('a request the old leg repeats after the move started it does not move agai
   await until(() => received.length === 4, 'a pong on the new leg');
   assert.equal(served.length, 2);
   assert.equal(stream.refreshes, 1);
+});
+
+test('a server asking every new leg at once (our certificate within its grace) does not make moves loop', async (t) => {
+  const { served, plan, stream, received, ping, provider, clock } = await setup(t);
+  await clock.advanceAsync(5_000);
+  served[0]!.refreshRequested = true;
+  plan.push('echo');
+  ping();
+  await until(() => stream.current?.generation === 2, 'the move the server asked for');
+  served[1]!.refreshRequested = true; // asked at once: we have not renewed yet
+  ping();
+  ping();
+  await until(() => received.length === 3, 'pongs on the new leg, asking again');
+  assert.equal(served.length, 2, 'no move with the same certificate before the leg is MIN_SERVER_REQUEST_MS old');
+  await clock.advanceAsync(999);
+  assert.equal(served.length, 2);
+  // Our renewal moves it at once (spread 0 here), before the 1 s is up.
+  plan.push('echo');
+  provider.emit('update');
+  await until(() => stream.current?.generation === 3, 'the move after our renewal');
+  assert.equal(stream.refreshes, 2);
 });
 
 test('the application ends the stream mid-move: the replacement is cancelled, the stream in use half-closed', async (t) => {
@@ -348,6 +375,7 @@ test('the application ends the stream mid-move: the replacement is cancelled, th
 
 test("moves after process-wide events are spread over the window; a server's request moves at once", async (t) => {
   const { served, plan, stream, provider, clock, ping } = await setup(t, { spreadMs: 1_000, random: () => 0.5 });
+  await clock.advanceAsync(5_000); // the stream in use is older than MIN_SERVER_REQUEST_MS
   const sleepsBefore = clock.sleeps.length;
   provider.emit('update');
   assert.deepEqual(clock.sleeps.slice(sleepsBefore), [500], 'half-way into the 1 s window');
