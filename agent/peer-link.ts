@@ -69,6 +69,9 @@ export interface PeerLinkOptions {
   probeIntervalMs: number;
 }
 
+/** The seq of the ping that makes a replacement stream answer (RefreshingStream probe); pings count from 1. */
+export const PROBE_SEQ = '0';
+
 /** A ping without a pong for this long counts as lost (a refresh never takes more than one interval). */
 export const HEARTBEAT_LOST_AFTER_MS = 10_000;
 
@@ -181,6 +184,9 @@ export class PeerLink {
       // The peer sends response headers once it has authorized the stream (agent/node-service.ts): pings move to a
       // replacement only then, so a move never holds a ping back behind the new connection's handshake.
       confirmOn: 'headers',
+      // A peer of an older release sends its headers only with its first pong: this ping (seq 0, never one of
+      // ours) makes it answer, so moves confirm during a rolling upgrade too. Its pong is not a heartbeat.
+      probe: () => ({ seq: PROBE_SEQ, sent_at_ms: String(clock.now().getTime()) }),
       ownCertificate: () => this.o.provider.current?.chainPem[0],
       refreshRequested: (pong) => pong.refresh_requested,
       provider: this.o.provider,
@@ -191,14 +197,15 @@ export class PeerLink {
       clock,
       log,
       onMessage: (pong) => {
+        c.streamSelfSerial = pong.caller_serial || c.streamSelfSerial;
+        c.streamEndsAt = pong.stream_ends_at || c.streamEndsAt;
+        if (pong.seq === PROBE_SEQ) return;
         // Gaps are measured across the logical stream, refreshes included.
         const now = clock.now().getTime();
         if (lastPong !== undefined) c.maxGapMs = Math.max(c.maxGapMs, now - lastPong);
         lastPong = now;
         c.pongsReceived++;
         this.#outstanding.delete(pong.seq);
-        c.streamSelfSerial = pong.caller_serial || c.streamSelfSerial;
-        c.streamEndsAt = pong.stream_ends_at || c.streamEndsAt;
       },
       events: {
         up: (leg, kind, trigger) => {

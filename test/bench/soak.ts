@@ -37,7 +37,7 @@ import { createSigner, issueLeaf, type Signer } from '../../ca/issuer.js';
 import { validateCsr } from '../../shared/pki/csr.js';
 import { NodeServiceRegistry, nodeServiceHandlers } from '../../agent/node-service.js';
 import type { TrustView } from '../../agent/peer-auth.js';
-import { NODE_SERVER_NAME } from '../../agent/peer-link.js';
+import { NODE_SERVER_NAME, PROBE_SEQ } from '../../agent/peer-link.js';
 import { RECONNECT_OPTIONS } from '../../agent/ca-client.js';
 import { protos, type HeartbeatPing, type HeartbeatPong__Output, type NodeServiceClient } from '../../proto/load.js';
 import type { WhoAmIResponse__Output } from '../../proto/generated/hitless/v1/WhoAmIResponse.js';
@@ -451,7 +451,9 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
         connect: () => sharedClient(pair),
         open: (client) => (client as unknown as { heartbeat(): grpc.ClientDuplexStream<HeartbeatPing, HeartbeatPong__Output> }).heartbeat(),
         confirmOn: 'headers',
+        probe: () => ({ seq: PROBE_SEQ, sent_at_ms: String(Date.now()) }),
         onMessage: (msg) => {
+          if (msg.seq === PROBE_SEQ) return; // a replacement's probe answer, not a heartbeat
           const now = performance.now();
           heartbeats++;
           s.outstanding.delete(msg.seq);

@@ -51,13 +51,16 @@ function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
   });
 }
 
-/** What the next calls do on arrival: 'echo' (headers + answers at once) or 'hold' (nothing until accept()). */
+/**
+ * What the next calls do on arrival: 'echo' (headers + answers at once), 'hold' (nothing until accept()), or
+ * 'late-headers' (a server of an older release: answers pings, sends no headers before its first answer).
+ */
 async function scriptedServer(t: TestContext) {
   const now = new Date();
   const root = await makeRoot(now);
   const leaf = await makeLeaf(root, now);
   const served: Served[] = [];
-  const plan: ('echo' | 'hold')[] = [];
+  const plan: ('echo' | 'hold' | 'late-headers')[] = [];
   const server = new grpc.Server();
   server.addService(protos().node.hitless.v1.NodeService.service, {
     WhoAmI: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED }),
@@ -94,7 +97,9 @@ async function scriptedServer(t: TestContext) {
         notify();
       });
       call.on('error', () => notify());
-      if ((plan.shift() ?? 'echo') === 'echo') s.accept();
+      const mode = plan.shift() ?? 'echo';
+      if (mode === 'echo') s.accept();
+      if (mode === 'late-headers') s.echo = true;
       notify();
     },
   } as grpc.UntypedServiceImplementation);
@@ -353,6 +358,29 @@ test('a server asking every new leg at once (our certificate within its grace) d
   provider.emit('update');
   await until(() => stream.current?.generation === 3, 'the move after our renewal');
   assert.equal(stream.refreshes, 2);
+});
+
+test('a server that sends headers only with its first answer: the probe makes it answer; app writes stay put', async (t) => {
+  const { served, plan, stream, received, ping, provider } = await setup(t, { probe: () => ({ seq: '0', sent_at_ms: '0' }) });
+  plan.push('late-headers');
+  provider.emit('update');
+  await until(() => stream.current?.generation === 2, 'the switch on the probe answer');
+  assert.deepEqual(served[1]!.pings, ['0'], 'only the probe went to the replacement before it was confirmed');
+  assert.equal(ping(), true);
+  await until(() => received.includes('1'), 'pong 1');
+  assert.deepEqual(served[1]!.pings, ['0', '1']);
+  assert.deepEqual(served[0]!.pings, []);
+});
+
+test('without a probe, a replacement such a server never answers is abandoned after the bound', async (t) => {
+  const { served, plan, stream, provider, clock, log } = await setup(t);
+  plan.push('late-headers');
+  provider.emit('update');
+  await until(() => served.length === 2, 'the replacement call');
+  await clock.advanceAsync(CONFIRM_WITHIN_MS);
+  await until(() => log.refreshFailed.length === 1, 'the abandoned replacement');
+  assert.equal(stream.current?.generation, 1);
+  assert.equal(stream.errors, 0);
 });
 
 test('the application ends the stream mid-move: the replacement is cancelled, the stream in use half-closed', async (t) => {
