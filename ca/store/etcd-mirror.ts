@@ -35,6 +35,13 @@ export class EtcdMirror {
   /** serial → nodeId, for the certificate pairs in #kv. */
   readonly #serials = new Map<string, string>();
   readonly #listeners = new Set<(change: StoreChange) => void>();
+  /**
+   * Keys this replica found deleted (its own write, or a read) → that revision, kept until the watch has delivered
+   * it. The watch can lag behind our own writes (it reconnects to another member after one dies): without this,
+   * a put older than our delete, delivered late, brought the record back — a finished rotation's
+   * rotation/current reappeared on the new leader and its trust went back to the two-root bundle.
+   */
+  readonly #deletedAt = new Map<string, number>();
   #rev = 0;
 
   constructor(
@@ -53,6 +60,17 @@ export class EtcdMirror {
     this.#serials.clear();
     for (const [key, entry] of loaded) this.set(key, entry);
     this.#rev = rev;
+    // A delete of ours newer than the snapshot still holds.
+    for (const [key, at] of this.#deletedAt) {
+      if (at > rev) this.delete(key);
+      else this.#deletedAt.delete(key);
+    }
+  }
+
+  /** `key` is gone as of revision `rev` (our own write deleted it, or a read at `rev` found nothing). */
+  deletedAt(key: string, rev: number): void {
+    this.delete(key);
+    if (rev > this.#rev) this.#deletedAt.set(key, Math.max(rev, this.#deletedAt.get(key) ?? 0));
   }
 
   /** A watch event; subscribers hear of it unless we already hold that revision (our own write). */
@@ -60,12 +78,14 @@ export class EtcdMirror {
     const mod = Number(kv.mod_revision);
     if (mod > this.#rev) this.#rev = mod;
     const key = kv.key.toString();
+    const gone = this.#deletedAt.get(key);
+    for (const [k, at] of this.#deletedAt) if (at <= this.#rev) this.#deletedAt.delete(k);
+    // Older than what we hold: a late event of the lagging watch (our own newer write or delete stands).
+    if (gone !== undefined && mod <= gone) return;
+    const current = this.#kv.get(key);
+    if (current && current.mod >= mod) return;
     if (deleted) this.delete(key);
-    else {
-      const current = this.#kv.get(key);
-      if (current && current.mod >= mod) return;
-      this.set(key, parseEntry(kv, this.prefix));
-    }
+    else this.set(key, parseEntry(kv, this.prefix));
     this.emit(key);
   }
 

@@ -138,7 +138,7 @@ export class EtcdTransactions {
     if (rev <= this.mirror.rev) return true; // the watch delivered it (and maybe newer writes) already
     for (const w of writes) {
       const key = this.prefix + w.key;
-      if (w.value === null) this.mirror.delete(key);
+      if (w.value === null) this.mirror.deletedAt(key, rev);
       else {
         const raw = JSON.stringify(w.value);
         this.mirror.set(key, { raw, value: JSON.parse(raw), mod: rev });
@@ -156,7 +156,7 @@ export class EtcdTransactions {
       const kv = res.kvs[0];
       const held = this.mirror.entry(key);
       if (!kv) {
-        if (held && held.mod <= Number(res.header.revision)) this.mirror.delete(key);
+        if (held && held.mod <= Number(res.header.revision)) this.mirror.deletedAt(key, Number(res.header.revision));
       } else if (!held || held.mod < Number(kv.mod_revision)) {
         this.mirror.set(key, parseEntry(kv, this.prefix));
         this.mirror.emit(key);
