@@ -244,6 +244,7 @@ export class NodeAgent extends EventEmitter {
         return;
       } catch (err) {
         if (classifyCaFailure(err) !== 'transport') throw err;
+        this.deps.log.info('evidence.watch_connection_unavailable', { err, hint: 'sending the report on a connection of its own' });
       }
     }
     const ca = new CaClient(watch?.address ?? this.#watch.address ?? this.#ca.current, providerConnection(this.provider));
