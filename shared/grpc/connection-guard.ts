@@ -67,6 +67,8 @@ interface Tracked {
   authenticated: boolean;
   /** The verified client certificate (DER) of the connection's TLS handshake, once a call carried it. */
   peerCertificate?: Uint8Array;
+  /** The connection's auth context, read by its first call (see the interceptor). */
+  authContext?: ReturnType<grpc.ServerInterceptingCallInterface['getAuthContext']>;
   /** Calls open now (for the per-connection bound) and ever (for reports). */
   calls: number;
   callsSeen: number;
@@ -278,10 +280,14 @@ export class ConnectionGuard {
       finish();
       call.sendStatus({ code, details, metadata: new grpc.Metadata() });
     };
+    // One TLS handshake per connection, so one peer certificate: it is read once per connection. grpc-js's
+    // getAuthContext() builds the certificate object (TLSSocket.getPeerCertificate) on every call, and each
+    // call asked twice (here and in its handler's authentication).
+    const authContext = () => (conn ? (conn.authContext ??= call.getAuthContext()) : call.getAuthContext());
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         if (conn) {
-          const cert = call.getAuthContext().sslPeerCertificate;
+          const cert = authContext().sslPeerCertificate;
           if (cert) {
             this.#authenticated(conn);
             conn.peerCertificate ??= new Uint8Array(cert.raw);
@@ -321,7 +327,10 @@ export class ConnectionGuard {
         next(status);
       })
       .build();
-    return new grpc.ServerInterceptingCall(call, responder);
+    const intercepting = new grpc.ServerInterceptingCall(call, responder);
+    // Every later interceptor and the handler reach the auth context through this call.
+    intercepting.getAuthContext = authContext;
+    return intercepting;
   };
 
   /** See the header: the oversized-message refusal happens below the interceptors; this reports it. */
