@@ -39,7 +39,10 @@ function waitLine(lines: string[], onLine: Set<() => void>, exited: Promise<unkn
 
 test('one Ctrl-C (SIGINT to the process group of `npm run demo`) stops the demo, the CA and every agent cleanly, exit 0', async () => {
   // detached: the demo gets its own process group, as a shell gives a foreground job; its children share it.
-  const child = spawn('npm', ['run', 'demo', '--', '--root-rotation', 'off', '--every', '60s'], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Without NODE_TEST_CONTEXT, as from a terminal: inherited, it makes the demo's test helpers (proc.ts) exit 130 at
+  // the first SIGINT, as a test file should, instead of the demo's own clean stop.
+  const env = { ...process.env, NODE_TEST_CONTEXT: undefined };
+  const child = spawn('npm', ['run', 'demo', '--', '--root-rotation', 'off', '--every', '60s'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const onLine = new Set<() => void>();
   for (const s of [child.stdout, child.stderr]) createInterface({ input: s }).on('line', (l) => (lines.push(l), onLine.forEach((f) => f())));
