@@ -39,10 +39,15 @@ process.on('exit', () => {
 });
 // `node --test` ends a test file that overran --test-timeout with SIGTERM, which by default exits without
 // 'exit' handlers: the file's CA, agents and etcd members (test/helpers/etcd.ts) then ran on as orphans for the
-// rest of the suite, loading the machine and failing later files. Exit through the handlers instead. Only in a
-// test file run by `node --test` (NODE_TEST_CONTEXT): scripts such as the demo handle their own signals.
+// rest of the suite, loading the machine and failing later files. Exit through the handlers instead — unless the
+// process handles the signal itself: the demo (test/demo.ts) imports this file, stops gracefully on SIGINT and
+// SIGTERM, and inherits NODE_TEST_CONTEXT when a test runs it (ctrl-c.test.ts).
 if (process.env.NODE_TEST_CONTEXT) {
-  for (const [signal, n] of [['SIGTERM', 15], ['SIGINT', 2]] as const) process.once(signal, () => process.exit(128 + n));
+  for (const [signal, n] of [['SIGTERM', 15], ['SIGINT', 2]] as const) {
+    process.on(signal, () => {
+      if (process.listenerCount(signal) === 1) process.exit(128 + n);
+    });
+  }
 }
 
 export function spawnDaemon(program: Program, args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
