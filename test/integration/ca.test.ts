@@ -212,6 +212,9 @@ test('serve refuses a wrong passphrase and leaves the state as it was', async ()
   try {
     const { stateDir } = await initCa(other.path);
     const before = await readFile(join(stateDir, 'root.key.enc'), 'utf8');
+    // The unseal starts before the store opens (ca/root-key.ts RootKeyAhead); its failure must still come before
+    // anything is written: no `ca.started` in the audit log.
+    const auditBefore = await readFile(join(stateDir, 'audit.log'), 'utf8');
     const wrong = join(other.path, 'wrong');
     await (await import('node:fs/promises')).writeFile(wrong, 'not the passphrase at all\n', { mode: 0o600 });
     const r = await runCli('ca', ['serve', '--state-dir', stateDir, '--passphrase-file', wrong, '--listen', '127.0.0.1:0']);
@@ -219,6 +222,7 @@ test('serve refuses a wrong passphrase and leaves the state as it was', async ()
     assert.match(r.stderr, /wrong passphrase.*\(WRONG_PASSPHRASE\)/);
     assert.match(r.stderr, /hint: /);
     assert.equal(await readFile(join(stateDir, 'root.key.enc'), 'utf8'), before);
+    assert.equal(await readFile(join(stateDir, 'audit.log'), 'utf8'), auditBefore);
   } finally {
     await other.cleanup();
   }
