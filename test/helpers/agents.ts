@@ -27,5 +27,23 @@ export function startAgent(
   // The status the `agent status --json` command prints, asked in-process from the agent's status socket: the
   // command itself is run by ca-failover.test.ts and the fault tests; spawning it for every check cost ~0.9 s of
   // CPU each (tsx), dozens of times per file.
-  return { name, stateDir, port: o.port, daemon, status: () => fetchStatus<AgentStatus>(stateDir) };
+  return { name, stateDir, port: o.port, daemon, status: () => statusOf(stateDir, daemon) };
+}
+
+/**
+ * The agent opens its status socket just after `agent.listening` (no event of its own): a status asked at once
+ * may find no socket yet. Retried while the agent runs, for at most 20 s (the bound turns a missing socket into a
+ * failure, never a pause).
+ */
+async function statusOf(stateDir: string, daemon: Daemon): Promise<AgentStatus> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await fetchStatus<AgentStatus>(stateDir);
+    } catch (err) {
+      const running = daemon.child.exitCode === null && daemon.child.signalCode === null;
+      if ((err as { code?: string }).code !== 'UNAVAILABLE' || !running || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
