@@ -122,9 +122,10 @@ async function listServices(): Promise<string[]> {
   }
 }
 
-test('`ca serve` starts without @grpc/reflection (built on the first reflection call), etcd3 or the x509 stack; the hook sees the admin proto', async () => {
+test('`ca serve` starts without @grpc/reflection (built on the first reflection call), prom-client, etcd3 or the x509 stack; the hook sees the admin proto', async () => {
   const m = await modulesOf(ca);
-  assert.deepEqual(loaded(m, '/node_modules/@grpc/reflection/'), [], 'reflection is built on its first call, not at start');
+  // None of LAZY on the CA's start path either: reflection is built on its first call, prom-client loads for --metrics-listen.
+  for (const f of LAZY) assert.deepEqual(loaded(m, f), [], `the CA without --metrics-listen, before any reflection call, loaded ${f}`);
   assert.deepEqual(loaded(m, '/node_modules/etcd3/'), [], 'etcd3 (and its own grpc-js) loads only for --etcd');
   assert.ok(m.files.some((f) => f.endsWith('/hitless/v1/ca_admin.proto')), m.files.join(', '));
   for (const f of FORBIDDEN) assert.deepEqual(loaded(m, f), [], `the CA loaded ${f}`);
