@@ -176,7 +176,8 @@ export class RotationManager {
     if (this.#distributing) this.#settled('acknowledgement', nodeId);
   };
   readonly #onReport = (nodeId: string): void => {
-    if (this.#awaitingEvidence) this.#settled('evidence', nodeId);
+    // Only the leader finishes a rotation: on another replica a report changes nothing a tick could act on.
+    if (this.#awaitingEvidence && this.#leads()) this.#settled('evidence', nodeId);
   };
   #settled(kind: 'acknowledgement' | 'evidence', nodeId: string): void {
     this.#heard.add(nodeId);
