@@ -52,13 +52,20 @@ test('SIGKILL the leader replica and an etcd member mid-rotation: the rotation f
   await ha.etcd.members[0]!.kill('SIGKILL');
 
   const survivors = ha.replicas.filter((r) => r !== leader);
-  const finished = await Promise.any(survivors.map((r) => r.daemon.waitFor('root_rotation.finished', { timeoutMs: 90_000 }).then(() => r)));
+  const { r: finished, e: finishedEvent } = await Promise.any(
+    survivors.map((r) => r.daemon.waitFor('root_rotation.finished', { timeoutMs: 90_000 }).then((e) => ({ r, e }))),
+  );
   const finishedMs = Date.now() - killedAt;
   const next = await ha.leader();
   assert.equal(finished, next, 'the new leader finished the rotation');
-  const status = await runJson<{ phase: string; current_root_fingerprint: string }>('ca', ['rotate-root', '--status', '--json', '--state-dir', survivors[0]!.stateDir]);
-  assert.equal(status.phase, 'idle');
-  assert.equal(status.current_root_fingerprint, started.to_root_fingerprint);
+  // Every survivor ends on the new root: the other one once it has followed the final bundle from etcd (its
+  // follow is asynchronous — watch, then the key's unseal — so asking it the instant the leader finished raced).
+  for (const r of survivors) {
+    if (r !== finished) await r.daemon.waitFor('ca.trust_followed', { where: (e) => e.version === finishedEvent.bundleVersion, timeoutMs: 30_000 });
+    const status = await runJson<{ phase: string; current_root_fingerprint: string }>('ca', ['rotate-root', '--status', '--json', '--state-dir', r.stateDir]);
+    assert.equal(status.phase, 'idle', `${r.name}: phase`);
+    assert.equal(status.current_root_fingerprint, started.to_root_fingerprint, `${r.name}: current root`);
+  }
 
   // Every agent renews again after the kill (whichever replica it was on), and trusts only the new root.
   // From the agents' own log times: SIGKILL → first successful renewal after it.
