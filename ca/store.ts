@@ -407,12 +407,12 @@ export class LevelStore implements CaStore {
   }
 
   /** Drops certificate records, and tombstones of removed nodes, that expired before `cutoff`. */
-  async prune(cutoff: Date): Promise<{ certs: number; nodes: number }> {
+  async prune(cutoff: Date, certCutoff: Date = cutoff): Promise<{ certs: number; nodes: number }> {
     await this.#readable();
     const ops: Op[] = [];
     const certs = this.#db.sublevel<string, string>('certs', { valueEncoding: 'utf8' });
     for await (const [key, raw] of certs.iterator()) {
-      if (Date.parse((JSON.parse(raw) as CertRecord).notAfter) < cutoff.getTime()) ops.push({ sub: 'certs', key, hash: recordHash('certs', key, raw) });
+      if (Date.parse((JSON.parse(raw) as CertRecord).notAfter) < certCutoff.getTime()) ops.push({ sub: 'certs', key, hash: recordHash('certs', key, raw) });
     }
     const certCount = ops.length;
     for (const n of this.#nodeCache.values()) {

@@ -35,6 +35,7 @@ import { startMetricsServer } from '../../shared/metrics-http.js';
 import { caSnapshotSource } from '../metrics-view.js';
 import { HealthReporter } from '../../shared/grpc/health.js';
 import { StoreAvailability, type StoreAvailabilityOptions } from '../store-availability.js';
+import { startPruning } from '../prune-schedule.js';
 import { addReflection } from '../../shared/grpc/reflection.js';
 import { adminHandlers, localOperator, operatorCertificate } from '../admin-service.js';
 import { Operators } from '../operators.js';
@@ -92,8 +93,11 @@ const cpuMs = (u: NodeJS.CpuUsage) => Math.round((u.user + u.system) / 1000);
 
 /** How long after listening the CSR threads start (unless checks queue up first) and the embedded store prunes. */
 const SETTLE_AFTER_START_MS = 2_000;
+/** Tombstones of removed nodes and expired join tokens stay this long after they expired. */
 const PRUNE_AFTER_EXPIRY_MS = 7 * 24 * 3_600_000;
-/** How often the leader replica prunes the etcd store. */
+/** Certificate records stay this long after they expired. */
+const PRUNE_CERTS_AFTER_EXPIRY_MS = 3_600_000;
+/** How often the CA (the leader replica, on etcd) prunes its store. */
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Logger }): Promise<RunningCa> {
@@ -149,10 +153,13 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     const { nodeCa, caAdmin } = protos();
     const trust = await trusted;
 
-    // Pruning: once per start on the embedded store (after it, see SETTLE_AFTER_START_MS); on etcd by the leader, continuously.
+    // What pruning drops (scheduled below): certificate records an hour after they expired (nothing reads an
+    // expired one: authentication looks up the unexpired leaf a caller presents), tombstones of removed nodes
+    // and expired join tokens after a week (`ca nodes` and `ca join-token list` still show them meanwhile).
     const prune = async () => {
-      const cutoff = new Date(clock.now().getTime() - PRUNE_AFTER_EXPIRY_MS);
-      const pruned = await store.prune(cutoff);
+      const now = clock.now().getTime();
+      const cutoff = new Date(now - PRUNE_AFTER_EXPIRY_MS);
+      const pruned = await store.prune(cutoff, new Date(now - PRUNE_CERTS_AFTER_EXPIRY_MS));
       if (pruned.certs || pruned.nodes) log.info('store.pruned', pruned);
       const prunedTokens = await store.pruneJoinTokens(cutoff);
       if (prunedTokens) log.info('store.pruned', { joinTokens: prunedTokens });
@@ -224,40 +231,25 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       cleanups.push(() => endpoint.close());
     }
 
+    let compactEtcd: ((ledBefore: boolean) => Promise<void>) | undefined;
     if (etcd) {
       // One replica leads (ca/leadership.ts): rotation steps and pruning. Stopping resigns first, so the next
       // replica leads at once rather than after the lease TTL.
       const election = new EtcdLeadership(etcd.client, etcd.prefix, port, log, opts.replica);
       leadership = election;
       election.start();
-      // The leader prunes continuously: expired certificate pairs, tombstones and tokens never pile up in etcd.
-      const stopPruning = new AbortController();
-      const pruneEveryMs = opts.replica?.pruneEveryMs ?? PRUNE_EVERY_MS;
+      // The leader compacts after each prune: history older than one period goes (README "High availability": sizing).
       let compactTo = 0;
-      const pruning = (async () => {
-        while (!stopPruning.signal.aborted) {
-          await clock.sleep(pruneEveryMs, stopPruning.signal).catch(() => {});
-          if (stopPruning.signal.aborted) break;
-          if (!leadership.isLeader()) {
-            compactTo = 0;
-            continue;
-          }
-          await prune().catch((err: unknown) => log.warn('store.prune_failed', { err: String((err as Error).message) }));
-          // History older than one period goes (README "High availability": sizing).
-          if (compactTo) {
-            const rev = compactTo;
-            await etcd.compact(rev).then(
-              () => log.info('store.compacted', { revision: rev }),
-              (err: unknown) => log.warn('store.compact_failed', { revision: rev, err: String((err as Error).message).slice(0, 200) }),
-            );
-          }
-          compactTo = etcd.revision;
+      compactEtcd = async (ledBefore) => {
+        if (ledBefore && compactTo) {
+          const rev = compactTo;
+          await etcd.compact(rev).then(
+            () => log.info('store.compacted', { revision: rev }),
+            (err: unknown) => log.warn('store.compact_failed', { revision: rev, err: String((err as Error).message).slice(0, 200) }),
+          );
         }
-      })();
-      cleanups.push(async () => {
-        stopPruning.abort();
-        await pruning;
-      });
+        compactTo = etcd.revision;
+      };
       cleanups.push(() => election.stop());
     }
 
@@ -302,16 +294,25 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
     csr.startOnBacklog();
     const settled = new AbortController();
     const afterStart = clock.sleep(SETTLE_AFTER_START_MS, settled.signal).then(
-      async () => {
-        csr.start();
-        if (!etcd) await prune().catch((err: unknown) => log.warn('store.prune_failed', { err: String((err as Error).message).slice(0, 200) }));
-      },
+      () => csr.start(),
       () => {}, // stopped first
     );
     cleanups.push(async () => {
       settled.abort();
       await afterStart;
     });
+    // Pruning, on both backends, by the replica that leads (ca/prune-schedule.ts); the store's stop waits for it.
+    cleanups.push(
+      startPruning({
+        clock,
+        log,
+        firstAfterMs: etcd ? (opts.replica?.pruneEveryMs ?? PRUNE_EVERY_MS) : SETTLE_AFTER_START_MS,
+        everyMs: opts.replica?.pruneEveryMs ?? PRUNE_EVERY_MS,
+        isLeader: () => leadership.isLeader(),
+        prune,
+        afterPrune: compactEtcd,
+      }),
+    );
     return { port, authority, stop: unwind };
   } catch (err) {
     await unwind();

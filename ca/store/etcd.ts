@@ -284,8 +284,9 @@ export class EtcdStore implements CaStore {
     conditions.push({ key, expect: claim, what: `the claim of public key ${spkiSha256.slice(0, 16)}…` });
   }
 
-  async prune(cutoff: Date): Promise<{ certs: number; nodes: number }> {
+  async prune(cutoff: Date, certCutoff: Date = cutoff): Promise<{ certs: number; nodes: number }> {
     const t = cutoff.getTime();
+    const tc = certCutoff.getTime();
     const writes: Write[] = [];
     let certs = 0;
     let nodes = 0;
@@ -299,11 +300,11 @@ export class EtcdStore implements CaStore {
       if (!key.startsWith(this.prefix + 'certs/')) continue;
       const pair = e.value as CertPair;
       const rel = key.slice(this.prefix.length);
-      const expired = [pair.current, pair.previous].filter((c) => c && Date.parse(c.notAfter) < t).length;
+      const expired = [pair.current, pair.previous].filter((c) => c && Date.parse(c.notAfter) < tc).length;
       if (!expired) continue;
       certs += expired;
       // Both expired: the pair goes. Only the previous one: the pair keeps its current.
-      writes.push({ key: rel, value: Date.parse(pair.current.notAfter) < t ? null : { current: pair.current } });
+      writes.push({ key: rel, value: Date.parse(pair.current.notAfter) < tc ? null : { current: pair.current } });
     }
     for (let i = 0; i < writes.length; i += TXN_OPS) await this.#tx.txn(writes.slice(i, i + TXN_OPS));
     // Claims whose node is gone or removed (normally released at removal already): each on condition it is

@@ -147,8 +147,11 @@ export interface CaStore {
     cert: CertRecord,
     opts?: { expectNode?: Expect<NodeRecord>; joinToken?: JoinTokenRecord; expectJoinToken?: Expect<JoinTokenRecord> },
   ): Promise<void>;
-  /** Drops certificate records, and tombstones of removed nodes, that expired before `cutoff`. */
-  prune(cutoff: Date): Promise<{ certs: number; nodes: number }>;
+  /**
+   * Drops tombstones of removed nodes that expired before `cutoff`, and certificate records that expired before
+   * `certCutoff` (default: `cutoff`). A node's newest certificate goes too once expired: its node record stays.
+   */
+  prune(cutoff: Date, certCutoff?: Date): Promise<{ certs: number; nodes: number }>;
 
   getJoinSecrets(): Promise<JoinSecrets | undefined>;
   putJoinSecrets(secrets: JoinSecrets): Promise<void>;

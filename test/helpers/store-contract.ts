@@ -176,6 +176,20 @@ export function storeContract(name: string, factory: StoreFactory): void {
       assert.ok(await s.getCert(live.serial));
       assert.deepEqual(await s.prune(new Date('2026-11-15T00:00:00.000Z')), { certs: 0, nodes: 0 }, 'idempotent');
     }],
+    ['prune with a later certificate cutoff: expired certificates go, a removed node tombstone stays until its own cutoff', async () => {
+      let s = await fresh();
+      const live = node('live', { notAfter: '2026-12-01T06:00:00.000Z' });
+      const gone = node('gone', { notAfter: '2026-11-10T06:00:00.000Z' });
+      for (const n of [live, gone]) await s.recordIssued(n, cert(n), { expectNode: null });
+      await s.putNode({ ...gone, removedAt: '2026-11-09T01:00:00.000Z' }, gone);
+      // Tombstones expired before Nov 1 go (none); certificates expired before Nov 15 go (gone's).
+      const r = await s.prune(new Date('2026-11-01T00:00:00.000Z'), new Date('2026-11-15T00:00:00.000Z'));
+      assert.deepEqual(r, { certs: 1, nodes: 0 });
+      s = await reopen(s);
+      assert.deepEqual((await s.listNodes()).map((n) => n.nodeId), ['gone', 'live'], 'the tombstone stays');
+      assert.equal(await s.getCert(gone.serial), undefined);
+      assert.ok(await s.getCert(live.serial));
+    }],
     ['join secrets, limited tokens and operators: round trip, conditional create and update, prune', async () => {
       let s = await fresh();
       assert.equal(await s.getJoinSecrets(), undefined);
