@@ -7,6 +7,7 @@
 // Every attempt dials the address the agent's CaFailover has in use and reports how it went, so a replica that
 // goes away moves the watch (and the renewals after it) to the next --ca address; reconnects wait the failover's
 // full-jitter delay.
+import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { NodeCaServiceClient, WatchTrustBundleEvent__Output } from '../proto/load.js';
@@ -90,6 +91,7 @@ export class CaWatch {
           if (established) log.warn('ca_watch.broken', { code: err.code, details: err.details, ca });
         },
         refreshFailed: (err, leg) => {
+          metrics.streamRefreshFailures.inc({ stream: 'ca_watch', code: grpc.status[(err as grpc.ServiceError).code] ?? 'UNKNOWN' });
           report(leg.generation, fromServiceError(err));
           this.#addressOf.delete(leg.generation);
         },

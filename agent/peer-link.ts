@@ -235,7 +235,10 @@ export class PeerLink {
           c.lastError = `${grpc.status[err.code] ?? err.code}: ${err.details}`;
           log.warn('peer.stream_error', { peer, code: err.code, details: err.details, streamStarts: c.streamStarts });
         },
-        refreshFailed: () => sync(),
+        refreshFailed: (err) => {
+          sync();
+          metrics.streamRefreshFailures.inc({ stream: 'peer', code: grpc.status[(err as grpc.ServiceError).code] ?? 'UNKNOWN' });
+        },
       },
     });
   }

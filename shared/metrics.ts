@@ -104,6 +104,18 @@ export class Metrics {
     }),
   );
 
+  /**
+   * Replacement streams dropped before they carried traffic (shared/grpc/refreshing-stream.ts): refused, failed,
+   * or not confirmed within CONFIRM_WITHIN_MS (DEADLINE_EXCEEDED). The stream in use carried on; retried.
+   */
+  readonly streamRefreshFailures = this.#forAll(
+    new LazyCounter({
+      name: 'hitless_stream_refresh_failures_total',
+      help: 'Replacement streams of a make-before-break move that failed before carrying traffic (the old stream carried on; retried with backoff), by stream (peer|ca_watch) and gRPC status code name.',
+      labelNames: ['stream', 'code'] as const,
+    }),
+  );
+
   // ---- CA: events ----
 
   readonly caJoins = this.#forCa(
