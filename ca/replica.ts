@@ -26,7 +26,14 @@ export function followStore(d: { store: EtcdStore; authority: Authority; loadTru
       again = false;
       try {
         const next = await d.loadTrust();
-        if (!sameTrust(next, authority.trust)) {
+        if (next.version < authority.trust.version) {
+          // Bundle versions only grow (a finish or abort takes the next one). A lower one is a read from between
+          // two writes of a step this replica took meanwhile — a finish replaces the root, then clears the
+          // rotation; a follow that read in between came back after the finish's own setTrust and put the
+          // two-root bundle back (seen on a new leader in test/ha/failover.test.ts). The later write's own change
+          // event reloads again.
+          log.info('ca.trust_follow_stale', { version: next.version, holding: authority.trust.version });
+        } else if (!sameTrust(next, authority.trust)) {
           log.info('ca.trust_followed', { version: next.version, from: authority.trust.version });
           authority.setTrust(next);
         }
