@@ -48,6 +48,9 @@ test('CA down across the renewal point: agents keep serving, back off, renew whe
   const restartMarks = agents.map((a) => a.daemon.events.length);
   await ca.restart();
   await Promise.all(agents.map((a, i) => a.daemon.waitFor('identity.renewed', { after: restartMarks[i], timeoutMs: 30_000 })));
+  // identity.renewed is logged before a1 writes --cert-out (disk I/O, under load long enough for a status call to
+  // land in between and still see the failed attempts); cert_out.written is the renewal's last step.
+  await agents[1]!.daemon.waitFor('cert_out.written', { after: restartMarks[1], timeoutMs: 30_000 });
   for (const s of await Promise.all(agents.map((a) => a.status()))) {
     assert.equal(s.failedAttempts, 0);
     assert.equal(s.peers[0]!.streamStarts, 1, 'the stream opened before the outage is still the only one');
