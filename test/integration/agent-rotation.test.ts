@@ -81,6 +81,8 @@ async function serialOnNewConnection(port: number, identity: { keyPem: string; c
 }
 
 test(`every agent renews ${RENEWALS} times; every stream follows both ends' certificates and never breaks`, async () => {
+  plainRun = startPlainClient(); // checked by the next case (which sees a failure to start it)
+  plainRun.catch(() => {});
   await Promise.all(agents.map((a) => a.daemon.waitFor('identity.renewed', { nth: RENEWALS, timeoutMs: 90_000 })));
   // A renewal that just landed is followed within one heartbeat interval: wait for the refresh after the last one.
   const marks = agents.map((a) => a.daemon.events.length);
@@ -100,43 +102,56 @@ test(`every agent renews ${RENEWALS} times; every stream follows both ends' cert
   }
 });
 
-test('a plain gRPC client that never refreshes is ended at its certificate expiry + grace, by an agent and by the CA', async () => {
+interface PlainEnd { err: grpc.ServiceError; at: number }
+interface PlainRun { notAfterIso: string; notAfter: number; ends: Promise<[PlainEnd, PlainEnd]>; pongs: { refresh: boolean; endsAt: string }[]; events: { refresh: boolean; endsAt: string }[] }
+
+/**
+ * A node that joined and then never refreshes: a Heartbeat stream to agent0 and a WatchTrustBundle stream to the
+ * CA, both on its first certificate. Started with the renewal case (its 20 s lifetime runs out meanwhile instead
+ * of after it); the case below waits for the ends and checks them.
+ */
+async function startPlainClient(): Promise<PlainRun> {
   const roots = await fetchRoots(ca.address);
   const plain = await joinNode(ca.address, ca.init.tokens.worker, roots);
-  const notAfter = Date.parse(plain.cert.not_after);
   const creds = grpc.credentials.createSsl(Buffer.from(joinPem(roots)), Buffer.from(plain.keyPem), Buffer.from(joinPem(plain.cert.chain_pem)), {
     checkServerIdentity: () => undefined,
   });
   const node = new (protos().node.hitless.v1.NodeService)(`127.0.0.1:${agents[0]!.port}`, creds, { 'grpc.ssl_target_name_override': NODE_SERVER_NAME, 'grpc.use_local_subchannel_pool': 1 });
   const nodeCa = new (protos().nodeCa.hitless.v1.NodeCaService)(ca.address, creds, { 'grpc.ssl_target_name_override': 'hitless-ca', 'grpc.use_local_subchannel_pool': 1 });
-  try {
-    const hb = node.Heartbeat();
-    const pongs: { refresh: boolean; endsAt: string }[] = [];
-    hb.on('data', (p: { refresh_requested: boolean; stream_ends_at: string }) => pongs.push({ refresh: p.refresh_requested, endsAt: p.stream_ends_at }));
-    let seq = 0;
-    const pinger = setInterval(() => hb.write({ seq: String(++seq), sent_at_ms: String(Date.now()) }), 200);
-    const hbEnd = new Promise<{ err: grpc.ServiceError; at: number }>((resolve) => hb.on('error', (err: grpc.ServiceError) => resolve({ err, at: Date.now() })));
-    const watch = nodeCa.WatchTrustBundle({ known_version: '0' });
-    const events: { refresh: boolean; endsAt: string }[] = [];
-    watch.on('data', (e: { refresh_requested: boolean; stream_ends_at: string }) => events.push({ refresh: e.refresh_requested, endsAt: e.stream_ends_at }));
-    const watchEnd = new Promise<{ err: grpc.ServiceError; at: number }>((resolve) => watch.on('error', (err: grpc.ServiceError) => resolve({ err, at: Date.now() })));
-    const [h, w] = await Promise.all([hbEnd, watchEnd]);
+  const hb = node.Heartbeat();
+  const pongs: PlainRun['pongs'] = [];
+  hb.on('data', (p: { refresh_requested: boolean; stream_ends_at: string }) => pongs.push({ refresh: p.refresh_requested, endsAt: p.stream_ends_at }));
+  let seq = 0;
+  const pinger = setInterval(() => hb.write({ seq: String(++seq), sent_at_ms: String(Date.now()) }), 200);
+  const hbEnd = new Promise<PlainEnd>((resolve) => hb.on('error', (err: grpc.ServiceError) => resolve({ err, at: Date.now() })));
+  const watch = nodeCa.WatchTrustBundle({ known_version: '0' });
+  const events: PlainRun['events'] = [];
+  watch.on('data', (e: { refresh_requested: boolean; stream_ends_at: string }) => events.push({ refresh: e.refresh_requested, endsAt: e.stream_ends_at }));
+  const watchEnd = new Promise<PlainEnd>((resolve) => watch.on('error', (err: grpc.ServiceError) => resolve({ err, at: Date.now() })));
+  const ends = Promise.all([hbEnd, watchEnd]).finally(() => {
     clearInterval(pinger);
-    const endsAt = new Date(notAfter + 2_000).toISOString();
-    for (const [name, end, msgs] of [['agent', h, pongs], ['CA', w, events]] as const) {
-      assert.equal(end.err.code, grpc.status.UNAUTHENTICATED, `${name}: ${end.err.details}`);
-      assert.match(end.err.details, new RegExp(`the certificate that authenticated this stream expired at ${plain.cert.not_after.replace(/\./g, '\\.')}; reconnect with a current certificate`));
-      // The server's clock decides at notAfter + 2 s (never earlier: the lower bound is the grace). The status
-      // then needs to cross a loaded machine: 4 s of allowance. The message above says why the stream ended, so
-      // the allowance cannot hide another cause; the next thing that could end it (the test's deadline) is far later.
-      assert.ok(end.at >= notAfter + 2_000 - 50 && end.at <= notAfter + 2_000 + 4_000, `${name}: ended ${end.at - notAfter} ms after expiry`);
-      assert.ok(msgs.length > 0 && msgs.every((m) => m.endsAt === endsAt), `${name}: every message names the end ${endsAt}`);
-      assert.equal(msgs.at(-1)!.refresh, true, `${name}: the last messages asked for a refresh`);
-      assert.equal(msgs[0]!.refresh, false, `${name}: not at the start`);
-    }
-  } finally {
     node.close();
     nodeCa.close();
+  });
+  return { notAfterIso: plain.cert.not_after, notAfter: Date.parse(plain.cert.not_after), ends, pongs, events };
+}
+let plainRun: Promise<PlainRun> | undefined;
+
+test('a plain gRPC client that never refreshes is ended at its certificate expiry + grace, by an agent and by the CA', async () => {
+  const run = await (plainRun ??= startPlainClient());
+  const [h, w] = await run.ends;
+  const { notAfter } = run;
+  const endsAt = new Date(notAfter + 2_000).toISOString();
+  for (const [name, end, msgs] of [['agent', h, run.pongs], ['CA', w, run.events]] as const) {
+    assert.equal(end.err.code, grpc.status.UNAUTHENTICATED, `${name}: ${end.err.details}`);
+    assert.match(end.err.details, new RegExp(`the certificate that authenticated this stream expired at ${run.notAfterIso.replace(/\./g, '\\.')}; reconnect with a current certificate`));
+    // The server's clock decides at notAfter + 2 s (never earlier: the lower bound is the grace). The status
+    // then needs to cross a loaded machine: 4 s of allowance. The message above says why the stream ended, so
+    // the allowance cannot hide another cause; the next thing that could end it (the test's deadline) is far later.
+    assert.ok(end.at >= notAfter + 2_000 - 50 && end.at <= notAfter + 2_000 + 4_000, `${name}: ended ${end.at - notAfter} ms after expiry`);
+    assert.ok(msgs.length > 0 && msgs.every((m) => m.endsAt === endsAt), `${name}: every message names the end ${endsAt}`);
+    assert.equal(msgs.at(-1)!.refresh, true, `${name}: the last messages asked for a refresh`);
+    assert.equal(msgs[0]!.refresh, false, `${name}: not at the start`);
   }
 });
 
