@@ -42,7 +42,7 @@ export class IdentityStore {
 
   constructor(
     readonly dir: string,
-    private readonly hooks: { afterStep?: (step: SaveStep) => void } = {},
+    private readonly hooks: { afterStep?: (step: SaveStep) => void; beforeSave?: (identity: StoredIdentity) => Promise<void> } = {},
   ) {
     this.file = join(dir, 'identity.json');
   }
@@ -75,6 +75,7 @@ export class IdentityStore {
   }
 
   async save(identity: StoredIdentity): Promise<void> {
+    await this.hooks.beforeSave?.(identity);
     try {
       await ensurePrivateDir(this.dir, '--state-dir');
       const tmp = await writeTempFile(this.file, JSON.stringify(identity, null, 2) + '\n', 0o600);

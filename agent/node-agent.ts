@@ -34,7 +34,8 @@ import { metrics } from '../shared/metrics.js';
 import { startMetricsServer } from '../shared/metrics-http.js';
 import { agentSnapshot } from './metrics-view.js';
 import { HealthReporter } from '../shared/grpc/health.js';
-import { crashIfAt, type TestHooks } from './test-hooks.js';
+import { crashIfAt, saveDelay, type TestHooks } from './test-hooks.js';
+import { KeyedMutex } from '../shared/keyed-mutex.js';
 import { clockSkewMs, localLifetime } from './skew.js';
 import { setClientKeepalive, type ClientKeepalive } from '../shared/grpc/keepalive.js';
 import { unaryCall } from '../shared/grpc/call.js';
@@ -102,7 +103,10 @@ export class NodeAgent extends EventEmitter {
   ) {
     super();
     // The identity write's steps are crash points of a renewal only (the fault campaign's "middle of the write").
-    this.#store = new IdentityStore(options.stateDir, { afterStep: (step) => this.#renewing && crashIfAt(options.testHooks, step) });
+    this.#store = new IdentityStore(options.stateDir, {
+      afterStep: (step) => this.#renewing && crashIfAt(options.testHooks, step),
+      beforeSave: saveDelay(options.testHooks, deps),
+    });
     this.#health = new HealthReporter(['hitless.v1.NodeService'], deps.log);
     this.#ca = new CaFailover(options.caAddresses, deps, options.caStart);
   }
@@ -331,26 +335,44 @@ export class NodeAgent extends EventEmitter {
       }
     }, this.#stopping.signal);
     crashIfAt(hooks, 'after-response');
-    const now = this.deps.clock.now();
-    let next: StoredIdentity;
-    try {
-      next = await identityFromIssued(issued, privateKeyPem, this.#identity.bundle, now, this.#identity);
-    } catch (err) {
-      // A node that slept through a root rotation gets a certificate of a root it does not know yet. The
-      // response arrived over TLS that verified the CA against our current roots, so its bundle is the CA's
-      // word: adopt it if, and only if, the new certificate verifies against it.
-      const b = issued.bundle;
-      if (!b) throw err;
-      const offered = { rootsPem: b.roots_pem, crossSignedPem: b.cross_signed_pem, version: Number(b.version) };
-      next = await identityFromIssued(issued, privateKeyPem, offered, now, this.#identity);
-      this.deps.log.warn('trust_bundle.adopted_from_renewal', { version: offered.version });
-    }
-    await this.#install(next, 'renewal');
-    if (this.#pendingBundle && this.#pendingBundle.version > next.bundle.version) {
+    // Built on the identity as it is now (a bundle may have been installed while the call was out), and
+    // installed before any other identity change starts.
+    await this.#exclusive(async () => {
+      const now = this.deps.clock.now();
+      let next: StoredIdentity;
+      try {
+        next = await identityFromIssued(issued, privateKeyPem, this.#identity.bundle, now, this.#identity);
+      } catch (err) {
+        // A node that slept through a root rotation gets a certificate of a root it does not know yet. The
+        // response arrived over TLS that verified the CA against our current roots, so its bundle is the CA's
+        // word: adopt it if, and only if, the new certificate verifies against it.
+        const b = issued.bundle;
+        if (!b) throw err;
+        const offered = { rootsPem: b.roots_pem, crossSignedPem: b.cross_signed_pem, version: Number(b.version) };
+        next = await identityFromIssued(issued, privateKeyPem, offered, now, this.#identity);
+        this.deps.log.warn('trust_bundle.adopted_from_renewal', { version: offered.version });
+      }
+      await this.#install(next, 'renewal');
+    });
+    if (this.#pendingBundle && this.#pendingBundle.version > this.#identity.bundle.version) {
       const pending = this.#pendingBundle;
       this.#pendingBundle = undefined;
       await this.#applyBundle(pending);
     }
+  }
+
+  /**
+   * One identity change at a time: a renewal's install, a bundle's install and a save of the removed-node list
+   * each build on the identity as it is when they run. Interleaved, a bundle install that began (its chain
+   * check, its save) while a renewal was installing went on with the identity it had read, and put back, in
+   * memory and on disk, the certificate the renewal had just replaced. The node then presented a superseded
+   * certificate, which the CA refuses once the newer one has been seen in use: locked out until it expired
+   * (seen with replicas failing over during a root rotation, test/ha/failover.test.ts).
+   */
+  readonly #identityLock = new KeyedMutex();
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#identityLock.run('identity', fn);
   }
 
   /** Validate, persist, publish to every server and channel of this process, export for workloads. */
@@ -407,7 +429,7 @@ export class NodeAgent extends EventEmitter {
     if (b && version !== this.#identity.bundle.version) {
       await this.#applyBundle({ rootsPem: b.roots_pem, crossSignedPem: b.cross_signed_pem, version });
     } else if (removedChanged) {
-      await this.#store.save({ ...this.#identity, removedNodeIds: [...removed] });
+      await this.#exclusive(() => this.#store.save({ ...this.#identity, removedNodeIds: [...removed] }));
     }
     if (e.renew_requested) this.#renewer.renewNow('ca-request');
   }
@@ -418,8 +440,14 @@ export class NodeAgent extends EventEmitter {
    * Adopts a bundle pushed by the CA — unless our own certificate does not verify against it (we would lock
    * ourselves out): then we renew first and apply it after the renewal.
    */
-  async #applyBundle(bundle: StoredIdentity['bundle']): Promise<void> {
+  #applyBundle(bundle: StoredIdentity['bundle']): Promise<void> {
+    return this.#exclusive(() => this.#applyBundleNow(bundle));
+  }
+
+  async #applyBundleNow(bundle: StoredIdentity['bundle']): Promise<void> {
     const { log, clock } = this.deps;
+    // Another change may have installed this bundle (a renewal that adopted it) while this one waited.
+    if (bundle.version === this.#identity.bundle.version) return;
     const [leaf, ...tail] = this.#identity.chainPem;
     const verdict = await verifyChain({ leaf: leaf!, intermediates: [...tail, ...bundle.crossSignedPem], roots: bundle.rootsPem, at: clock.now() });
     if (!verdict.ok) {
@@ -430,7 +458,7 @@ export class NodeAgent extends EventEmitter {
     }
     this.#pendingBundle = undefined;
     await this.#install({ ...this.#identity, bundle }, 'trust-bundle');
-    log.info('trust_bundle.updated', { version: bundle.version, roots: bundle.rootsPem.length });
+    log.info('trust_bundle.updated', { version: bundle.version, roots: bundle.rootsPem.length, serial: this.#identity.serial });
   }
 
   status(): AgentStatus {
