@@ -7,6 +7,7 @@
 // operator has no reason to set them (the README's "Failure modes" section says what they are for).
 import type { SaveStep } from './identity-store.js';
 import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/log.js';
 
 /** Points of a renewal, in order: after the new key, after the CA's answer, after each step of the identity write. */
 export const CRASH_POINTS = ['before-csr', 'after-response', 'temp-written', 'renamed', 'dir-synced'] as const;
@@ -27,7 +28,7 @@ export interface TestHooks {
 }
 
 /** The identity store's beforeSave hook for `saveDelayMs`, if set. */
-export function saveDelay(hooks: TestHooks | undefined, deps: { clock: Clock; log: { info(event: string, fields?: Record<string, unknown>): void } }): ((identity: { serial: string }) => Promise<void>) | undefined {
+export function saveDelay(hooks: TestHooks | undefined, deps: { clock: Clock; log: Logger }): ((identity: { serial: string }) => Promise<void>) | undefined {
   const ms = hooks?.saveDelayMs;
   if (!ms) return undefined;
   return async (identity) => {

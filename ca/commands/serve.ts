@@ -289,8 +289,8 @@ export async function serveCa(opts: ServeOptions, deps: { clock: Clock; log: Log
       startCpuMs: cpuMs(process.cpuUsage()),
     });
     // What a restart need not wait for comes once the rush of renewals after it has passed: the CSR threads (at
-    // once if checks queue up behind the main thread) and, on the embedded store, pruning (it reads every
-    // certificate record). The store's stop waits for a prune under way.
+    // once if checks queue up behind the main thread) and, on the embedded store, the first prune (it reads every
+    // certificate record; scheduled just below, with the same delay).
     csr.startOnBacklog();
     const settled = new AbortController();
     const afterStart = clock.sleep(SETTLE_AFTER_START_MS, settled.signal).then(
