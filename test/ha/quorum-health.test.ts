@@ -7,20 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
+import { Health, checkHealth } from '../helpers/health-client.js';
 import { etcdMissing, type EtcdMember } from '../helpers/etcd.js';
 import { startHaCa, type HaCa } from '../helpers/ha.js';
 import { fetchRoots, joinNode, renewNode } from '../helpers/node-identity.js';
 import { tmpDir } from '../helpers/tmp.js';
-
-type HealthClient = grpc.Client & {
-  check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
-};
-const Health = grpc.makeClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as new (
-  address: string,
-  creds: grpc.ChannelCredentials,
-  options?: grpc.ClientOptions,
-) => HealthClient;
 
 const skip = etcdMissing();
 let dir: Awaited<ReturnType<typeof tmpDir>>;
@@ -44,10 +35,7 @@ test('without an etcd quorum a replica says NOT_SERVING and refuses renewals as 
   const roots = await fetchRoots(r0.address);
   let node = await joinNode(r0.address, ha.init.tokens.worker, roots);
   const health = new Health(r0.address, grpc.credentials.createSsl(Buffer.from(roots.join('\n'))), { 'grpc.ssl_target_name_override': 'hitless-ca' });
-  const check = () =>
-    new Promise<string>((resolve, reject) =>
-      health.check({ service: 'hitless.v1.NodeCaService' }, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res!.status))),
-    );
+  const check = () => checkHealth(health, 'hitless.v1.NodeCaService');
   try {
     assert.equal(await check(), 'SERVING');
 

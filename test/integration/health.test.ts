@@ -9,22 +9,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { service as healthService } from 'grpc-health-check';
 import { tmpDir } from '../helpers/tmp.js';
 import { startCa, type TestCa } from '../helpers/cluster.js';
 import { freePort } from '../helpers/proc.js';
 import { startAgent, type TestAgent } from '../helpers/agents.js';
 import { protos } from '../../proto/load.js';
-
-type HealthClient = grpc.Client & {
-  check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
-  watch(req: { service: string }): grpc.ClientReadableStream<{ status: string }>;
-};
-const Health = grpc.makeClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as new (
-  address: string,
-  creds: grpc.ChannelCredentials,
-  options?: grpc.ClientOptions,
-) => HealthClient;
+import { Health, checkHealth as check, type HealthClient } from '../helpers/health-client.js';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let ca: TestCa;
@@ -37,11 +27,6 @@ const CA_OPTIONS = { 'grpc.ssl_target_name_override': 'hitless-ca' };
 const nodeCreds = () => grpc.credentials.createSsl(rootPem, null, null, { checkServerIdentity: () => undefined });
 // A name, as the agents use: grpc-js would send the dialed IP as the TLS server name, an error since Node 26.
 const NODE_OPTIONS = { 'grpc.ssl_target_name_override': 'hitless-node' };
-
-const check = (c: HealthClient, service = '') =>
-  new Promise<string>((resolve, reject) =>
-    c.check({ service }, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res!.status))),
-  );
 
 /** Collects the statuses a Watch stream delivers until it ends; `first` resolves with the first one. */
 function watch(c: HealthClient, service = '') {

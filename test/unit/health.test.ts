@@ -3,16 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
+import { Health } from '../helpers/health-client.js';
 import { HealthReporter, MAX_HEALTH_WATCHES } from '../../shared/grpc/health.js';
 import { bindServer, shutdownServer } from '../../shared/grpc/server.js';
 import { silentLogger } from '../../shared/log.js';
 import { counterValue, metrics } from '../../shared/metrics.js';
-
-const Health = grpc.makeClientConstructor(healthService, 'grpc.health.v1.Health') as unknown as new (
-  address: string,
-  creds: grpc.ChannelCredentials,
-) => grpc.Client & { watch(req: { service: string }): grpc.ClientReadableStream<{ status: string }> };
 
 test('Watch follows set(); stopping() sends NOT_SERVING and ends every stream; one stream past the bound is refused', async () => {
   const server = new grpc.Server();
