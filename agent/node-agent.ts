@@ -1,6 +1,6 @@
 // The agent's lifecycle: obtain an identity (stored, or join with a token), feed it to the process's single
 // certificate provider, serve the node service, keep peer links and the CA watch open, and renew before
-// expiry. Every credential change goes through #install: validate → persist → publish → export.
+// expiry. Every credential change goes through agent/identity-keeper.ts: validate → persist → publish → export.
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
@@ -13,7 +13,6 @@ import { createCsrDer } from '../shared/pki/csr.js';
 import { BoundedServer } from '../shared/grpc/bounded-server.js';
 import { NODE_PORT_LIMITS, resolveLimits, type ServerLimits } from '../shared/grpc/limits.js';
 import { applyTlsPolicy, type TlsMinVersion } from '../shared/grpc/tls-policy.js';
-import { verifyChain } from '../shared/pki/chain.js';
 import { protos, type WatchTrustBundleEvent__Output } from '../proto/load.js';
 import { IdentityStore, type StoredIdentity } from './identity-store.js';
 import { joinCluster } from './bootstrap.js';
@@ -21,7 +20,6 @@ import { CaClient, providerConnection } from './ca-client.js';
 import { CaFailover } from './ca-failover.js';
 import type { AgentStatus } from './agent-status.js';
 import { classifyCaFailure, type CaStart } from './ca-endpoints.js';
-import { identityFromIssued } from './issued.js';
 import { Renewer } from './renewer.js';
 import { isExpired } from './renewal-schedule.js';
 import { CaWatch } from './ca-watch.js';
@@ -29,17 +27,16 @@ import { GENERATION_OPTION } from '../shared/grpc/refreshing-stream.js';
 import { PeerLink } from './peer-link.js';
 import { NodeServiceRegistry, nodeServiceHandlers } from './node-service.js';
 import { startStatusServer } from './status-server.js';
-import { writeCertOut, runOnRotate } from './cert-out.js';
 import { metrics } from '../shared/metrics.js';
 import { startMetricsServer } from '../shared/metrics-http.js';
 import { agentSnapshot } from './metrics-view.js';
 import { HealthReporter } from '../shared/grpc/health.js';
 import { crashIfAt, saveDelay, type TestHooks } from './test-hooks.js';
-import { KeyedMutex } from '../shared/keyed-mutex.js';
 import { clockSkewMs, localLifetime } from './skew.js';
 import { setClientKeepalive, type ClientKeepalive } from '../shared/grpc/keepalive.js';
 import { unaryCall } from '../shared/grpc/call.js';
 import { LiveCredentials, EvidenceReporter, type EvidenceReport } from './live-credentials.js';
+import { IdentityKeeper } from './identity-keeper.js';
 
 export interface AgentOptions {
   /**
@@ -77,8 +74,7 @@ export class NodeAgent extends EventEmitter {
   readonly provider = new MemoryCertificateProvider();
   readonly #store: IdentityStore;
   readonly #registry = new NodeServiceRegistry();
-  #identity!: StoredIdentity;
-  #removed = new Set<string>();
+  readonly #identity: IdentityKeeper;
   #server: BoundedServer | undefined;
   #port = 0;
   #renewer!: Renewer;
@@ -90,7 +86,6 @@ export class NodeAgent extends EventEmitter {
   readonly #ca: CaFailover;
   readonly #stopping = new AbortController();
   #renewalWaitsForCa = false;
-  #renewals = 0;
   #renewing = false;
   readonly #live = new LiveCredentials();
   #reporter: EvidenceReporter | undefined;
@@ -109,10 +104,25 @@ export class NodeAgent extends EventEmitter {
     });
     this.#health = new HealthReporter(['hitless.v1.NodeService'], deps.log);
     this.#ca = new CaFailover(options.caAddresses, deps, options.caStart);
+    this.#identity = new IdentityKeeper({
+      provider: this.provider,
+      store: this.#store,
+      registry: this.#registry,
+      live: this.#live,
+      clock: deps.clock,
+      log: deps.log,
+      certOut: options.certOut,
+      onRotate: options.onRotate,
+      renewNow: (reason) => this.#renewer.renewNow(reason),
+      installed: (next) => {
+        this.emit('identity', next);
+        this.#reporter?.poke();
+      },
+    });
   }
 
   get identity(): StoredIdentity {
-    return this.#identity;
+    return this.#identity.current;
   }
 
   async start(): Promise<void> {
@@ -145,10 +155,7 @@ export class NodeAgent extends EventEmitter {
       loaded = true;
       log.info('identity.loaded', { nodeId: id.nodeId, serial: id.serial, notAfter: id.notAfter });
     }
-    this.#removed = new Set(id.removedNodeIds ?? []);
-    // A loaded identity is already on disk: starting must not need a write (a full disk would stop a node
-    // that holds a perfectly good certificate).
-    await this.#install(id, 'start', { persist: !loaded });
+    await this.#identity.start(id, loaded);
 
     await this.#startServer(limits);
     this.#status = await startStatusServer(this.options.stateDir, () => this.status());
@@ -160,7 +167,7 @@ export class NodeAgent extends EventEmitter {
       log,
       random: this.deps.random,
       // On our clock: a skewed clock still renews inside the window of the certificate's real lifetime.
-      current: () => localLifetime(this.#identity),
+      current: () => localLifetime(this.#identity.current),
       renew: () => this.renewOnce(),
     });
     // A renewal that failed for want of a reachable CA waits out its backoff (up to a minute) unless a CA is
@@ -183,7 +190,7 @@ export class NodeAgent extends EventEmitter {
       },
       failover: this.#ca,
       provider: this.provider,
-      knownVersion: () => this.#identity.bundle.version,
+      knownVersion: () => this.#identity.current.bundle.version,
       onEvent: (e) => this.#onWatchEvent(e),
       onConnected: () => {
         // A watch after a failure (or the first): the CA may be a restarted one that lost our evidence.
@@ -201,7 +208,7 @@ export class NodeAgent extends EventEmitter {
         new PeerLink({
           address,
           provider: this.provider,
-          clusterId: () => this.#identity.clusterId,
+          clusterId: () => this.#identity.current.clusterId,
           clock,
           log,
           heartbeatIntervalMs: this.options.heartbeatIntervalMs,
@@ -222,7 +229,7 @@ export class NodeAgent extends EventEmitter {
       live: this.#live,
       clock,
       log,
-      bundleVersion: () => this.#identity.bundle.version,
+      bundleVersion: () => this.#identity.current.bundle.version,
       caSession: () => (this.#watch.connected ? this.#caSessions : undefined),
       send: (r) => this.#sendEvidence(r),
     });
@@ -259,21 +266,8 @@ export class NodeAgent extends EventEmitter {
     }
   }
 
-  #trustView() {
-    const id = this.#identity;
-    return {
-      clusterId: id.clusterId,
-      rootsPem: id.bundle.rootsPem,
-      // Our own chain's cross-sign too: a peer renewed under a new root presents [leaf, cross-sign] and TLS
-      // accepted it through the cross-sign; the call's check must reach the same verdict even when we hold
-      // the cross-sign only in our own chain (we renewed under the new root, our bundle not yet updated).
-      crossSignedPem: [...new Set([...id.bundle.crossSignedPem, ...id.chainPem.slice(1)])],
-      removedNodeIds: this.#removed,
-    };
-  }
-
   async #startServer(limits: ServerLimits): Promise<void> {
-    const lifetime = Date.parse(this.#identity.notAfter) - Date.parse(this.#identity.issuedAt);
+    const lifetime = Date.parse(this.identity.notAfter) - Date.parse(this.identity.issuedAt);
     // An override may shorten the age, never lengthen it: the CA's root rotation waits for connections to
     // cycle at the default age (ttl/4), so a longer one could outlive the old root on a live connection.
     const maxAge = Math.min(this.options.maxConnectionAgeMs ?? Infinity, maxConnectionAgeMs(lifetime));
@@ -281,14 +275,14 @@ export class NodeAgent extends EventEmitter {
     bounded.server.addService(
       protos().node.hitless.v1.NodeService.service,
       nodeServiceHandlers({
-        trust: () => this.#trustView(),
-        self: () => this.#identity,
+        trust: () => this.#identity.trustView(),
+        self: () => this.#identity.current,
         clock: this.deps.clock,
         log: this.deps.log,
         registry: this.#registry,
         servedWithSuperseded: (call) => {
           const acceptedAt = this.#server?.guard.acceptedAt(call.getPeer());
-          return acceptedAt !== undefined && this.#live.ownAt(acceptedAt) !== this.#identity.chainPem[0];
+          return acceptedAt !== undefined && this.#live.ownAt(acceptedAt) !== this.#identity.current.chainPem[0];
         },
       }),
     );
@@ -300,7 +294,7 @@ export class NodeAgent extends EventEmitter {
     this.#server = bounded;
     // SERVING while we hold an unexpired identity (we do: it was installed before the server started).
     this.#health.set('SERVING');
-    this.deps.log.info('agent.listening', { port: this.#port, nodeId: this.#identity.nodeId, maxConnectionAgeMs: maxAge });
+    this.deps.log.info('agent.listening', { port: this.#port, nodeId: this.identity.nodeId, maxConnectionAgeMs: maxAge });
   }
 
   /**
@@ -321,11 +315,11 @@ export class NodeAgent extends EventEmitter {
   async #renewOnce(): Promise<void> {
     const hooks = this.options.testHooks;
     // No certificate is asked for that could not be saved (disk full, read-only state dir).
-    await this.#store.checkWritable(this.#identity);
+    await this.#store.checkWritable(this.identity);
     const { privateKeyPem } = generateKeyPairPem();
     crashIfAt(hooks, 'before-csr');
     const csrDer = await createCsrDer(privateKeyPem);
-    const bundleVersion = this.#identity.bundle.version;
+    const bundleVersion = this.identity.bundle.version;
     const issued = await this.#ca.call('renew', async (address) => {
       const ca = new CaClient(address, providerConnection(this.provider));
       try {
@@ -335,134 +329,18 @@ export class NodeAgent extends EventEmitter {
       }
     }, this.#stopping.signal);
     crashIfAt(hooks, 'after-response');
-    // Built on the identity as it is now (a bundle may have been installed while the call was out), and
-    // installed before any other identity change starts.
-    await this.#exclusive(async () => {
-      const now = this.deps.clock.now();
-      let next: StoredIdentity;
-      try {
-        next = await identityFromIssued(issued, privateKeyPem, this.#identity.bundle, now, this.#identity);
-      } catch (err) {
-        // A node that slept through a root rotation gets a certificate of a root it does not know yet. The
-        // response arrived over TLS that verified the CA against our current roots, so its bundle is the CA's
-        // word: adopt it if, and only if, the new certificate verifies against it.
-        const b = issued.bundle;
-        if (!b) throw err;
-        const offered = { rootsPem: b.roots_pem, crossSignedPem: b.cross_signed_pem, version: Number(b.version) };
-        next = await identityFromIssued(issued, privateKeyPem, offered, now, this.#identity);
-        this.deps.log.warn('trust_bundle.adopted_from_renewal', { version: offered.version });
-      }
-      await this.#install(next, 'renewal');
-    });
-    if (this.#pendingBundle && this.#pendingBundle.version > this.#identity.bundle.version) {
-      const pending = this.#pendingBundle;
-      this.#pendingBundle = undefined;
-      await this.#applyBundle(pending);
-    }
-  }
-
-  /**
-   * One identity change at a time: a renewal's install, a bundle's install and a save of the removed-node list
-   * each build on the identity as it is when they run. Interleaved, a bundle install that began (its chain
-   * check, its save) while a renewal was installing went on with the identity it had read, and put back, in
-   * memory and on disk, the certificate the renewal had just replaced. The node then presented a superseded
-   * certificate, which the CA refuses once the newer one has been seen in use: locked out until it expired
-   * (seen with replicas failing over during a root rotation, test/ha/failover.test.ts).
-   */
-  readonly #identityLock = new KeyedMutex();
-
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#identityLock.run('identity', fn);
-  }
-
-  /** Validate, persist, publish to every server and channel of this process, export for workloads. */
-  async #install(next: StoredIdentity, reason: string, opts: { persist?: boolean } = {}): Promise<void> {
-    const previous = this.#identity as StoredIdentity | undefined;
-    // Throws before anything changes if key/cert/bundle do not form a usable TLS context.
-    this.provider.validate({ chainPem: next.chainPem, keyPem: next.keyPem, trustPem: next.bundle.rootsPem });
-    next.removedNodeIds = [...this.#removed];
-    if (opts.persist !== false) await this.#store.save(next);
-    // Evidence first: a connection accepted from now on may be served with the new certificate.
-    this.#live.noteRoots(next.bundle.rootsPem);
-    this.#live.noteOwn(next.chainPem[0]!, this.deps.clock.now().getTime());
-    this.provider.update({ chainPem: next.chainPem, keyPem: next.keyPem, trustPem: next.bundle.rootsPem });
-    this.#identity = next;
-    // Streams we serve whose certificate no longer chains to our new bundle are asked to refresh and ended
-    // after the grace (agent/node-service.ts): none runs on a root we stopped trusting.
-    if (previous && previous.bundle.version !== next.bundle.version) {
-      void this.#registry.recheck(this.#trustView(), this.deps.clock, this.deps.log).catch((err: unknown) => this.deps.log.error('heartbeat.recheck_failed', { err }));
-    }
-    // Streams we serve run on connections made with our previous certificate: ask their clients to move.
-    if (previous && previous.serial !== next.serial) this.#registry.refreshAll();
-    if (reason === 'renewal') this.#renewals++;
-    if (previous?.serial !== next.serial) {
-      this.deps.log.info(reason === 'start' ? 'identity.ready' : 'identity.renewed', {
-        nodeId: next.nodeId,
-        role: next.role,
-        serial: next.serial,
-        previousSerial: previous?.serial,
-        notAfter: next.notAfter,
-        renewals: this.#renewals,
-      });
-    }
-    if (this.options.certOut) {
-      await writeCertOut(this.options.certOut, next, this.deps.log);
-      if (this.options.onRotate && reason !== 'start') {
-        void runOnRotate(this.options.onRotate, { HITLESS_CERT_DIR: this.options.certOut, HITLESS_SERIAL: next.serial }, this.deps.log);
-      }
-    }
-    this.emit('identity', next);
-    this.#reporter?.poke();
+    await this.#identity.installRenewal(issued, privateKeyPem);
   }
 
   async #onWatchEvent(e: WatchTrustBundleEvent__Output): Promise<void> {
-    const { log } = this.deps;
-    const removed = new Set(e.removed_node_ids);
-    const removedChanged = removed.size !== this.#removed.size || [...removed].some((id) => !this.#removed.has(id));
-    if (removedChanged) {
-      this.#removed = removed;
-      const evicted = this.#registry.evict(removed, log);
-      log.info('removed_nodes.updated', { removed: [...removed], evictedStreams: evicted });
-    }
     const b = e.bundle;
-    const version = Number(b?.version ?? 0);
-    if (b && version !== this.#identity.bundle.version) {
-      await this.#applyBundle({ rootsPem: b.roots_pem, crossSignedPem: b.cross_signed_pem, version });
-    } else if (removedChanged) {
-      await this.#exclusive(() => this.#store.save({ ...this.#identity, removedNodeIds: [...removed] }));
-    }
+    const bundle = b ? { rootsPem: b.roots_pem, crossSignedPem: b.cross_signed_pem, version: Number(b.version ?? 0) } : undefined;
+    await this.#identity.trustPushed(e.removed_node_ids, bundle);
     if (e.renew_requested) this.#renewer.renewNow('ca-request');
   }
 
-  #pendingBundle: StoredIdentity['bundle'] | undefined;
-
-  /**
-   * Adopts a bundle pushed by the CA — unless our own certificate does not verify against it (we would lock
-   * ourselves out): then we renew first and apply it after the renewal.
-   */
-  #applyBundle(bundle: StoredIdentity['bundle']): Promise<void> {
-    return this.#exclusive(() => this.#applyBundleNow(bundle));
-  }
-
-  async #applyBundleNow(bundle: StoredIdentity['bundle']): Promise<void> {
-    const { log, clock } = this.deps;
-    // Another change may have installed this bundle (a renewal that adopted it) while this one waited.
-    if (bundle.version === this.#identity.bundle.version) return;
-    const [leaf, ...tail] = this.#identity.chainPem;
-    const verdict = await verifyChain({ leaf: leaf!, intermediates: [...tail, ...bundle.crossSignedPem], roots: bundle.rootsPem, at: clock.now() });
-    if (!verdict.ok) {
-      log.warn('trust_bundle.deferred', { version: bundle.version, reason: verdict.detail, action: 'renewing first' });
-      this.#pendingBundle = bundle;
-      this.#renewer.renewNow('bundle-deferred');
-      return;
-    }
-    this.#pendingBundle = undefined;
-    await this.#install({ ...this.#identity, bundle }, 'trust-bundle');
-    log.info('trust_bundle.updated', { version: bundle.version, roots: bundle.rootsPem.length, serial: this.#identity.serial });
-  }
-
   status(): AgentStatus {
-    const id = this.#identity;
+    const id = this.identity;
     return {
       nodeId: id.nodeId,
       role: id.role,
@@ -473,12 +351,12 @@ export class NodeAgent extends EventEmitter {
       nextRenewalAt: this.#renewer?.nextRenewalAt?.toISOString(),
       clockSkewMs: clockSkewMs(id),
       renewer: this.#renewer?.state ?? 'stopped',
-      renewals: this.#renewals,
+      renewals: this.#identity.renewals,
       failedAttempts: this.#renewer?.failedAttempts ?? 0,
       trustBundle: { version: id.bundle.version, roots: id.bundle.rootsPem.map((p) => `sha256:${parseCertificate(p).fingerprint}`) },
       caWatchConnected: this.#watch?.connected ?? false,
       ca: { ...this.#ca.status(), watchAddress: this.#watch?.address },
-      removedNodeIds: [...this.#removed],
+      removedNodeIds: this.#identity.removedNodeIds,
       listen: { port: this.#port },
       peers: this.#peers.map((p) => ({ ...p.counters })),
       liveCredentials: {

@@ -1,4 +1,4 @@
-// An agent's identity changes one at a time (agent/node-agent.ts #exclusive): a trust bundle that arrives while a
+// An agent's identity changes one at a time (agent/identity-keeper.ts): a trust bundle that arrives while a
 // renewal is still saving its new certificate is installed on top of that certificate, never on the one it
 // replaced. The test hook HITLESS_TEST_SAVE_DELAY_MS holds every identity save for 4 s, so the bundle of a root
 // rotation started during the renewal's save lands in that window for sure. Before the fix the bundle's install

@@ -7,7 +7,7 @@
 // the [leaf(B), X] step were the soak starving, not this).
 //
 // States (ca/root-rotation.ts): S0 idle on A; S1 bundle {A, B} distributed, still leaf(A); S2 re-issued under B,
-// presenting [leaf(B), X]; S2a the same leaf on a node that renewed before it had {A, B} (agent/node-agent.ts
+// presenting [leaf(B), X]; S2a the same leaf on a node that renewed before it had {A, B} (agent/identity-keeper.ts
 // accepts a certificate that verifies against its bundle through the X it came with, and keeps X in its trust
 // view from its own chain); S3x finished (bundle {B}), not yet renewed, still presenting [leaf(B), X]; S3 renewed
 // after the finish, [leaf(B)].
@@ -156,7 +156,7 @@ test('root rotation: a provider update is in force for the very next handshake (
   try {
     await serve(server);
     assert.equal((await whoAmI(peerS1, server)).outcome, 'ok');
-    // S1 → S2 as NodeAgent#install does it: one update (identity [leaf(B), X], bundle {A, B}); a handshake
+    // S1 → S2 as IdentityKeeper#install (agent/identity-keeper.ts) does it: one update (identity [leaf(B), X], bundle {A, B}); a handshake
     // begun right after it, by peers of either neighbouring state, sees the new leaf.
     const next = await makeNode('S2', 'node-server', pki);
     server.provider.update(next.provider.current!);
