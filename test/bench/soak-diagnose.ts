@@ -85,8 +85,11 @@ const byPhaseMade = () => {
   return [...m].map(([p, n]) => `${p} ${n}`).join(', ');
 };
 const opts = JSON.parse(process.env.SOAK_OPTS ?? '{}') as SoakOptions;
+// In this process: the wraps above see only this process's sockets, so the agents share its event loop (the
+// soak's shape before it ran an agent per process: see soak.ts).
 const result = await benchSoak({
   heartbeatMs: 250,
+  agentProcesses: false,
   ...opts,
   onPhase: (p) => (phase = p),
   log: (line) => {
