@@ -49,68 +49,43 @@
 //     it is confirmed (either end's certificate may have changed under its handshake).
 //   - The application ends the stream (end()) mid-move: an unconfirmed replacement is cancelled (it carried
 //     nothing), the stream in use is half-closed, and no move starts after that.
-// Moves after events that hit every stream of a process at once (own credentials, GOAWAY, expiry) start after a
-// random delay up to `spreadMs` (default SPREAD_MS, never more than SPREAD_FRACTION of the time left before the
-// nearest certificate expiry), so a process with many streams does not make all its handshakes in one tick. A
-// server's request moves at once (its deadline can be as short as its grace), except on a leg opened less than
-// MIN_SERVER_REQUEST_MS ago with our current credentials (a server asks every new stream at once when our
-// certificate is within its grace of expiry: moving again with the same certificate would loop); refresh()
-// moves at once.
+// When moves start (spread over a window after process-wide events, at once on a server's request) and how soon
+// a failed one is retried: shared/grpc/refresh-timing.ts. One leg's own I/O: shared/grpc/stream-leg.ts.
 //
 // Usage (any client- or bidi-streaming call; server streaming too):
 //   const s = new RefreshingStream({ name: 'chat', connect: (gen) => new Chat(target, creds, { [GENERATION_OPTION]: gen }),
 //     open: (client) => client.Chat(), confirmOn: 'headers', onMessage: (m) => ..., provider, clock, log });
 //   s.start(); s.write(msg); ...; await s.end(); await s.stop();
 import type { EventEmitter } from 'node:events';
-import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { normalizeSerial } from '../pki/certs.js';
+import {
+  CONFIRM_WITHIN_MS,
+  SPREAD_MS,
+  SPREAD_TRIGGERS,
+  backoffDelayMs,
+  expiryRefresh,
+  serverRequestDelayMs,
+  spreadDelayMs,
+  type RefreshTrigger,
+} from './refresh-timing.js';
+import { Leg, serviceError, type AnyCall, type LiveLeg, type StreamLeg } from './stream-leg.js';
+
+export {
+  CONFIRM_WITHIN_MS,
+  DRAIN_MS,
+  MIN_EXPIRY_REFRESH_MS,
+  MIN_SERVER_REQUEST_MS,
+  REFRESH_AHEAD_FRACTION,
+  SPREAD_FRACTION,
+  SPREAD_MS,
+  type RefreshTrigger,
+} from './refresh-timing.js';
+export type { LiveLeg, StreamLeg } from './stream-leg.js';
 
 /** Channel option that gives every replacement its own channel and connection (grpc-js pools by options). */
 export const GENERATION_OPTION = 'hitless.connection_generation';
-/** Refresh once this fraction of the shorter remaining life (ours or the peer's) at stream start has passed. */
-export const REFRESH_AHEAD_FRACTION = 0.75;
-/** Never refresh for expiry more often than this (a peer that has not renewed yet gives us the same cert). */
-export const MIN_EXPIRY_REFRESH_MS = 1_000;
-/** A server's request on a leg opened with our current credentials moves it no sooner than this after it opened. */
-export const MIN_SERVER_REQUEST_MS = 1_000;
-/** How long a retired bidi stream may take to drain (answers in flight) before it is cancelled. */
-export const DRAIN_MS = 5_000;
-/** A replacement not confirmed this long after it was opened is abandoned (a refresh failure; retried). */
-export const CONFIRM_WITHIN_MS = 10_000;
-/** Moves after process-wide events start within this window (random), so they do not all handshake at once. */
-export const SPREAD_MS = 1_000;
-/** ...and never later than this fraction of the time left before the nearest certificate expiry. */
-export const SPREAD_FRACTION = 0.1;
-
-export type RefreshTrigger = 'own-credentials' | 'server-request' | 'peer-expiry' | 'own-expiry' | 'connection-draining';
-
-/** Triggers that hit every stream of a process at once: their moves are spread (see SPREAD_MS). */
-const SPREAD_TRIGGERS: ReadonlySet<RefreshTrigger> = new Set(['own-credentials', 'peer-expiry', 'own-expiry', 'connection-draining']);
-
-type AnyCall = grpc.ClientReadableStream<unknown> & Partial<Pick<grpc.ClientDuplexStream<unknown, unknown>, 'write' | 'end' | 'writable'>>;
-
-export interface StreamLeg {
-  generation: number;
-  /** The server certificate's serial on this leg's connection. */
-  peerSerial?: string;
-  peerNotAfter?: Date;
-  peerCertificate?: PeerCertificate;
-  /** Our own leaf (PEM) when this leg's channel was made: what its connection presents (see ownCertificate). */
-  ownCertificatePem?: string;
-  openedAt: Date;
-}
-
-/** A leg whose connection is open: in use, being confirmed, or draining after a refresh (rotation evidence). */
-export interface LiveLeg {
-  state: 'candidate' | 'active' | 'retiring';
-  generation: number;
-  ownCertificatePem?: string;
-  /** The server's certificate (DER) on this leg's connection; unknown until the leg was confirmed. */
-  peerCertificateDer?: Uint8Array;
-}
 
 export interface RefreshingStreamOptions<Req, Res> {
   /** For logs and metrics. */
@@ -178,29 +153,6 @@ export interface RefreshingStreamOptions<Req, Res> {
   };
 }
 
-interface Leg extends StreamLeg {
-  kind: 'start' | 'refresh';
-  trigger?: RefreshTrigger;
-  client: grpc.Client;
-  call: AnyCall;
-  /** Provider updates seen when this leg's channel was made (a later one means it may present stale credentials). */
-  credentials: number;
-  /** The server has asked (refreshRequested) on this leg. */
-  asked: boolean;
-  /** A new request of the server came on the stream in use after this replacement was opened. */
-  stale: boolean;
-  confirmed: boolean;
-  retired: boolean;
-  done: boolean;
-  stop: AbortController;
-}
-
-const delayFor = (failures: number, o: { baseMs: number; capMs: number }) =>
-  Math.min(o.capMs, o.baseMs * 2 ** Math.max(0, failures - 1)) * (0.5 + Math.random() / 2);
-
-const serviceError = (code: grpc.status, details: string): grpc.ServiceError =>
-  Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() });
-
 export class RefreshingStream<Req, Res> {
   #generation = 0;
   #active: Leg | undefined;
@@ -237,7 +189,7 @@ export class RefreshingStream<Req, Res> {
   }
 
   #delay(failures: number): number {
-    return this.o.retryDelayMs ? this.o.retryDelayMs(failures) : delayFor(failures, this.#backoff);
+    return this.o.retryDelayMs ? this.o.retryDelayMs(failures) : backoffDelayMs(failures, this.#backoff);
   }
 
   /** The leg carrying the stream now. */
@@ -260,12 +212,7 @@ export class RefreshingStream<Req, Res> {
 
   /** The legs whose connections are open now, with the certificates each was made with (both ends). */
   liveLegs(): LiveLeg[] {
-    return [...this.#live].map((leg) => ({
-      state: leg === this.#active ? 'active' : leg.confirmed || leg.retired ? 'retiring' : 'candidate',
-      generation: leg.generation,
-      ownCertificatePem: leg.ownCertificatePem,
-      peerCertificateDer: leg.peerCertificate?.raw ? new Uint8Array(leg.peerCertificate.raw) : undefined,
-    }));
+    return [...this.#live].map((leg) => leg.live(leg === this.#active ? 'active' : leg.confirmed || leg.retired ? 'retiring' : 'candidate'));
   }
 
   start(): void {
@@ -340,32 +287,18 @@ export class RefreshingStream<Req, Res> {
    */
   #requestMove(trigger: RefreshTrigger): void {
     if (this.#stopped || this.#ending || this.#candidate || !this.#active) return;
-    const delay = trigger === 'server-request' ? this.#serverRequestDelay(this.#active) : SPREAD_TRIGGERS.has(trigger) ? this.#spreadDelay() : 0;
-    const dueAt = this.o.clock.now().getTime() + delay;
+    const now = this.o.clock.now().getTime();
+    const delay =
+      trigger === 'server-request'
+        ? serverRequestDelayMs(this.#active, this.#credentials, now)
+        : SPREAD_TRIGGERS.has(trigger)
+          ? spreadDelayMs(this.o.spreadMs ?? SPREAD_MS, [this.#active.peerNotAfter, this.o.ownNotAfter?.()], now, this.o.random ?? Math.random)
+          : 0;
+    const dueAt = now + delay;
     if (this.#scheduled && (this.#scheduled.backoff || this.#scheduled.dueAt <= dueAt)) return;
     this.#unschedule();
     if (delay < 1) this.#move(trigger);
     else this.#schedule(trigger, delay);
-  }
-
-  /**
-   * A server asks at once on a stream that starts within its grace of our certificate's expiry (or on one made
-   * just before its own renewal): a leg opened with our current credentials less than MIN_SERVER_REQUEST_MS ago
-   * moves when it is that old, not at once, or each replacement would be asked again on its first message in a
-   * tight loop of moves until we renew. Our renewal (provider update) still moves it at once.
-   */
-  #serverRequestDelay(leg: Leg): number {
-    if (leg.credentials < this.#credentials) return 0;
-    return Math.max(0, leg.openedAt.getTime() + MIN_SERVER_REQUEST_MS - this.o.clock.now().getTime());
-  }
-
-  #spreadDelay(): number {
-    const window = this.o.spreadMs ?? SPREAD_MS;
-    if (!(window > 0)) return 0;
-    const now = this.o.clock.now().getTime();
-    const expiries = [this.#active?.peerNotAfter, this.o.ownNotAfter?.()].filter((d): d is Date => d !== undefined).map((d) => d.getTime() - now);
-    const left = expiries.length > 0 ? Math.min(...expiries) : Infinity;
-    return (this.o.random ?? Math.random)() * Math.min(window, Math.max(0, left * SPREAD_FRACTION));
   }
 
   #schedule(trigger: RefreshTrigger, delayMs: number, backoff = false): void {
@@ -404,7 +337,7 @@ export class RefreshingStream<Req, Res> {
     const credentials = this.#credentials;
     const client = this.o.connect(generation);
     const call = this.o.open(client, generation) as unknown as AnyCall;
-    const leg: Leg = { kind, generation, trigger, client, call, credentials, ownCertificatePem, openedAt: this.o.clock.now(), asked: false, stale: false, confirmed: false, retired: false, done: false, stop: new AbortController() };
+    const leg = new Leg(kind, generation, trigger, client, call, credentials, ownCertificatePem, this.o.clock.now());
     this.#live.add(leg);
     call.on('data', (msg: Res) => this.#onData(leg, msg));
     if (this.o.confirmOn === 'headers') call.on('metadata', () => this.#onHeaders(leg));
@@ -451,10 +384,7 @@ export class RefreshingStream<Req, Res> {
   /** The server answered on this leg: it becomes the stream; the previous one is retired. */
   #confirm(leg: Leg): void {
     leg.confirmed = true;
-    const cert = leg.call.getAuthContext?.()?.sslPeerCertificate;
-    leg.peerSerial = cert?.serialNumber ? normalizeSerial(cert.serialNumber) : undefined;
-    leg.peerNotAfter = cert?.valid_to ? new Date(cert.valid_to) : undefined;
-    leg.peerCertificate = cert;
+    leg.notePeer();
     const old = this.#active ?? this.#superseded;
     this.#superseded = undefined;
     this.#active = leg;
@@ -471,81 +401,38 @@ export class RefreshingStream<Req, Res> {
     this.o.events?.up?.(leg, old ? 'refresh' : 'start', old ? leg.trigger : undefined);
     if (this.#ending) return;
     this.#scheduleExpiryRefresh(leg);
-    this.#watchDraining(leg);
+    leg.watchDraining(
+      () => leg === this.#active && !this.#stopped,
+      () => this.#requestMove('connection-draining'),
+    );
     // The server asked for a move after this leg was opened, or our credentials changed after its channel was
     // made: it may run on superseded certificates. Move again.
     if (leg.stale) this.#requestMove('server-request');
     else if (leg.credentials < this.#credentials) this.#requestMove('own-credentials');
   }
 
-  /**
-   * Moves the stream when its connection stops taking new calls: the server's GOAWAY at its max connection
-   * age (or a connection closing under it). The stream itself could run on after a GOAWAY, but grpc-js closes
-   * the draining session and its next client keepalive ping on it fails ("ping cancelled"), which drops the
-   * connection and this stream with it: with keepalive on (shared/grpc/keepalive.ts) a stream that stayed
-   * would break at the first ping after every GOAWAY. So it moves make-before-break, like any refresh; a
-   * connection that really broke ends the call anyway, and the replacement then serves as the reconnect.
-   */
-  #watchDraining(leg: Leg): void {
-    const channel = leg.client.getChannel();
-    const watch = (state: grpc.connectivityState) =>
-      channel.watchConnectivityState(state, Infinity, (err) => {
-        if (err || leg.done || leg !== this.#active || this.#stopped) return;
-        const now = channel.getConnectivityState(false);
-        if (now === grpc.connectivityState.READY) return watch(now);
-        // After the current tick: a call that broke with the connection ends first (#onEnd then reconnects).
-        setImmediate(() => {
-          if (!leg.done && leg === this.#active) this.#requestMove('connection-draining');
-        });
-      });
-    const state = channel.getConnectivityState(false);
-    if (state === grpc.connectivityState.READY) watch(state);
-  }
-
   #scheduleExpiryRefresh(leg: Leg): void {
-    const own = this.o.ownNotAfter?.();
-    const candidates: [RefreshTrigger, Date | undefined][] = [['peer-expiry', leg.peerNotAfter], ['own-expiry', own]];
-    const [trigger, deadline] = candidates
-      .filter((c): c is [RefreshTrigger, Date] => c[1] !== undefined)
-      .sort((a, b) => a[1].getTime() - b[1].getTime())[0] ?? [undefined, undefined];
-    if (!trigger || !deadline) return;
-    const now = this.o.clock.now().getTime();
-    const wait = Math.max(MIN_EXPIRY_REFRESH_MS, (deadline.getTime() - now) * REFRESH_AHEAD_FRACTION);
-    this.o.clock.sleep(wait, leg.stop.signal).then(
-      () => leg === this.#active && this.#requestMove(trigger),
+    const move = expiryRefresh(leg.peerNotAfter, this.o.ownNotAfter?.(), this.o.clock.now().getTime());
+    if (!move) return;
+    this.o.clock.sleep(move.waitMs, leg.stop.signal).then(
+      () => leg === this.#active && this.#requestMove(move.trigger),
       () => {},
     );
   }
 
   #retire(leg: Leg): void {
-    leg.retired = true;
-    leg.stop.abort();
-    if (leg.call.end) {
-      // Half-close: the server answers what it has and ends the stream; answers in flight still arrive.
-      leg.call.end();
-      this.o.clock.sleep(DRAIN_MS, this.#stop.signal).then(() => this.#close(leg, true), () => {});
-    } else {
-      this.#close(leg, true);
-    }
+    leg.retire(this.o.clock, this.#stop.signal, () => this.#close(leg, true));
   }
 
   #close(leg: Leg, cancel: boolean): void {
-    leg.stop.abort();
-    if (cancel && !leg.done) {
-      leg.retired = true;
-      leg.call.cancel();
-    }
-    leg.done = true;
+    leg.close(cancel);
     this.#live.delete(leg);
-    leg.client.close();
   }
 
   #onEnd(leg: Leg, err?: grpc.ServiceError): void {
     if (leg.done) return;
-    leg.done = true;
     this.#live.delete(leg);
-    leg.stop.abort();
-    leg.client.close();
+    leg.ended();
     if (this.#stopped || leg.retired) return;
     const error = err ?? serviceError(grpc.status.UNAVAILABLE, 'stream ended by the server');
     if (this.#ending) {
