@@ -3,7 +3,7 @@
 // serializes every check-then-issue per key). A record is the truth: an index entry counts only while its
 // node is live (not removed, newest certificate unexpired) and still carries that key.
 // This index answers early and for this process; the store's issuing write is what makes it hold across CA
-// replicas (a per-key claim, compare-and-set: ca/store/etcd.ts keys/<spkiSha256>, ca/store.ts in memory).
+// replicas (a per-key claim, compare-and-set: ca/store/etcd.ts keys/<spkiSha256>, ca/store/level-nodes.ts in memory).
 import type { CaStore, NodeRecord } from './store.js';
 
 export class LiveKeyIndex {

@@ -10,7 +10,7 @@
 //   meta/operator:<name>   OperatorRecord — operator credentials for remote admin
 //   meta/rotation, meta/bundleVersion, meta/retiredRoots, meta/lastRotationFinished — the RotationState
 //   integrity/head  { seq, count, digest } of the three above, written in every batch (ca/store-integrity.ts)
-// Compare-and-set conditions are checked in the write path, in arrival order (#checkConditions).
+// Compare-and-set conditions are checked in the write path, in arrival order (ca/store/level-writes.ts).
 // Every write is a `sync: true` batch: a record is on disk before the certificate it describes leaves the CA.
 //
 // Damage fails closed: `open` checks a copy of an existing store first (store-integrity.ts) and refuses a
@@ -24,10 +24,8 @@
 // (files hitless means to share, root.crt, are written with an explicit mode) and narrows any file a
 // previous version left wider.
 //
-// Node records are also held in memory (loaded at open, updated once each write is durable): every
-// authenticated call reads its node, and a rotation's reconciler scans all of them every tick; from LevelDB
-// that cost 3 reads per renewal and a 10,000-record iteration per scan. A record is a few hundred bytes,
-// so a million nodes is a few hundred MB; certificate records stay on disk only.
+// Node records are also held in memory (loaded at open, updated once each write is durable; why:
+// ca/store/level-nodes.ts); certificate records stay on disk only.
 import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -42,35 +40,16 @@ import {
 } from './store-integrity.js';
 
 import {
-  holdsKey, isJoinTokenRecord, isOperatorRecord, keyAlreadyBacks, storeConflict,
+  isJoinTokenRecord, isOperatorRecord,
   type CaStore, type CertRecord, type Expect, type JoinSecrets, type JoinTokenRecord, type NodeRecord, type OperatorRecord,
   type RotationChange, type RotationState,
 } from './store/records.js';
 import type { RotationRecord } from './root-rotation.js';
 import { GroupCommit, type Queued } from './group-commit.js';
+import { LevelNodeCache } from './store/level-nodes.js';
+import { acceptInOrder, condition, type Condition, type Json, type Op, type Write } from './store/level-writes.js';
 
 export type { CaStore, CertRecord, JoinSecrets, JoinTokenRecord, NodeRecord, OperatorRecord, Role } from './store/records.js';
-
-type Json = NodeRecord | CertRecord | JoinSecrets | JoinTokenRecord | OperatorRecord | Record<string, unknown>;
-/** One record written (value) or deleted (no value); `hash` is the stored record's, when the caller read it. */
-interface Op {
-  sub: Tracked;
-  key: string;
-  value?: Json;
-  hash?: Buffer;
-}
-/** A write waiting for the next synced batch. */
-interface Write {
-  ops: Op[];
-  conditions: Condition[];
-}
-/** A compare-and-set condition: the record's JSON must still be `raw` (null: absent). */
-interface Condition {
-  sub: 'nodes' | 'meta';
-  key: string;
-  raw: string | null;
-  what: string;
-}
 
 // LevelDB silently drops its lock if the same path is opened twice in one process (node-runtime.md §4):
 // keep one instance per path.
@@ -94,15 +73,8 @@ export class LevelStore implements CaStore {
   readonly #subs;
   readonly #integrity;
   readonly #log: Logger | undefined;
-  /** Every node record, as last durably written. */
-  readonly #nodeCache = new Map<string, NodeRecord>();
-  /**
-   * One public key backs one live node (the etcd backend's keys/<spkiSha256> claims, here in memory: one process
-   * owns the store). The node whose newest durable record carries each key, and the keys of issuing writes in
-   * flight, so two concurrent writes with one key cannot both be accepted.
-   */
-  readonly #keyHolders = new Map<string, string>();
-  readonly #keysInFlight = new Map<string, string>();
+  /** Every node record, as last durably written, and the per-key claims (one public key backs one live node). */
+  readonly #nodeCache = new LevelNodeCache();
   /** Limited join tokens and operator credentials, as last durably written (a handful each). */
   readonly #joinTokenCache = new Map<string, JoinTokenRecord>();
   readonly #operatorCache = new Map<string, OperatorRecord>();
@@ -171,9 +143,8 @@ export class LevelStore implements CaStore {
   #load(scan: Scan): void {
     this.#nodeCache.clear();
     this.#hashes.nodes.clear();
-    this.#keyHolders.clear();
     for (const [id, n] of scan.nodes) {
-      this.#setNode(id, n.record as unknown as NodeRecord);
+      this.#nodeCache.set(id, n.record as unknown as NodeRecord);
       this.#hashes.nodes.set(id, n.hash);
     }
     this.#hashes.meta = new Map(scan.meta);
@@ -199,7 +170,7 @@ export class LevelStore implements CaStore {
 
   /** All node records (tombstones included), ordered by node id as LevelDB would list them. */
   async listNodes(): Promise<NodeRecord[]> {
-    return [...this.#nodeCache.values()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+    return this.#nodeCache.list();
   }
 
   /**
@@ -224,30 +195,13 @@ export class LevelStore implements CaStore {
     }
     // Claimed synchronously (before any await): of two concurrent writes with one key, the second is refused.
     const h = node.spkiSha256;
-    if (h) {
-      const inFlight = this.#keysInFlight.get(h);
-      if (inFlight !== undefined && inFlight !== node.nodeId) throw keyAlreadyBacks(inFlight);
-      const holder = this.#keyHolders.get(h);
-      if (holder !== undefined && holder !== node.nodeId && holdsKey(this.#nodeCache.get(holder), h, cert.issuedAt)) throw keyAlreadyBacks(holder);
-      this.#keysInFlight.set(h, node.nodeId);
-    }
+    if (h) this.#nodeCache.claimKey(h, node.nodeId, cert.issuedAt);
     try {
       await this.#commit(ops, conditions);
     } finally {
-      if (h && this.#keysInFlight.get(h) === node.nodeId) this.#keysInFlight.delete(h);
+      if (h) this.#nodeCache.releaseKey(h, node.nodeId);
     }
     if (joinToken) this.#joinTokenCache.set(joinToken.id, joinToken);
-  }
-
-  /** The node cache and the key index follow a durable node record (undefined: deleted). */
-  #setNode(nodeId: string, node: NodeRecord | undefined): void {
-    const old = this.#nodeCache.get(nodeId)?.spkiSha256;
-    if (old && this.#keyHolders.get(old) === nodeId) this.#keyHolders.delete(old);
-    if (node === undefined) this.#nodeCache.delete(nodeId);
-    else {
-      this.#nodeCache.set(nodeId, node);
-      if (node.spkiSha256 && !node.removedAt) this.#keyHolders.set(node.spkiSha256, nodeId);
-    }
   }
 
   putNode(node: NodeRecord, expect?: Expect<NodeRecord>): Promise<void> {
@@ -267,7 +221,7 @@ export class LevelStore implements CaStore {
   async #writeBatch(batch: Queued<Write>[]): Promise<void> {
     try {
       if (this.#broken) await this.#recover();
-      const accepted = await this.#checkConditions(batch);
+      const accepted = await acceptInOrder(batch, (sub, key) => this.#storedRaw(sub, key));
       await this.#write(accepted.flatMap((g) => g.item.ops));
       this.commitStats.writes += accepted.length;
       this.commitStats.batches += 1;
@@ -277,35 +231,8 @@ export class LevelStore implements CaStore {
     }
   }
 
-  /**
-   * Compare-and-set, at write time and in arrival order: each write's conditions are checked against what is
-   * durable plus the writes accepted before it in this batch. A write whose record moved is rejected alone.
-   */
-  async #checkConditions(group: Queued<Write>[]): Promise<Queued<Write>[]> {
-    if (!group.some((g) => g.item.conditions.length)) return group;
-    const overlay = new Map<string, string | null>();
-    const accepted: Queued<Write>[] = [];
-    for (const g of group) {
-      let failed: Condition | undefined;
-      for (const c of g.item.conditions) {
-        const id = `${c.sub}/${c.key}`;
-        const raw = overlay.has(id) ? overlay.get(id)! : await this.#storedRaw(c.sub, c.key);
-        if (raw !== c.raw) {
-          failed = c;
-          break;
-        }
-      }
-      if (failed) {
-        g.reject(storeConflict(failed.what));
-        continue;
-      }
-      for (const op of g.item.ops) if (op.sub !== 'certs') overlay.set(`${op.sub}/${op.key}`, op.value === undefined ? null : JSON.stringify(op.value));
-      accepted.push(g);
-    }
-    return accepted;
-  }
-
-  async #storedRaw(sub: 'nodes' | 'meta', key: string): Promise<string | null> {
+  /** A record's durable JSON (null: absent), for compare-and-set. */
+  async #storedRaw(sub: Condition['sub'], key: string): Promise<string | null> {
     const value = sub === 'nodes' ? this.#nodeCache.get(key) : await this.#meta.get(key);
     return value === undefined ? null : JSON.stringify(value);
   }
@@ -341,7 +268,7 @@ export class LevelStore implements CaStore {
       const hash = after.get(`${op.sub}/${op.key}`);
       if (hash) this.#hashes[op.sub].set(op.key, hash);
       else this.#hashes[op.sub].delete(op.key);
-      if (op.sub === 'nodes') this.#setNode(op.key, op.value as NodeRecord | undefined);
+      if (op.sub === 'nodes') this.#nodeCache.set(op.key, op.value as NodeRecord | undefined);
     }
     this.#digest = digest;
     this.#seq = head.seq;
@@ -510,10 +437,6 @@ const JOIN_TOKEN_PREFIX = 'jointoken:';
 const OPERATOR_PREFIX = 'operator:';
 // ---- Rotation state: in meta, under the keys it has always had (stores written before the interface load as they are).
 const ROTATION_META = { rotation: 'rotation', version: 'bundleVersion', retired: 'retiredRoots', lastFinished: 'lastRotationFinished' } as const;
-
-function condition(sub: Condition['sub'], key: string, expect: Expect<object>, what: string): Condition | undefined {
-  return expect === undefined ? undefined : { sub, key, raw: expect === null ? null : JSON.stringify(expect), what };
-}
 
 /** The store directory 0700 and its files 0600 (stores made before this rule had 0755/0644). */
 async function narrowModes(dir: string): Promise<void> {
