@@ -34,8 +34,14 @@ export interface EtcdCluster {
 }
 
 const live = new Set<ChildProcess>();
+// As in test/helpers/proc.ts: a member still running when the test file ends (process.exit, --test-force-exit)
+// was never stopped; it is killed, named, and the file fails (on Node 26 it would have held the file open).
 process.on('exit', () => {
+  const leaked = [...live].filter((c) => c.exitCode === null && c.signalCode === null && !c.killed);
   for (const c of live) if (c.pid && c.exitCode === null) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
+  if (leaked.length === 0) return;
+  process.stderr.write(`test/helpers/etcd.ts: ${leaked.length} etcd member(s) still running when this test file ended, killed now (stop the cluster in after()): pids ${leaked.map((c) => c.pid).join(', ')}\n`);
+  process.exitCode = 1;
 });
 
 /** Starts an `size`-member etcd cluster with its data under `dir`; resolves once every member serves clients. */

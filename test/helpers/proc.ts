@@ -33,9 +33,21 @@ const STOP_DEADLINE_MS = 20_000;
 /** No CLI call in our tests takes this long; past it the command is killed and the test fails. */
 const CLI_DEADLINE_MS = 90_000;
 
-const live = new Set<ChildProcess>();
+/** Every child this file spawned and has not seen exit, with what it runs. */
+const live = new Map<ChildProcess, string>();
+/** Children a test asked to stop (stop(), or a signal it sent): one not reaped yet at exit is no leak. */
+const stopping = new WeakSet<ChildProcess>();
+// A test file ends with process.exit (`--test-force-exit` in the npm scripts): from Node 26 on, --test-timeout
+// bounds each test and hook but no longer the test file's process (nodejs/node#57672), so a file that left a
+// daemon running (a setup that failed under load before a test could hold its handle) kept its process alive
+// and `npm test` waited forever. A child still running here was never stopped: it is killed, named, and the
+// file fails instead of passing quietly.
 process.on('exit', () => {
-  for (const c of live) if (c.pid) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
+  const leaked = [...live].filter(([c]) => c.exitCode === null && c.signalCode === null && !c.killed && !stopping.has(c));
+  for (const [c] of live) if (c.pid) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
+  if (leaked.length === 0) return;
+  process.stderr.write(`test/helpers/proc.ts: ${leaked.length} process(es) still running when this test file ended, killed now (stop what a test starts, in after()):\n${leaked.map(([c, what]) => `  pid ${c.pid}: ${what}`).join('\n')}\n`);
+  process.exitCode = 1;
 });
 // `node --test` ends a test file that overran --test-timeout with SIGTERM, which by default exits without
 // 'exit' handlers: the file's CA, agents and etcd members (test/helpers/etcd.ts) then ran on as orphans for the
@@ -57,7 +69,7 @@ export function spawnDaemon(program: Program, args: string[], env: NodeJS.Proces
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
+  live.set(child, `${bin} ${args.join(' ')}`.slice(0, 200));
   const events: LogEvent[] = [];
   const output: string[] = [];
   const waiters = new Set<() => void>();
@@ -112,6 +124,7 @@ export function spawnDaemon(program: Program, args: string[], env: NodeJS.Proces
     waitFor,
     exited,
     async stop(signal = 'SIGTERM') {
+      stopping.add(child);
       if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, signal);
       let timer: NodeJS.Timeout | undefined;
       const overdue = new Promise<never>((_, reject) => {
@@ -142,7 +155,7 @@ export function runCli(program: Program, args: string[], env: NodeJS.ProcessEnv 
 }
 
 async function collect(child: ChildProcess, what: string): Promise<CliResult> {
-  live.add(child);
+  live.set(child, what.slice(0, 200));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
