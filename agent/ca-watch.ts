@@ -13,7 +13,6 @@ import type { Logger } from '../shared/log.js';
 import type { NodeCaServiceClient, WatchTrustBundleEvent__Output } from '../proto/load.js';
 import type { MemoryCertificateProvider } from '../shared/grpc/certificate-provider.js';
 import { RefreshingStream, type LiveLeg } from '../shared/grpc/refreshing-stream.js';
-import { parseCertificate } from '../shared/pki/certs.js';
 import { metrics } from '../shared/metrics.js';
 import { isHitlessError } from '../shared/errors.js';
 import { fromServiceError } from '../shared/grpc/status.js';
@@ -58,10 +57,7 @@ export class CaWatch {
       endedByReplacement: (err) => isHitlessError(fromServiceError(err), 'LIMIT_EXCEEDED'),
       provider: deps.provider,
       ownCertificate: () => deps.provider.current?.chainPem[0],
-      ownNotAfter: () => {
-        const leaf = deps.provider.current?.chainPem[0];
-        return leaf ? parseCertificate(leaf).notAfter : undefined;
-      },
+      ownNotAfter: () => deps.provider.leafNotAfter(),
       clock: deps.clock,
       log,
       retryDelayMs: (failures) => failover.retryDelayMs(failures),

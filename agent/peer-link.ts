@@ -14,7 +14,6 @@ import { protos, type NodeServiceClient, type HeartbeatPing, type HeartbeatPong_
 import type { MemoryCertificateProvider } from '../shared/grpc/certificate-provider.js';
 import type { WhoAmIResponse__Output } from '../proto/generated/hitless/v1/WhoAmIResponse.js';
 import { RefreshingStream, GENERATION_OPTION } from '../shared/grpc/refreshing-stream.js';
-import { parseCertificate } from '../shared/pki/certs.js';
 import { metrics } from '../shared/metrics.js';
 import { RECONNECT_OPTIONS } from './ca-client.js';
 import { clientKeepaliveOptions } from '../shared/grpc/keepalive.js';
@@ -190,10 +189,7 @@ export class PeerLink {
       ownCertificate: () => this.o.provider.current?.chainPem[0],
       refreshRequested: (pong) => pong.refresh_requested,
       provider: this.o.provider,
-      ownNotAfter: () => {
-        const leaf = this.o.provider.current?.chainPem[0];
-        return leaf ? parseCertificate(leaf).notAfter : undefined;
-      },
+      ownNotAfter: () => this.o.provider.leafNotAfter(),
       clock,
       log,
       onMessage: (pong) => {

@@ -6,6 +6,7 @@
 // What it measures: the gap between consecutive pongs of each stream it opened (a gap is about the ping cadence
 // when nothing stalls), its process's event-loop delay per phase, and at every sample the live legs and served
 // streams on an expired or untrusted certificate.
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { RefreshingStream, GENERATION_OPTION } from '../../shared/grpc/refreshing-stream.js';
@@ -20,9 +21,35 @@ import { NODE_SERVER_NAME, PROBE_SEQ } from '../../agent/peer-link.js';
 import { RECONNECT_OPTIONS } from '../../agent/ca-client.js';
 import { protos, type HeartbeatPing, type HeartbeatPong__Output, type NodeServiceClient } from '../../proto/load.js';
 import type { WhoAmIResponse__Output } from '../../proto/generated/hitless/v1/WhoAmIResponse.js';
-import { CLUSTER, certInfo, certificateProblem, checkServerIdentity, newKeyAndCsr, notAfterOf, serialOf, type Issued } from './soak-pki.js';
+import { CLUSTER, certInfo, certificateProblem, checkServerIdentity, newKeyAndCsr, serialOf, type Issued } from './soak-pki.js';
 import type { AgentConfig, AgentHandler, FinalStats, PhaseStats, Replies, Request, TrustUpdate } from './soak-host.js';
 
+/**
+ * The agent's main-thread CPU is read this often to find its largest burst: the most CPU its event loop used
+ * within any window of one ping interval. That is load-independent (a busy machine stretches a burst in wall time, not in CPU time), and on
+ * an idle core it is the longest the agent's loop could have held a ping or a pong back.
+ */
+const CPU_TICK_MS = 20;
+
+/**
+ * CPU time of this process's main thread (µs): the event loop's own work, without V8's compiler and GC helper
+ * threads or libuv's pool, which process.cpuUsage() adds and which do not hold a ping back. Linux: from
+ * /proc (clock ticks, 10 ms); elsewhere the whole process's.
+ */
+const mainThreadStat = `/proc/self/task/${process.pid}/stat`;
+let procReadable = process.platform === 'linux';
+export function mainThreadCpuUs(): number {
+  if (procReadable) {
+    try {
+      const fields = readFileSync(mainThreadStat, 'latin1').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10_000; // utime + stime, at USER_HZ 100
+    } catch {
+      procReadable = false;
+    }
+  }
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
 const GAP_BUCKETS = 60_000; // gap histogram in 1 ms buckets (for p99); longer gaps land in the last one
 /**
  * A server asks every stream it serves to move when its certificate changes; the asks reach us on the next pong
@@ -91,6 +118,13 @@ export class SoakAgent implements AgentHandler {
   readonly #gapHist = new Uint32Array(GAP_BUCKETS + 1);
   readonly #loop = monitorEventLoopDelay({ resolution: 5 });
   #loopMaxMs = 0;
+  /** Recent CPU readings [performance.now(), cumulative µs], oldest first; the largest burst in the phase and while measuring. */
+  #cpuTicks: [number, number][] = [];
+  #cpuTimer?: NodeJS.Timeout;
+  #phaseCpuBurstMs = 0;
+  #cpuBurstMs = 0;
+  #phaseCpuAt = process.cpuUsage();
+  #phaseStartedAt = performance.now();
   #elu = performance.eventLoopUtilization();
   /** CPU and pongs when measuring started. */
   #cpuAtMeasure?: NodeJS.CpuUsage;
@@ -198,21 +232,32 @@ export class SoakAgent implements AgentHandler {
     return `127.0.0.1:${await bindServer(server, '127.0.0.1:0', this.#provider.serverCredentials(true))}`;
   }
 
-  /** As the agent does on a renewal: the streams it serves are asked to move, and those on a root it dropped are revoked. */
+  /**
+   * As the agent installs a renewal (agent/node-agent.ts #install): the streams it serves are asked to move, and
+   * when the bundle changed, those on a root it dropped are revoked. (The soak rechecked at every leaf rotation
+   * too until December 2026: ~60 chain checks in one task at each step that no agent makes.)
+   */
   #install(token: number, issued: Issued, trust: TrustUpdate): void {
+    const bundleChanged = this.#bundleChanges(trust);
     this.#epoch++;
     this.#provider.update({ chainPem: issued.chainPem, keyPem: this.#takeKey(token), trustPem: trust.rootsPem });
     this.#setTrust(trust);
     this.#serial = issued.serial;
+    if (bundleChanged) void this.#registry.recheck(this.#trust, systemClock, this.#productLog);
     this.#registry.refreshAll();
-    void this.#registry.recheck(this.#trust, systemClock, this.#productLog);
   }
 
   #installTrust(trust: TrustUpdate): void {
+    const bundleChanged = this.#bundleChanges(trust);
     this.#epoch++;
     this.#provider.updateTrust(trust.rootsPem);
     this.#setTrust(trust);
-    void this.#registry.recheck(this.#trust, systemClock, this.#productLog);
+    if (bundleChanged) void this.#registry.recheck(this.#trust, systemClock, this.#productLog);
+  }
+
+  #bundleChanges(t: TrustUpdate): boolean {
+    const key = (roots: readonly string[], cross: readonly string[]) => [...roots, '|', ...cross].join('\n');
+    return key(this.#trust.rootsPem, this.#trust.crossSignedPem) !== key(t.rootsPem, t.crossSignedPem);
   }
 
   // --- channels: per peer, one shared channel per (our credential epoch, peer change) -----------------------
@@ -322,7 +367,7 @@ export class SoakAgent implements AgentHandler {
       },
       refreshRequested: (msg) => msg.refresh_requested,
       provider: this.#provider,
-      ownNotAfter: () => notAfterOf(this.#provider.current?.chainPem[0]),
+      ownNotAfter: () => this.#provider.leafNotAfter(),
       ownCertificate: () => this.#provider.current?.chainPem[0],
       clock: systemClock,
       log: this.#productLog,
@@ -407,6 +452,17 @@ export class SoakAgent implements AgentHandler {
   }
 
   // --- phases and results -------------------------------------------------------------------------------------
+  #cpuTick(): void {
+    const now = performance.now();
+    const cpu = mainThreadCpuUs();
+    const window = this.#config.heartbeatMs;
+    this.#cpuTicks.push([now, cpu]);
+    while (this.#cpuTicks.length > 1 && this.#cpuTicks[1]![0] <= now - window) this.#cpuTicks.shift();
+    const burst = (cpu - this.#cpuTicks[0]![1]) / 1000;
+    this.#phaseCpuBurstMs = Math.max(this.#phaseCpuBurstMs, burst);
+    if (this.#measuring) this.#cpuBurstMs = Math.max(this.#cpuBurstMs, burst);
+  }
+
   #nextPhase(next: string, measure: boolean): PhaseStats {
     const loopMaxMs = this.#loop.max / 1e6;
     if (this.#measuring) this.#loopMaxMs = Math.max(this.#loopMaxMs, loopMaxMs);
@@ -417,7 +473,11 @@ export class SoakAgent implements AgentHandler {
       busy: performance.eventLoopUtilization(this.#elu).utilization,
       liveLegs: this.#streams.reduce((n, st) => n + st.rs.liveLegs().length, 0),
       channelsOpen: this.#channelsOpen,
+      cpuBurstMs: this.#phaseCpuBurstMs,
+      cpuPerSecondMs: ((u) => (u.user + u.system) / 1000 / Math.max(0.001, (performance.now() - this.#phaseStartedAt) / 1000))(process.cpuUsage(this.#phaseCpuAt)),
     };
+    [this.#phaseCpuBurstMs, this.#phaseCpuAt, this.#phaseStartedAt] = [0, process.cpuUsage(), performance.now()];
+    this.#cpuTimer ??= setInterval(() => this.#cpuTick(), CPU_TICK_MS);
     // Measuring starts with fresh gaps: warm-up's stream starts do not count.
     if (measure && !this.#measuring) {
       for (const st of this.#streams) st.lastPong = undefined;
@@ -453,6 +513,7 @@ export class SoakAgent implements AgentHandler {
       maxGapMs: this.#maxGapMs,
       gaps,
       loopMaxMs: this.#loopMaxMs,
+      cpuBurstMs: this.#cpuBurstMs,
       measuredCpuS: this.#measuredCpuS,
       measuredHeartbeats: this.#measuredHeartbeats,
     };
@@ -462,6 +523,7 @@ export class SoakAgent implements AgentHandler {
   async #stop(): Promise<void> {
     this.#closing = true;
     this.#loop.disable();
+    clearInterval(this.#cpuTimer);
     for (const st of this.#streams) {
       clearTimeout(st.timers.start);
       clearInterval(st.timers.every);

@@ -33,6 +33,9 @@ export interface PhaseStats {
   busy: number;
   liveLegs: number;
   channelsOpen: number;
+  /** The most CPU the process used within any ping interval of the phase (ms), and its CPU per second of the phase. */
+  cpuBurstMs: number;
+  cpuPerSecondMs: number;
 }
 
 export interface FinalStats {
@@ -52,6 +55,8 @@ export interface FinalStats {
   gaps: [number, number][];
   /** Worst event-loop delay while measuring (ms). */
   loopMaxMs: number;
+  /** The most CPU the process used within any ping interval while measuring (ms). */
+  cpuBurstMs: number;
   /** CPU time of the agent's process while measuring (s), and the pongs received meanwhile: equal CPU for every agent when they share one process. */
   measuredCpuS: number;
   measuredHeartbeats: number;
@@ -133,8 +138,10 @@ export class ChildHost implements AgentHost {
 
   constructor(log: (line: string) => void) {
     // Only what it needs in its environment (nothing secret is in it anyway); the tsx loader comes through
-    // execArgv (fork's default).
+    // execArgv. HITLESS_SOAK_AGENT_NODE_ARGS adds node flags for the agents (e.g. "--cpu-prof --cpu-prof-dir=DIR").
+    const extra = (process.env.HITLESS_SOAK_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
     this.#child = fork(fileURLToPath(new URL('./soak-agent-main.ts', import.meta.url)), [], {
+      execArgv: [...process.execArgv, ...extra],
       env: { PATH: process.env.PATH },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

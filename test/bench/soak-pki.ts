@@ -52,7 +52,6 @@ export async function newRoot(subject: string): Promise<{ certPem: string; keyPe
 export const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined =>
   ([] as string[]).concat(cert.subject?.O ?? []).includes(CLUSTER) ? undefined : new Error(`peer is not a node of cluster ${CLUSTER}`);
 export const serialOf = (cert: PeerCertificate | undefined) => (cert?.serialNumber ? normalizeSerial(cert.serialNumber) : undefined);
-export const notAfterOf = (pem: string | undefined) => (pem ? parseCertificate(pem).notAfter : undefined);
 
 /** Per certificate (by its PEM text, or DER in base64): notAfter and the fingerprint of the root that issued it, among all roots of the soak. */
 const certCache = new Map<string, { notAfter: number; root: string | undefined; rootsSeen: number }>();

@@ -67,7 +67,13 @@ export interface SoakResult {
   /** Worst event-loop delay of this (the CA's and driver's) process while measuring; the same loop as the agents' when they share it. */
   coordinatorLoopMaxDelayMs: number;
   /** Per measured phase: the largest gap, the worst loop delay of the agents' processes and of this one (ms). */
-  phases: { name: string; maxGapMs: number; agentLoopMaxMs: number; coordinatorLoopMaxMs: number }[];
+  phases: { name: string; maxGapMs: number; agentLoopMaxMs: number; coordinatorLoopMaxMs: number; agentCpuBurstMs: number }[];
+  /**
+   * The most CPU one agent's process used within any ping interval while measuring (ms): load-independent (a busy
+   * machine stretches a burst in wall time, not in CPU), and on idle cores the longest that process could hold a
+   * heartbeat back. When the agents share one process, that process's.
+   */
+  agentCpuBurstMs: number;
   /**
    * CPU time (s) while measuring (steady phase to the end of the tail) of the agents' processes (the one process
    * when they share it) and of this one besides, and all of it per pong received meanwhile (µs): the load-independent
@@ -183,11 +189,13 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     const gap = Math.max(...stats.map((s) => s.maxGapMs));
     if (measuring) {
       coordinatorLoopMaxMs = Math.max(coordinatorLoopMaxMs, own);
-      phases.push({ name: phase, maxGapMs: Math.round(gap), agentLoopMaxMs: Math.round(agentLoop), coordinatorLoopMaxMs: Math.round(own) });
+      phases.push({ name: phase, maxGapMs: Math.round(gap), agentLoopMaxMs: Math.round(agentLoop), coordinatorLoopMaxMs: Math.round(own), agentCpuBurstMs: Math.round(Math.max(...stats.map((s) => s.cpuBurstMs))) });
     }
     const perAgent = stats.map((s) => `${s.loopMaxMs.toFixed(0)}/${(s.busy * 100).toFixed(0)}%`).join(' ');
+    const cpu = stats.map((s) => `${s.cpuBurstMs.toFixed(0)}/${s.cpuPerSecondMs.toFixed(0)}`).join(' ');
     say(
       `phase ${phase}: max heartbeat gap ${gap.toFixed(1)} ms; event-loop delay max/busy: agents ${perAgent}, CA+driver ${own.toFixed(0)} ms; ` +
+        `agents' CPU burst in a ping interval / CPU per s (ms): ${cpu}; ` +
         `shared channels open ${stats.reduce((n, s) => n + s.channelsOpen, 0)}, live legs ${stats.reduce((n, s) => n + s.liveLegs, 0)}`,
     );
     if (measure && !measuring) cpuAtMeasure = process.cpuUsage();
@@ -436,6 +444,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
       untrustedStreamsMax, untrustedSamples, untrustedSampledLegsMax, streamsOnCurrentServerCert: sum((f) => f.streamsOnCurrentServerCert),
       maxGapMs: round1(maxGapMs), p99GapMs, seconds: round1((performance.now() - t0) / 1000),
       heartbeatMs, reconnectFailures: sum((f) => f.reconnectFailures),
+      agentCpuBurstMs: round1(Math.max(...finals.map((f) => f.cpuBurstMs))),
       eventLoopMaxDelayMs: round1(Math.max(...finals.map((f) => f.loopMaxMs))), coordinatorLoopMaxDelayMs: round1(coordinatorLoopMaxMs), phases,
       agentCpuS: round1(agentCpuS), coordinatorCpuS: round1(coordinatorCpuS),
       cpuPerHeartbeatUs: Math.round(((agentCpuS + coordinatorCpuS) * 1e6) / Math.max(1, sum((f) => f.measuredHeartbeats))),

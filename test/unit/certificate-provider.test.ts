@@ -178,6 +178,22 @@ test('updateTrust replaces only the roots, keeps the identity, and notifies', as
   assert.deepEqual(p.current?.trustPem, [rootA.certPem, rootB.certPem]);
 });
 
+test('leafNotAfter follows the current leaf: undefined before the first update, the new leaf\'s after each change', async () => {
+  const p = new MemoryCertificateProvider();
+  assert.equal(p.leafNotAfter(), undefined);
+  p.update(a);
+  const first = p.leafNotAfter();
+  assert.equal(first?.getTime(), new Date(FAKE_CLOCK_EPOCH.getTime() + 3_600_000).getTime());
+  assert.equal(p.leafNotAfter(), first, 'parsed once per leaf: the same Date again');
+  p.updateTrust([rootA.certPem, rootB.certPem]);
+  assert.equal(p.leafNotAfter(), first, 'a trust change keeps the leaf');
+  const later = await makeLeaf(rootA, FAKE_CLOCK_EPOCH, { nodeId: 'node-a', notAfter: new Date(FAKE_CLOCK_EPOCH.getTime() + 7_200_000) });
+  p.update({ chainPem: later.chainPem, keyPem: later.key.privateKeyPem, trustPem: [rootA.certPem] });
+  assert.equal(p.leafNotAfter()?.getTime(), FAKE_CLOCK_EPOCH.getTime() + 7_200_000);
+  assert.throws(() => p.update(mismatched), isCode('INVALID_ARGUMENT'));
+  assert.equal(p.leafNotAfter()?.getTime(), FAKE_CLOCK_EPOCH.getTime() + 7_200_000, 'a refused update changes nothing');
+});
+
 test('serverCredentials and channelCredentials build grpc credentials (smoke)', () => {
   const p = new MemoryCertificateProvider();
   p.update(a);
