@@ -46,7 +46,11 @@ export async function initCa(dir: string, opts: { nodeCertTtl?: string } = {}): 
 
 export async function serveCa(stateDir: string, passphraseFile: string, extra: string[] = [], listen = '127.0.0.1:0'): Promise<{ daemon: Daemon; port: number }> {
   const daemon = spawnDaemon('ca', ['serve', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--listen', listen, ...(etcdArgs.get(stateDir) ?? []), ...extra]);
-  const ev = await daemon.waitFor('ca.listening');
+  // A CA that does not come up is stopped here: the caller never gets its handle to stop it (test/helpers/proc.ts).
+  const ev = await daemon.waitFor('ca.listening').catch(async (err: unknown) => {
+    await daemon.stop().catch(() => {});
+    throw err;
+  });
   return { daemon, port: ev.port as number };
 }
 

@@ -39,7 +39,11 @@ export async function startHaCa(
       'serve', ...etcdArgs, '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--listen', listen, '--leader-lease', '2s',
       ...(opts.serveArgs ?? []),
     ]);
-    const ev = await daemon.waitFor('ca.listening', { timeoutMs: 60_000 });
+    // A replica that does not come up is stopped here: it is not in `replicas` yet, so nothing else would.
+    const ev = await daemon.waitFor('ca.listening', { timeoutMs: 60_000 }).catch(async (err: unknown) => {
+      await daemon.stop().catch(() => {});
+      throw err;
+    });
     const r = { name, stateDir, daemon, address: `127.0.0.1:${ev.port as number}` };
     replicas.push(r);
     return r;
