@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HitlessError } from '../errors.js';
 import { joinPem } from '../pki/pem.js';
 import { parseCertificate } from '../pki/certs.js';
+import { NoResumptionServerCredentials } from './no-resumption.js';
 
 type CaListener = grpc.experimental.CaCertificateUpdateListener;
 type IdListener = grpc.experimental.IdentityCertificateUpdateListener;
@@ -103,9 +104,12 @@ export class MemoryCertificateProvider extends EventEmitter implements grpc.expe
     this.#idListeners.delete(listener);
   }
 
-  /** Server credentials that follow this provider. `requireClientCert=false` lets one port serve joins too. */
+  /**
+   * Server credentials that follow this provider. `requireClientCert=false` lets one port serve joins too.
+   * Sessions are never resumed: every connection makes a full handshake (no-resumption.ts says why).
+   */
   serverCredentials(requireClientCert: boolean): grpc.ServerCredentials {
-    return grpc.experimental.createCertificateProviderServerCredentials(this, this, requireClientCert);
+    return new NoResumptionServerCredentials(grpc.experimental.createCertificateProviderServerCredentials(this, this, requireClientCert));
   }
 
   /**

@@ -1,12 +1,15 @@
 // Attack suite, TLS versions (issue 8, item 7), checked with the real `openssl` CLI: the CA port and the
 // agent's node port speak TLS 1.3 only by default (the issue's `-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA`
 // handshake completed before); `--tls-min-version 1.2` admits TLS 1.2 with ECDHE + AEAD suites only; and an
-// agent, as a client, refuses a server that offers only TLS 1.2.
+// agent, as a client, refuses a server that offers only TLS 1.2. Neither port resumes a TLS session: every
+// connection makes a full handshake with its certificate (shared/grpc/no-resumption.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpDir } from '../helpers/tmp.js';
 import { startCa, serveCa, type TestCa } from '../helpers/cluster.js';
 import { startAgent, type TestAgent } from '../helpers/agents.js';
@@ -56,6 +59,41 @@ test("the agent's node port refuses TLS 1.2 and speaks TLS 1.3", async () => {
   const v13 = await handshake(agent.port, ['-tls1_3'], certOut);
   assert.equal(v13.ok, true, v13.out);
   assert.equal(v13.protocol, 'TLSv1.3');
+});
+
+/**
+ * Two connections with the node's certificate: the first keeps the session ticket(s) the server sends after the
+ * handshake, the second offers them back. Whether the second was resumed (no certificate exchange).
+ */
+async function resumed(port: number, certOut: string): Promise<{ first: boolean; second: boolean; tickets: number }> {
+  const [key, cert] = await Promise.all([readFile(join(certOut, 'node.key')), readFile(join(certOut, 'node.crt'))]);
+  let session: Buffer | undefined;
+  let tickets = 0;
+  const reused: boolean[] = [];
+  for (let i = 0; i < 2; i++) {
+    // Only resumption is under test here: the server's certificate is not checked.
+    const socket = tlsConnect({ host: '127.0.0.1', port, key, cert, session, servername: 'hitless-ca', ALPNProtocols: ['h2'], rejectUnauthorized: false });
+    socket.on('session', (s: Buffer) => {
+      session = s;
+      tickets++;
+    });
+    socket.on('error', () => {});
+    await once(socket, 'secureConnect');
+    reused.push(socket.isSessionReused());
+    // TLS 1.3 tickets come after the handshake: wait for one (the server sends them unasked), then hang up.
+    if (i === 0) await once(socket, 'session');
+    socket.destroy();
+  }
+  return { first: reused[0]!, second: reused[1]!, tickets };
+}
+
+test('neither port resumes a TLS session: a second connection offering the first one\'s ticket makes a full handshake', async () => {
+  const certOut = join(dir.path, 'a1-out');
+  for (const port of [Number(ca.address.split(':')[1]), agent.port]) {
+    const r = await resumed(port, certOut);
+    assert.ok(r.tickets >= 1, 'the client got a ticket to offer');
+    assert.deepEqual([r.first, r.second], [false, false], `port ${port}`);
+  }
 });
 
 test('an agent refuses to join through a server that offers only TLS 1.2', async () => {

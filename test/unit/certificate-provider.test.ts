@@ -1,10 +1,13 @@
 // Proves the MemoryCertificateProvider's publishing contract with grpc-js: a bad update (mismatched key,
 // bad PEM, empty chain or bundle) throws INVALID_ARGUMENT and changes nothing; a good one reaches every
 // identity and CA listener; a listener added later is called asynchronously, with the value current at
-// delivery; removed listeners hear nothing; updateTrust keeps the identity.
+// delivery; removed listeners hear nothing; updateTrust keeps the identity. Server credentials built from it
+// refuse TLS session resumption (SSL_OP_NO_TICKET on every context: shared/grpc/no-resumption.ts).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import { constants as cryptoConstants } from 'node:crypto';
+import type { SecureContextOptions } from 'node:tls';
 import { HitlessError, type ErrorCode } from '../../shared/errors.js';
 import { joinPem } from '../../shared/pki/pem.js';
 import { MemoryCertificateProvider, type Credentials } from '../../shared/grpc/certificate-provider.js';
@@ -203,4 +206,28 @@ test('serverCredentials and channelCredentials build grpc credentials (smoke)', 
   const channel = p.channelCredentials(() => undefined);
   assert.ok(channel instanceof grpc.ChannelCredentials);
   assert.equal(channel._isSecure(), true);
+});
+
+test('server credentials put SSL_OP_NO_TICKET on every TLS context they hand grpc-js, at start and on each update', async () => {
+  const p = new MemoryCertificateProvider();
+  p.update(a);
+  const creds = p.serverCredentials(false);
+  const seen: (SecureContextOptions | null)[] = [];
+  const watcher = (o: SecureContextOptions | null) => void seen.push(o);
+  creds._addWatcher(watcher);
+  await tick(); // the provider delivers to the wrapped credentials asynchronously
+  p.updateTrust([rootA.certPem, rootB.certPem]);
+  const heard = seen.length;
+  creds._removeWatcher(watcher);
+  p.update(b);
+  await tick();
+  assert.equal(seen.length, heard, 'a removed watcher hears nothing more');
+  // grpc-js's provider credentials report null while they have a CA update but no identity yet (a server then
+  // refuses connections for that instant): passed on as it is. Every usable context carries the option.
+  const usable = [...seen, creds._getSecureContextOptions()].filter((o) => o !== null);
+  assert.ok(usable.length >= 2, `${usable.length} usable contexts`);
+  for (const o of usable) assert.equal((o.secureOptions ?? 0) & cryptoConstants.SSL_OP_NO_TICKET, cryptoConstants.SSL_OP_NO_TICKET);
+  assert.equal(String(seen.at(-1)?.ca), joinPem([rootA.certPem, rootB.certPem]));
+  assert.equal(String(seen.at(-1)?.cert), joinPem(a.chainPem));
+  assert.deepEqual(creds._getConstructorOptions(), p.serverCredentials(false)._getConstructorOptions());
 });
