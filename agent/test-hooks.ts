@@ -39,7 +39,7 @@ export function saveDelay(hooks: TestHooks | undefined, deps: { clock: Clock; lo
 
 /** `base` shifted by `skewMs` (timers are durations and are not shifted). */
 export function skewedClock(base: Clock, skewMs: number): Clock {
-  return { now: () => new Date(base.now().getTime() + skewMs), sleep: (ms, signal) => base.sleep(ms, signal) };
+  return { now: () => new Date(base.now().getTime() + skewMs), sleep: (ms, signal) => base.sleep(ms, signal), timer: (ms, fn) => base.timer(ms, fn) };
 }
 
 export function crashIfAt(hooks: TestHooks | undefined, point: CrashPoint): void {

@@ -16,6 +16,7 @@
 //     synchronous, so continuations run after it returns and all of them see the final now(). Code that
 //     sleeps again in a loop (sleep → work → sleep) and must be stepped through several deadlines inside one
 //     window needs advanceAsync(), which stops at each deadline and lets continuations run in between.
+//   - timer(ms, fn) is a sleep(ms) that calls fn when it resolves; its cancel function aborts that sleep.
 //   - Every sleep call is delivered to exactly one nextSleep(), in call order, even if it happened before
 //     nextSleep() was called. `sleeps` keeps the whole history for assertions after the fact.
 import type { Clock } from '../../shared/clock.js';
@@ -109,6 +110,13 @@ export class FakeClock implements Clock {
     if (claimant) claimant(requested);
     else this.#unclaimed.push(requested);
     return promise;
+  }
+
+  /** A sleep(ms) whose resolution calls `fn` (on the next microtask); cancelling aborts that sleep. */
+  timer(ms: number, fn: () => void): () => void {
+    const cancelled = new AbortController();
+    this.sleep(ms, cancelled.signal).then(fn, () => {});
+    return () => cancelled.abort();
   }
 
   /**

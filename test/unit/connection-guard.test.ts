@@ -87,3 +87,29 @@ test('a connection that never authenticates is closed when the unauthenticated t
     await closed;
   }
 });
+
+test('a connection that closes before the unauthenticated timeout cancels its timer: nothing is left pending, nothing reported', async () => {
+  const clock = new FakeClock();
+  const log = recordingLog();
+  const limits = resolveLimits(CA_PORT_LIMITS, { unauthenticatedTimeoutMs: 10_000 });
+  const guard = new ConnectionGuard(limits, { clock, log, port: 'ca' });
+  const injected: Socket[] = [];
+  const port = await guard.listen('127.0.0.1:0', (s) => injected.push(s));
+  try {
+    const c = await open(port, '127.0.0.5');
+    assert.equal(await clock.nextSleep(), 10_000);
+    assert.equal(clock.pendingSleeps, 1);
+    c.socket.destroy();
+    // The server side sees the close; its timer goes with it.
+    await Promise.all(injected.map((s) => (s.closed ? undefined : once(s, 'close'))));
+    assert.equal(guard.stats.connections, 0);
+    assert.equal(clock.pendingSleeps, 0);
+    clock.advance(10_000);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(log.lines, []);
+  } finally {
+    const closed = guard.stopAccepting();
+    guard.destroyAll();
+    await closed;
+  }
+});
