@@ -147,3 +147,22 @@ test('advanceAsync steps through deadlines so a loop can sleep again inside the 
   stop.abort();
   await loop;
 });
+
+test('timer(ms, fn) is a sleep that calls fn at its deadline; its cancel function stops it', async () => {
+  const clock = new FakeClock();
+  const fired: string[] = [];
+  clock.timer(1_000, () => fired.push('a'));
+  const cancelB = clock.timer(1_000, () => fired.push('b'));
+  assert.equal(await clock.nextSleep(), 1_000);
+  assert.equal(await clock.nextSleep(), 1_000);
+  cancelB();
+  assert.equal(clock.pendingSleeps, 1);
+  clock.advance(999);
+  await Promise.resolve();
+  assert.deepEqual(fired, []);
+  clock.advance(1);
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.deepEqual(fired, ['a']);
+  assert.equal(clock.pendingSleeps, 0);
+});
