@@ -8,11 +8,9 @@ import { pemToDer } from '../../shared/pki/pem.js';
 import { maxConnectionAgeMs } from '../../shared/connection-age.js';
 import { NODE_CERT_TTL } from '../../ca/config.js';
 import { parseCertificate } from '../../shared/pki/certs.js';
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ReportReply, ReportRequest } from './report-main.js';
+import { ReportClients, type ReportReply } from './report-clients.js';
 import { connectionCycleMs } from '../../ca/root-rotation.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { systemClock } from '../../shared/clock.js';
@@ -156,10 +154,45 @@ export interface RotationRun {
   /** CPU of the CA's process (its event loop and CSR workers; the simulated nodes' glue is negligible), start to converged and start to finished, s. */
   caCpuConvergedS: number;
   caCpuFinishedS: number;
-  /** CPU of the report client process over the rotation, s. */
+  /** CPU of the report client process over the rotation (its own and its curl processes'), s. */
   clientCpuS: number;
+  /** What made the report connections (report-clients.ts), and its counts at the end (connections, re-pinned, processes). */
+  client: string;
+  clientStats: Record<string, number>;
   /** The isolated report pass after the rotation: reports sent, CA CPU and client CPU per report (ms). */
   pass: { reports: number; caMsPerReport: number; clientMsPerReport: number; seconds: number };
+  /** With curl: its CPU per report and the Node client's, from alternating chunks of reports after the pass (ms). */
+  compared?: { reports: number; curlMs: number; nodeMs: number };
+}
+
+/** Reports per client in the comparison (in COMPARE_CHUNKS alternating chunks), and the chunks. */
+const COMPARE_REPORTS = 300;
+const COMPARE_CHUNKS = 3;
+
+/**
+ * The two report clients' CPU per report, measured the same way at the same time: chunks of reports from the
+ * sample alternate between the curl client and a Node client process (the guide: a comparison is a ratio of two
+ * figures from the same run), so a change in the machine's load hits both alike.
+ */
+async function compareClients(curl: ReportClients, address: string, sample: SimNode[], report: (n: SimNode, via: ReportClients) => Promise<ReportReply>): Promise<RotationRun['compared']> {
+  const node = new ReportClients(address, 'node');
+  try {
+    await node.ready;
+    const per = Math.max(1, Math.floor(Math.min(COMPARE_REPORTS, sample.length) / COMPARE_CHUNKS));
+    const used = { curl: 0, node: 0 };
+    for (let c = 0; c < COMPARE_CHUNKS; c++) {
+      for (const [name, via] of [['curl', curl], ['node', node]] as const) {
+        const chunk = sample.slice(c * per, (c + 1) * per);
+        const before = await via.cpuS();
+        await Promise.all(chunk.map((n) => report(n, via)));
+        used[name] += (await via.cpuS()) - before;
+      }
+    }
+    const n = per * COMPARE_CHUNKS;
+    return { reports: n, curlMs: (used.curl * 1000) / n, nodeMs: (used.node * 1000) / n };
+  } finally {
+    await node.stop();
+  }
 }
 
 /**
@@ -189,74 +222,8 @@ const cpuSince = (since: NodeJS.CpuUsage) => {
   return (u.user + u.system) / 1e6;
 };
 
-/** Reports in flight at once: below the CA's 64 connections per source without an authenticated call yet. */
-const REPORT_CONCURRENCY = 32;
 /** Reports of the isolated pass that measures the CA's CPU per report alone (after the rotation). */
 const PASS_REPORTS = 2_000;
-
-/** The report client process (report-main.ts): one request per report over IPC, its CPU on demand. */
-class ReportClients {
-  readonly #child;
-  readonly #replies = new Map<number, (r: ReportReply) => void>();
-  #cpu: ((us: number) => void)[] = [];
-  #nextId = 0;
-  #inFlight = 0;
-  readonly #waiting: (() => void)[] = [];
-  readonly ready: Promise<void>;
-
-  constructor(address: string) {
-    // Only what it needs in its environment; the tsx loader comes through execArgv (fork's default).
-    this.#child = fork(fileURLToPath(new URL('./report-main.ts', import.meta.url)), [], {
-      env: { PATH: process.env.PATH, HITLESS_BENCH_CA: address },
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.ready = new Promise((resolve, reject) => {
-      this.#child.once('error', reject);
-      this.#child.once('exit', (code) => reject(new Error(`report client process exited (${code}) before it was ready`)));
-      this.#child.on('message', (m: ReportReply | { cpuUs: number } | { ready: true }) => {
-        if ('ready' in m) return resolve();
-        if ('cpuUs' in m) return this.#cpu.shift()?.(m.cpuUs);
-        this.#replies.get(m.id)?.(m);
-        this.#replies.delete(m.id);
-      });
-    });
-  }
-
-  /** One report, at most REPORT_CONCURRENCY in flight (slots handed out in order). */
-  async report(req: Omit<ReportRequest, 'id'>): Promise<ReportReply> {
-    if (this.#inFlight >= REPORT_CONCURRENCY) await new Promise<void>((res) => this.#waiting.push(res));
-    this.#inFlight++;
-    try {
-      const id = this.#nextId++;
-      return await new Promise<ReportReply>((resolve) => {
-        this.#replies.set(id, resolve);
-        this.#child.send({ id, ...req } satisfies ReportRequest);
-      });
-    } finally {
-      this.#inFlight--;
-      this.#waiting.shift()?.();
-    }
-  }
-
-  /** The client process's CPU time so far, s. */
-  cpuS(): Promise<number> {
-    return new Promise((resolve) => {
-      this.#cpu.push((us) => resolve(us / 1e6));
-      this.#child.send({ cpu: true });
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.#child.exitCode !== null) return;
-    const exited = new Promise((res) => this.#child.once('exit', res));
-    // Closing the IPC channel ends it (report-main.ts exits on 'disconnect': a normal exit, so --cpu-prof writes).
-    this.#child.disconnect();
-    const timer = setTimeout(() => this.#child.kill(), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
 
 /** The CA's log at warn, plus the instants of the rotation's converged and finished events (no status polling). */
 function rotationLog(): { log: Logger; converged: Promise<number>; finished: Promise<number>; onConverged: (fn: () => void) => void } {
@@ -339,9 +306,9 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
 
     let answered = 0;
     const oldRoot = parseCertificate(authority.trust.tokenRootPem).fingerprint;
-    const reportOnce = async (node: SimNode, keyPem: string): Promise<ReportReply> => {
+    const reportOnce = async (node: SimNode, keyPem: string, via = clients): Promise<ReportReply> => {
       const bundle = authority.trust;
-      const reply = await clients.report({ keyPem, chainPem: node.chainPem, rootsPem: bundle.rootsPem, bundleVersion: bundle.version });
+      const reply = await via.report({ keyPem, chainPem: node.chainPem, rootsPem: bundle.rootsPem, bundleVersion: bundle.version });
       if (reply.error !== undefined) {
         counts.reportFailures++;
         if (counts.reportFailures <= 5) console.error(`simulated report of ${node.nodeId} failed: ${reply.error}`);
@@ -415,12 +382,15 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
     const failuresBefore = counts.reportFailures;
     await profiled('report-pass', () => Promise.all(sample.map((n) => reportOnce(n, byId.get(n.nodeId)!.key.keyPem))));
     const passSeconds = (performance.now() - passStart) / 1000;
+    const caPassS = cpuSince(passCpu0);
+    const end = await clients.cpu();
     const pass = {
       reports: sample.length - (counts.reportFailures - failuresBefore),
-      caMsPerReport: (cpuSince(passCpu0) * 1000) / sample.length,
-      clientMsPerReport: (((await clients.cpuS()) - passClient0) * 1000) / sample.length,
+      caMsPerReport: (caPassS * 1000) / sample.length,
+      clientMsPerReport: ((end.s - passClient0) * 1000) / sample.length,
       seconds: passSeconds,
     };
+    const compared = clients.client.startsWith('curl') ? await compareClients(clients, `127.0.0.1:${ca.port}`, sample, (n, via) => reportOnce(n, byId.get(n.nodeId)!.key.keyPem, via)) : undefined;
 
     const result: RotationRun = {
       convergedS: (convergedAt - start) / 1000,
@@ -430,13 +400,19 @@ async function rotateOnce(stateDir: string, token: string, opts: { nodes: number
       caCpuConvergedS: cpuConverged,
       caCpuFinishedS,
       clientCpuS,
+      client: clients.client,
+      clientStats: end.stats,
       pass,
+      compared,
     };
     process.stderr.write(
       `[bench] root rotation of ${nodes.length} nodes: converged ${result.convergedS.toFixed(1)} s, last report ${((lastReportAt - start) / 1000).toFixed(1)} s, finished ${result.finishedS.toFixed(1)} s (timer bound ${ROTATION_BENCH_UPPER_BOUND_S} s); ${reportsAtConverged} reports answered by converged; ` +
         `${counts.renewals} renewals, ${counts.reports} reports, ${counts.resent} resent, ${counts.reportFailures} failed; ` +
         `CA process CPU ${cpuConverged.toFixed(1)} s to converged, ${caCpuFinishedS.toFixed(1)} s to finished; report clients' process CPU ${clientCpuS.toFixed(1)} s; ` +
-        `isolated pass of ${sample.length} reports in ${passSeconds.toFixed(1)} s: CA ${pass.caMsPerReport.toFixed(2)} ms CPU per report, clients ${pass.clientMsPerReport.toFixed(2)} ms\n`,
+        `isolated pass of ${sample.length} reports in ${passSeconds.toFixed(1)} s: CA ${pass.caMsPerReport.toFixed(2)} ms CPU per report, clients ${pass.clientMsPerReport.toFixed(2)} ms; ` +
+        `report clients: ${clients.client}, ${Object.entries(end.stats).map(([k, v]) => `${v} ${k}`).join(', ')} (rotation and pass)` +
+        (compared ? `; alternating ${compared.reports} + ${compared.reports} reports: curl ${compared.curlMs.toFixed(2)} ms, node:http2 ${compared.nodeMs.toFixed(2)} ms CPU per report` : '') +
+        '\n',
     );
     await logEtcdSize(stateDir, `root rotation (${nodes.length} nodes; converged ${result.convergedS.toFixed(1)} s, finished ${result.finishedS.toFixed(1)} s)`);
     return result;

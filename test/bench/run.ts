@@ -183,7 +183,12 @@ if (want(6)) {
   add(figure('6e', `root rotation: CA process CPU per node, start to finished (renewal, 2 bundle acknowledgements, report, ticks)`, 'ms', runs.map((x) => (x.caCpuFinishedS * 1000) / x.renewals)));
   add(figure('6f', `CA process CPU per ReportLiveCredentials (mTLS handshake + call; isolated pass of ${pass} reports after the rotation)`, 'ms', runs.map((x) => x.pass.caMsPerReport)));
   add(figure('6g', 'root rotation: CA process CPU per node besides its report (6e less 6f: renewal, acknowledgements, ticks)', 'ms', runs.map((x) => (x.caCpuFinishedS * 1000 - x.reports * x.pass.caMsPerReport) / x.renewals)));
-  add(figure('6h', `report clients' process CPU per report (the load generator; same pass)`, 'ms', runs.map((x) => x.pass.clientMsPerReport)));
+  add(figure('6h', `report clients' CPU per report (the load generator: ${runs[0]!.client.split(' (')[0]}, helper processes included; same pass)`, 'ms', runs.map((x) => x.pass.clientMsPerReport)));
+  const compared = runs.map((x) => x.compared).filter((c) => c !== undefined);
+  if (compared.length) {
+    add(figure('6i', `node:http2 report client's CPU per report (alternating chunks with curl, ${compared[0]!.reports} reports each, after the pass)`, 'ms', compared.map((c) => c.nodeMs)));
+    add(figure('6j', 'report client CPU per report, curl / node:http2 (the same alternating chunks)', 'x', compared.map((c) => c.curlMs / c.nodeMs)));
+  }
 }
 
 if (want(7)) {
