@@ -25,8 +25,13 @@ export interface ReportClient {
   close(): void;
 }
 
-/** Nice value of the report client process (0 = the CA's; 19 = the lowest). */
-const LOAD_GENERATOR_NICE = Number(process.env.HITLESS_BENCH_REPORT_NICE ?? 10);
+/** Nice value of the report client process (0 = the CA's; 19 = the lowest): HITLESS_BENCH_REPORT_NICE, default 10. */
+function loadGeneratorNice(): number {
+  const text = process.env.HITLESS_BENCH_REPORT_NICE ?? '10';
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw new Error(`HITLESS_BENCH_REPORT_NICE takes 0 to 19, got "${text.slice(0, 20)}"`);
+  return n;
+}
 
 /**
  * The report client process. HITLESS_BENCH_REPORT_CLIENT=node|curl picks the client (default: curl when a
@@ -50,7 +55,7 @@ export class ReportClients {
     });
     // The nodes' side runs at a lower priority (its curl processes inherit it): in a real fleet each node is a
     // machine of its own, so the CA should get the cores whenever it can use them; the clients take the rest.
-    if (this.#child.pid !== undefined) setPriority(this.#child.pid, LOAD_GENERATOR_NICE);
+    if (this.#child.pid !== undefined) setPriority(this.#child.pid, loadGeneratorNice());
     this.ready = new Promise((resolve, reject) => {
       this.#child.once('error', reject);
       this.#child.once('exit', (code) => reject(new Error(`report client process exited (${code}) before it was ready`)));

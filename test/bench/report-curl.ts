@@ -33,7 +33,6 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { CA_SERVER_NAME } from '../../shared/identity.js';
 import { issuingRoot } from '../../shared/pki/chain.js';
 import { joinPem, pemToDer } from '../../shared/pki/pem.js';
@@ -218,7 +217,7 @@ export class CurlReports implements ReportClient {
       'no-sessionid',
       'silent',
       // One line per transfer, written when it ends; the id says which. errormsg last: it may hold spaces.
-      `write-out = "${a.id}\\t%{exitcode}\\t%{http_version}\\t%{response_code}\\t%{num_connects}\\t%{size_download}\\t%header{grpc-status}\\t%header{grpc-message}\\t%{errormsg}\\n"`,
+      `write-out = "r${a.id}\\t%{exitcode}\\t%{http_version}\\t%{response_code}\\t%{num_connects}\\t%{size_download}\\t%header{grpc-status}\\t%header{grpc-message}\\t%{errormsg}\\n"`,
     ].join('\n');
   }
 
@@ -243,11 +242,19 @@ export class CurlReports implements ReportClient {
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(0, 2000)));
     child.stdin!.on('error', () => {}); // an early exit shows up as missing lines below
     child.stdin!.end(config);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const a = byId.get(Number(line.split('\t', 1)[0]));
-      if (!a) return;
-      byId.delete(a.id);
-      this.#done(a, line.split('\t'));
+    // Lines end with \n only: a header value may carry a stray \r (curl 7.88 leaves one on an empty value), so
+    // no readline (it splits at \r too); fields are trimmed.
+    let partial = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        const f = line.split('\t').map((x) => x.trim());
+        const a = /^r\d+$/.test(f[0] ?? '') && f.length >= 9 ? byId.get(Number(f[0]!.slice(1))) : undefined;
+        if (!a) continue;
+        byId.delete(a.id);
+        this.#done(a, f);
+      }
     });
     let exited = false;
     const finish = (why: string) => {
