@@ -67,6 +67,21 @@ interface Stream {
   up: boolean;
   /** Pings sent and not answered yet: seq → sent at (ms). */
   outstanding: Map<string, number>;
+  /** The previous pong: its leg, when its ping was sent (wall ms), its round trip; when the stream last switched legs. */
+  last?: { generation: number; sentAt: number; rttMs: number };
+  switchedAt: number;
+}
+
+/** Why a gap over the cadence happened, as far as one stream can tell (FinalStats.worstGaps). */
+interface GapRecord {
+  gapMs: number;
+  phase: string;
+  /** The pong came on another leg than the previous one, or within 1 s after such a switch. */
+  where: 'switch' | 'after-switch' | 'same-leg';
+  /** How much later than the cadence its ping was sent (our loop), and how much longer its round trip was (both ends). */
+  sendLateMs: number;
+  rttMs: number;
+  prevRttMs: number;
 }
 
 interface SharedChannel {
@@ -351,18 +366,27 @@ export class SoakAgent implements AgentHandler {
       open: (client) => (client as unknown as { heartbeat(): grpc.ClientDuplexStream<HeartbeatPing, HeartbeatPong__Output> }).heartbeat(),
       confirmOn: 'headers',
       probe: () => ({ seq: PROBE_SEQ, sent_at_ms: String(Date.now()) }),
-      onMessage: (msg) => {
+      onMessage: (msg, leg) => {
         if (msg.seq === PROBE_SEQ) return; // a replacement's probe answer, not a heartbeat
         const now = performance.now();
+        const sentAt = Number(msg.sent_at_ms);
+        const rttMs = Date.now() - sentAt;
         this.#heartbeats++;
         s.outstanding.delete(msg.seq);
         s.up = true;
+        const switched = s.last !== undefined && s.last.generation !== leg.generation;
         if (this.#measuring && s.lastPong !== undefined) {
           const gap = now - s.lastPong;
           this.#gapHist[Math.min(GAP_BUCKETS, Math.round(gap))]!++;
           this.#maxGapMs = Math.max(this.#maxGapMs, gap);
           this.#phaseGap = Math.max(this.#phaseGap, gap);
+          if (gap > this.#config.heartbeatMs + 100 && s.last) {
+            const where = switched ? 'switch' : now - s.switchedAt < 1000 ? 'after-switch' : 'same-leg';
+            this.#noteGap({ gapMs: gap, phase: this.#phase, where, sendLateMs: sentAt - s.last.sentAt - this.#config.heartbeatMs, rttMs, prevRttMs: s.last.rttMs });
+          }
         }
+        if (switched) s.switchedAt = now;
+        s.last = { generation: leg.generation, sentAt, rttMs };
         s.lastPong = now;
       },
       refreshRequested: (msg) => msg.refresh_requested,
@@ -377,7 +401,7 @@ export class SoakAgent implements AgentHandler {
         },
       },
     });
-    Object.assign(s, { rs, to: pair.to, timers: {}, up: false, outstanding: new Map() });
+    Object.assign(s, { rs, to: pair.to, timers: {}, up: false, outstanding: new Map(), switchedAt: -Infinity });
     const ping = () => {
       const seq = String(++this.#seq);
       s.outstanding.set(seq, Date.now());
@@ -452,6 +476,18 @@ export class SoakAgent implements AgentHandler {
   }
 
   // --- phases and results -------------------------------------------------------------------------------------
+  /** Gaps over cadence + 100 ms: counted by where they happened, the 8 worst kept. */
+  readonly #gapsByWhere = new Map<string, { n: number; maxMs: number }>();
+  #worstGaps: GapRecord[] = [];
+  #noteGap(g: GapRecord): void {
+    const k = `${g.where} in ${g.phase.replace(/-\d+$/, '')}`;
+    const c = this.#gapsByWhere.get(k) ?? { n: 0, maxMs: 0 };
+    this.#gapsByWhere.set(k, { n: c.n + 1, maxMs: Math.max(c.maxMs, g.gapMs) });
+    this.#worstGaps.push(g);
+    this.#worstGaps.sort((a, b) => b.gapMs - a.gapMs);
+    this.#worstGaps.length = Math.min(this.#worstGaps.length, 8);
+  }
+
   #cpuTick(): void {
     const now = performance.now();
     const cpu = mainThreadCpuUs();
@@ -514,6 +550,8 @@ export class SoakAgent implements AgentHandler {
       gaps,
       loopMaxMs: this.#loopMaxMs,
       cpuBurstMs: this.#cpuBurstMs,
+      gapsOverTarget: [...this.#gapsByWhere].map(([k, v]) => `${k}: ${v.n} (max ${v.maxMs.toFixed(0)} ms)`),
+      worstGaps: this.#worstGaps.map((g) => `${g.gapMs.toFixed(0)} ms ${g.where} in ${g.phase}: ping sent ${g.sendLateMs} ms late, round trip ${g.rttMs} ms (previous ${g.prevRttMs})`),
       measuredCpuS: this.#measuredCpuS,
       measuredHeartbeats: this.#measuredHeartbeats,
     };

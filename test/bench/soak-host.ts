@@ -57,6 +57,9 @@ export interface FinalStats {
   loopMaxMs: number;
   /** The most CPU the process used within any ping interval while measuring (ms). */
   cpuBurstMs: number;
+  /** Gaps over cadence + 100 ms by where they happened (a leg switch, within 1 s after one, the same leg) and phase; the worst, explained. */
+  gapsOverTarget: string[];
+  worstGaps: string[];
   /** CPU time of the agent's process while measuring (s), and the pongs received meanwhile: equal CPU for every agent when they share one process. */
   measuredCpuS: number;
   measuredHeartbeats: number;

@@ -19,12 +19,13 @@ const { values } = parseArgs({
     'ping-ms': { type: 'string' },
     'leaf-rotations': { type: 'string' },
     streams: { type: 'string' },
+    agents: { type: 'string' },
     'in-process': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: npx tsx test/bench/soak-main.ts [--ping-ms 100] [--leaf-rotations 10] [--streams 250] [--in-process]');
+  console.log('usage: npx tsx test/bench/soak-main.ts [--ping-ms 100] [--leaf-rotations 10] [--streams 250] [--agents 4] [--in-process]');
   process.exit(0);
 }
 const num = (name: string, text: string | undefined) => {
@@ -42,6 +43,7 @@ const result = await benchSoak({
   heartbeatMs: num('ping-ms', values['ping-ms']),
   leafRotations: num('leaf-rotations', values['leaf-rotations']),
   streams: num('streams', values.streams),
+  agents: num('agents', values.agents),
   agentProcesses: !values['in-process'],
 });
 console.log(JSON.stringify(result, null, 2));

@@ -431,6 +431,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     const maxGapMs = Math.max(...finals.map((f) => f.maxGapMs));
     const p99GapMs = gapQuantile(0.99);
     say(`${sum((f) => f.streamsOnCurrentServerCert)}/${nStreams} streams run on their server's current certificate; ${sum((f) => f.refreshes)} refreshes`);
+    for (const f of finals) if (f.gapsOverTarget.length) say(`${f.nodeId} gaps over cadence + 100 ms: ${f.gapsOverTarget.join('; ')}; worst: ${f.worstGaps.slice(0, 3).join('; ')}`);
     say(`heartbeat gaps (ms, cadence ${heartbeatMs}): p50 ${gapQuantile(0.5)}, p90 ${gapQuantile(0.9)}, p99 ${p99GapMs}, p99.9 ${gapQuantile(0.999)}, max ${maxGapMs.toFixed(1)}`);
     const round1 = (x: number) => Math.round(x * 10) / 10;
     // Sharing one process, every agent reports that process's CPU: it is counted once, as the agents'.
