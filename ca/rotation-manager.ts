@@ -16,8 +16,11 @@ import type { Authority, TrustState } from './authority.js';
 import { createSigner } from './issuer.js';
 import { checkSuppliedRoot } from './supplied-root.js';
 import { sealPrivateKey, unsealPrivateKey, type RootKeyAhead, type SealedKey } from './root-key.js';
-import { assertNoRotation, blockingReason, connectionCycleMs, evidenceWait, readyToFinish, rotationTrust, transition, type BlockReason, type EvidenceWait, type RotationRecord } from './root-rotation.js';
+import { assertNoRotation, connectionCycleMs, readyToFinish, rotationTrust, transition, type RotationRecord } from './root-rotation.js';
 import type { LiveEvidence } from './live-evidence.js';
+import { rotationStatus, type RotationStatusView } from './rotation-status.js';
+
+export type { RotationStatusView } from './rotation-status.js';
 
 export interface RotationOptions {
   /**
@@ -30,25 +33,6 @@ export interface RotationOptions {
   tickMs?: number;
   /** A node asked to renew is asked again after this long without converging. @default 10000 */
   reaskMs?: number;
-}
-
-export interface RotationStatusView {
-  phase: 'idle' | RotationRecord['phase'];
-  rotationId?: string;
-  startedAt?: string;
-  fromRootFingerprint?: string;
-  toRootFingerprint?: string;
-  nodesTotal: number;
-  nodesReissued: number;
-  bundlesAcknowledged: number;
-  blocking: { nodeId: string; reason: BlockReason; lastSeen: string; connected: boolean }[];
-  /** Live nodes whose evidence the finish still waits for (after convergence; bounded by finishesAt). */
-  waitingFor: { nodeId: string; reason: EvidenceWait; connected: boolean }[];
-  excluded: string[];
-  convergedAt?: string;
-  finishesAt?: string;
-  currentRootFingerprint: string;
-  lastFinishedAt?: string;
 }
 
 interface Deps {
@@ -326,49 +310,21 @@ export class RotationManager {
 
   async #statusOf(record: RotationRecord | undefined): Promise<RotationStatusView> {
     const { authority, store } = this.d;
-    const current = parseCertificate(authority.trust.tokenRootPem).fingerprint;
-    const lastFinishedAt = (await store.getRotationState()).lastFinished?.at;
-    const nodes = (await store.listNodes()).filter((n) => !n.removedAt);
-    if (!record) {
-      return { phase: 'idle', nodesTotal: nodes.length, nodesReissued: nodes.length, bundlesAcknowledged: nodes.length, blocking: [], waitingFor: [], excluded: [], currentRootFingerprint: current, lastFinishedAt };
-    }
-    const blocking = nodes.flatMap((n) => {
-      const reason = blockingReason(n, record);
-      return reason ? [{ nodeId: n.nodeId, reason, lastSeen: n.lastSeen, connected: authority.isWatching(n.nodeId) }] : [];
+    const [state, nodes] = await Promise.all([store.getRotationState(), store.listNodes()]);
+    return rotationStatus(nodes, record, {
+      currentRootFingerprint: this.#fingerprintOf(authority.trust.tokenRootPem),
+      lastFinishedAt: state.lastFinished?.at,
+      isWatching: (nodeId) => authority.isWatching(nodeId),
+      evidence: this.d.evidence,
+      maxConnectionAgeMs: this.d.maxConnectionAgeMs,
     });
-    const waitingFor = nodes.flatMap((n) => {
-      const reason = evidenceWait(n, record, this.#evidenceOf(n));
-      return reason ? [{ nodeId: n.nodeId, reason, connected: authority.isWatching(n.nodeId) }] : [];
-    });
-    return {
-      phase: record.phase,
-      rotationId: record.id,
-      startedAt: record.startedAt,
-      fromRootFingerprint: record.fromFingerprint,
-      toRootFingerprint: record.toFingerprint,
-      nodesTotal: nodes.length,
-      nodesReissued: nodes.filter((n) => n.issuerRoot === record.toFingerprint).length,
-      bundlesAcknowledged: nodes.filter((n) => (n.bundleVersion ?? 0) >= record.bundleVersion).length,
-      blocking,
-      waitingFor,
-      excluded: record.excluded,
-      convergedAt: record.convergedAt,
-      finishesAt: record.convergedAt ? new Date(Date.parse(record.convergedAt) + connectionCycleMs(this.d.maxConnectionAgeMs)).toISOString() : undefined,
-      currentRootFingerprint: current,
-      lastFinishedAt,
-    };
   }
 
-  /**
-   * A node's newest evidence: this replica's own (in memory), or the one another replica shared through the node
-   * record (etcd; Authority.shareLiveEvidence), whichever is newer. On the embedded store only the former exists.
-   */
-  #evidenceOf(n: NodeRecord): { bundleVersion: number; issuerRoots: readonly string[] } | undefined {
-    const local = this.d.evidence?.get(n.nodeId);
-    const shared = n.liveEvidence;
-    if (!shared) return local;
-    if (local && local.at.getTime() >= Date.parse(shared.at)) return local;
-    return shared;
+  /** The fingerprint of a root PEM, parsed once per PEM (the status and every tick name the current root). */
+  #fingerprint: { pem: string; fingerprint: string } | undefined;
+  #fingerprintOf(pem: string): string {
+    if (this.#fingerprint?.pem !== pem) this.#fingerprint = { pem, fingerprint: parseCertificate(pem).fingerprint };
+    return this.#fingerprint.fingerprint;
   }
 
   async #run(): Promise<void> {
