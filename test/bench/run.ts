@@ -139,9 +139,10 @@ if (want(3)) {
 }
 
 if (want(5)) {
-  // 250 streams pinging every 250 ms between 4 agents, each agent in a process of its own and the CA's signing
-  // and the driver in this one (soak.ts), as production runs them; every stream moves to a new connection at each
-  // GOAWAY and twice per rotation step. At 100 ms pings (5g, no target) the agents carry 2.5 times the messages.
+  // 250 streams pinging every 250 ms between agents that each run in a process of their own, one agent per core
+  // (2 to 4), the CA's signing and the driver in this process (soak.ts), as production runs them; every stream
+  // moves to a new connection at each GOAWAY and twice per rotation step. At 100 ms pings (5g, no target) the
+  // agents carry 2.5 times the messages.
   const SOAK_PING_MS = 250;
   const results = [];
   for (let r = 0; r < RUNS; r++) results.push(await benchSoak({ heartbeatMs: SOAK_PING_MS, log: quick ? () => {} : (l) => log(l) }));
