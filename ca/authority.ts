@@ -17,10 +17,12 @@ import { limitExceeded, metrics } from '../shared/metrics.js';
 import { JoinLimits, type Rate, type Reservation } from './token-policy.js';
 import { JoinTokenRegistry } from './join-tokens.js';
 import { LiveKeyIndex } from './key-index.js';
-import { RenewalThrottle, certStanding, defaultRenewRate, seesNewest } from './renewal-policy.js';
+import { RenewalThrottle, certStanding, defaultRenewRate } from './renewal-policy.js';
 import { noAudit, type AuditSink } from './audit.js';
 import { clusterJoinTokens, grantForToken, tokenRootDigest, type TokenGrant } from './join-grant.js';
-import { REJOIN_HINT, verifyNodeChain } from './node-chain.js';
+import { NodeAuthenticator, type NodeIdentity } from './node-auth.js';
+
+export type { NodeIdentity } from './node-auth.js';
 
 /** What a node may trust, and the key that currently signs. */
 export interface TrustState {
@@ -55,13 +57,6 @@ export interface IssuedNodeCert {
   issuedAt: Date;
   notAfter: Date;
   bundle: Bundle;
-}
-
-export interface NodeIdentity {
-  nodeId: string;
-  role: Role;
-  serial: string;
-  notAfter: Date;
 }
 
 export interface JoinTokens {
@@ -107,6 +102,8 @@ export class Authority extends EventEmitter {
   /** Limited join tokens (ca join-token create/list/revoke). */
   readonly tokens: JoinTokenRegistry;
   readonly #liveKeys: LiveKeyIndex;
+  /** Who is calling (ca/node-auth.ts). */
+  readonly #auth: NodeAuthenticator;
 
   constructor(deps: AuthorityDeps) {
     super();
@@ -122,6 +119,7 @@ export class Authority extends EventEmitter {
     this.#renewals = new RenewalThrottle(deps.clock, deps.limits?.renewalsPerNode ?? defaultRenewRate(deps.config.nodeCertTtlMs));
     this.tokens = new JoinTokenRegistry({ store: deps.store, clock: deps.clock, log: deps.log });
     this.#liveKeys = new LiveKeyIndex(deps.store);
+    this.#auth = new NodeAuthenticator({ store: deps.store, clock: deps.clock, log: deps.log, clusterId: deps.config.clusterId, trust: () => this.#trust, chains: this.#chains, nodeLocks: this.#nodeLocks });
     // The renewal the CA itself asks for (root rotation) is never throttled.
     this.on('renew-requested', (nodeId: string) => this.#renewals.requested(nodeId));
   }
@@ -148,10 +146,10 @@ export class Authority extends EventEmitter {
     return { rootsPem, crossSignedPem, version };
   }
 
-  /** Replaces the trust state (root rotation) and tells listeners (watch streams, the CA's own TLS identity). */
   /** Chains verified under the current trust (see ca/chain-cache.ts). */
   readonly #chains = new ChainCache();
 
+  /** Replaces the trust state (root rotation) and tells listeners (watch streams, the CA's own TLS identity). */
   setTrust(trust: TrustState): void {
     this.#trust = trust;
     this.emit('trust', trust);
@@ -308,8 +306,8 @@ export class Authority extends EventEmitter {
     const identity = await this.authenticate(req.peerDer, { allowRetired: true, markSeen: false });
     this.checkAcknowledgedVersion(req.bundleVersion);
     // A superseded certificate is refused (and reported) before it can spend the node's renewal budget.
-    const current = await this.#liveNode(identity.nodeId);
-    if (certStanding(current, identity.serial) === 'superseded') throw this.#superseded(current, identity.serial);
+    const current = await this.#auth.liveNode(identity.nodeId);
+    if (certStanding(current, identity.serial) === 'superseded') throw this.#auth.superseded(current, identity.serial);
     const reservation = this.#renewals.reserve(identity.nodeId);
     if (!reservation.ok) throw this.#rateLimited(reservation, 'renewals for this node', { nodeId: identity.nodeId });
     try {
@@ -317,10 +315,10 @@ export class Authority extends EventEmitter {
       const spkiSha256 = sha256Hex(spkiDer);
       // Serialized per node so that a concurrent removal cannot be overwritten by this renewal's write.
       return await this.#nodeLocks.run(identity.nodeId, async () => {
-        const node = await this.#liveNode(identity.nodeId);
+        const node = await this.#auth.liveNode(identity.nodeId);
         // Again under the lock: a renewal that finished meanwhile may have superseded the presented certificate.
         const standing = certStanding(node, identity.serial);
-        if (standing === 'superseded') throw this.#superseded(node, identity.serial);
+        if (standing === 'superseded') throw this.#auth.superseded(node, identity.serial);
         const issued = await this.#withKey(spkiSha256, node, () =>
           this.#issue({
             nodeId: node.nodeId,
@@ -351,62 +349,12 @@ export class Authority extends EventEmitter {
     }
   }
 
-  /** A certificate the CA issued to the node, but older than the two it may use: logged as a possible key compromise. */
-  #superseded(node: NodeRecord, serial: string): HitlessError {
-    this.#log.error('node.superseded_cert_used', {
-      nodeId: node.nodeId,
-      serial,
-      newestSerial: node.serial,
-      hint: 'someone presented an old certificate of this node: possible key compromise; if the node did not restore an old backup, remove it and re-join it',
-    });
-    return new HitlessError(
-      'PERMISSION_DENIED',
-      `certificate ${serial} of node ${node.nodeId} was superseded by a newer certificate; only the node's newest certificate is accepted`,
-      { hint: "if this node did not restore an old backup, its old key may be compromised: 'ca remove-node' it and re-join it with a fresh token" },
-    );
-  }
-
-  /** The newest certificate authenticated a call: the fallback (the one before it) is accepted no more. */
-  async #markSeen(nodeId: string, serial: string): Promise<void> {
-    await this.#nodeLocks.run(nodeId, async () => {
-      const node = await this.#store.getNode(nodeId);
-      if (!node || node.removedAt || node.serial !== serial || node.fallbackSerial === undefined) return;
-      const { fallbackSerial, ...rest } = node;
-      await this.#store.putNode(rest, node);
-      this.#log.debug('node.newest_cert_seen', { nodeId, serial, retiredSerial: fallbackSerial });
-    });
-  }
-
   /**
-   * Who is calling, from the certificate TLS accepted. Fails closed: the chain is re-verified against the
-   * *current* trust (connections outlive certificates and root changes), the node must exist and not be
-   * removed, and the serial must be one we issued to it. The role is read from our records.
+   * Who is calling, from the certificate TLS accepted (ca/node-auth.ts): fails closed unless it chains to the
+   * current trust (or a retired root, with `allowRetired`) and names a live node that we issued it to.
    */
-  async authenticate(peerDer: Uint8Array | undefined, opts: { allowRetired?: boolean; markSeen?: boolean } = {}): Promise<NodeIdentity> {
-    const { leaf, nodeId } = await verifyNodeChain(peerDer, {
-      trust: this.#trust,
-      chains: this.#chains,
-      clusterId: this.clusterId,
-      now: this.#clock.now(),
-      allowRetired: opts.allowRetired,
-    });
-    // The certificate first: on replicas it brings this replica's copy of the node up to date when the caller
-    // renewed on another replica a moment ago (CaStore.getCert).
-    const cert = await this.#store.getCert(leaf.serial, nodeId);
-    const node = await this.#liveNode(nodeId).catch((err: unknown) => {
-      // A verified certificate for a node we have no record of: not a lookup miss but an untrusted caller.
-      throw isHitlessError(err, 'NOT_FOUND') ? new HitlessError('UNTRUSTED_PEER', `no node ${nodeId} in this cluster's records`, { cause: err }) : err;
-    });
-    if (!cert || cert.nodeId !== nodeId) {
-      throw new HitlessError('UNTRUSTED_PEER', `certificate serial ${leaf.serial} was not issued to node ${nodeId}`);
-    }
-    // The newest certificate in use retires the one before it (renew() then accepts only the newest). An older,
-    // still valid certificate of the node is not refused here: it may still be the client certificate of a
-    // pooled connection made before the last renewal (a watch, a report); only renewing with it is refused
-    // (renew() decides under the node's lock), since a renewal mints new credentials.
-    const standing = certStanding(node, leaf.serial);
-    if (opts.markSeen !== false && seesNewest(node, standing)) await this.#markSeen(nodeId, leaf.serial);
-    return { nodeId, role: node.role, serial: leaf.serial, notAfter: leaf.notAfter };
+  authenticate(peerDer: Uint8Array | undefined, opts: { allowRetired?: boolean; markSeen?: boolean } = {}): Promise<NodeIdentity> {
+    return this.#auth.authenticate(peerDer, opts);
   }
 
   /**
@@ -431,7 +379,7 @@ export class Authority extends EventEmitter {
   /** Removes a node: it can no longer renew or authenticate. The record stays as a tombstone until its certs expire. */
   async removeNode(nodeId: string): Promise<NodeRecord> {
     return this.#nodeLocks.run(nodeId, async () => {
-      const node = await this.#liveNode(nodeId);
+      const node = await this.#auth.liveNode(nodeId);
       const removed: NodeRecord = { ...node, removedAt: this.#clock.now().toISOString() };
       await this.#store.putNode(removed, node);
       // Its key is free again (the node can never use it), and it needs no exempt renewal.
@@ -441,15 +389,6 @@ export class Authority extends EventEmitter {
       this.emit('node-removed', nodeId);
       return removed;
     });
-  }
-
-  async #liveNode(nodeId: string): Promise<NodeRecord> {
-    const node = await this.#store.getNode(nodeId);
-    if (!node) throw new HitlessError('NOT_FOUND', `no node ${nodeId} in this cluster`, { hint: "list nodes with 'ca nodes'" });
-    if (node.removedAt) {
-      throw new HitlessError('NODE_REMOVED', `node ${nodeId} was removed at ${node.removedAt}`, { hint: REJOIN_HINT });
-    }
-    return node;
   }
 
   async #issue(req: {
