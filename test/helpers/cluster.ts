@@ -1,6 +1,6 @@
 // Starting a real CA for a test: `ca init` then `ca serve` on 127.0.0.1 with a free port.
 // HITLESS_TEST_STORE=etcd (`npm run test:etcd`): the same suites with the cluster kept in etcd — each CA gets its
-// own single etcd member (stopped with the test process), `ca init --etcd` and `ca serve --etcd`.
+// own single etcd member (killed when the test process ends: startEtcd's untilExit), `ca init --etcd` and `ca serve --etcd`.
 import { join } from 'node:path';
 import { runJson, spawnDaemon, type Daemon } from './proc.js';
 import { writePassphrase } from './tmp.js';
@@ -36,7 +36,7 @@ export interface TestCa {
 export async function initCa(dir: string, opts: { nodeCertTtl?: string } = {}): Promise<{ init: InitJson; stateDir: string; passphraseFile: string }> {
   const stateDir = join(dir, 'ca');
   const passphraseFile = await writePassphrase(dir);
-  if (ON_ETCD) etcdArgs.set(stateDir, ['--etcd', (await startEtcd(join(dir, 'etcd'), 1)).endpoints.join(',')]);
+  if (ON_ETCD) etcdArgs.set(stateDir, ['--etcd', (await startEtcd(join(dir, 'etcd'), 1, { untilExit: true })).endpoints.join(',')]);
   const init = await runJson<InitJson>('ca', [
     'init', '--state-dir', stateDir, '--passphrase-file', passphraseFile, '--json',
     '--node-cert-ttl', opts.nodeCertTtl ?? '1h', ...(etcdArgs.get(stateDir) ?? []),

@@ -34,18 +34,24 @@ export interface EtcdCluster {
 }
 
 const live = new Set<ChildProcess>();
+/** Members started to run as long as the test process (startEtcd's `untilExit`): killed at exit, no leak. */
+const untilExit = new WeakSet<ChildProcess>();
 // As in test/helpers/proc.ts: a member still running when the test file ends (process.exit, --test-force-exit)
 // was never stopped; it is killed, named, and the file fails (on Node 26 it would have held the file open).
 process.on('exit', () => {
-  const leaked = [...live].filter((c) => c.exitCode === null && c.signalCode === null && !c.killed);
+  const leaked = [...live].filter((c) => c.exitCode === null && c.signalCode === null && !c.killed && !untilExit.has(c));
   for (const c of live) if (c.pid && c.exitCode === null) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
   if (leaked.length === 0) return;
   process.stderr.write(`test/helpers/etcd.ts: ${leaked.length} etcd member(s) still running when this test file ended, killed now (stop the cluster in after()): pids ${leaked.map((c) => c.pid).join(', ')}\n`);
   process.exitCode = 1;
 });
 
-/** Starts an `size`-member etcd cluster with its data under `dir`; resolves once every member serves clients. */
-export async function startEtcd(dir: string, size = 1, opts: { readyTimeoutMs?: number } = {}): Promise<EtcdCluster> {
+/**
+ * Starts an `size`-member etcd cluster with its data under `dir`; resolves once every member serves clients.
+ * `untilExit`: the members run until the test process ends (killed then; test/helpers/cluster.ts gives each CA
+ * one this way under HITLESS_TEST_STORE=etcd), instead of being stopped by the test.
+ */
+export async function startEtcd(dir: string, size = 1, opts: { readyTimeoutMs?: number; untilExit?: boolean } = {}): Promise<EtcdCluster> {
   const ports = [];
   for (let i = 0; i < size; i++) ports.push({ client: await freePort(), peer: await freePort() });
   const initial = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(',');
@@ -74,6 +80,7 @@ export async function startEtcd(dir: string, size = 1, opts: { readyTimeoutMs?: 
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.env.ETCD_UNSUPPORTED_ARCH ?? '' } },
     );
     live.add(child);
+    if (opts.untilExit) untilExit.add(child);
     const log: string[] = [];
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     createInterface({ input: child.stderr! }).on('line', (line) => {
