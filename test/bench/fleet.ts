@@ -166,7 +166,7 @@ export interface RotationRun {
 }
 
 /** Reports per client in the comparison (in COMPARE_CHUNKS alternating chunks), and the chunks. */
-const COMPARE_REPORTS = 300;
+const COMPARE_REPORTS = 600;
 const COMPARE_CHUNKS = 3;
 
 /**
