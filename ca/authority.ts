@@ -441,7 +441,7 @@ export class Authority extends EventEmitter {
     // signature we just made: these exact bytes are remembered as verified under the trust that signed them.
     // Only while that trust is still current, and only for a signer that is one of its roots (never a retired
     // one): what a verification would have concluded, without the ECDSA check (ca/chain-cache.ts).
-    if (this.#trust === trust && trust.rootsPem.includes(signer.certPem)) this.#chains.set(leaf.info.der, trust, leaf.info);
+    if (this.#trust === trust && trust.rootsPem.includes(signer.certPem)) this.#chains.set(leaf.info.der, trust, leaf.info, signer.rootFingerprint);
     return {
       nodeId: req.nodeId,
       role: req.role,

@@ -42,7 +42,8 @@ export async function verifyNodeChain(
     }
     leaf = chain.leaf;
     const throughRetired = live.some((r) => parseCertificate(r.rootPem).fingerprint === chain.root.fingerprint);
-    if (!throughRetired) ctx.chains.set(peerDer, trust, leaf);
+    // A leaf a current root signed itself (path leaf → root) may outlive a trust change that keeps that root.
+    if (!throughRetired) ctx.chains.set(peerDer, trust, leaf, chain.path.length === 2 ? chain.root.fingerprint : undefined);
   }
   const nodeId = leaf.subject.commonName;
   const ous = leaf.subject.organizationalUnits;
