@@ -35,7 +35,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm run bench -- [--only 1,2,...] [--quick] [--runs N] [--nodes N] [--out bench-results.json]\n--runs: runs per figure (default 3, --quick 1); --nodes: fleet size of figures 6 and 7 (default 10,000, --quick 1,000).\nFigures: 1 in-process issuance, 2 end-to-end issuance, 3 cfssl serve, 4 OpenSSL bound, 5 hitless soak, 6 root rotation of 10,000 nodes, 7 renewal storm of 10,000 nodes, 8 agent footprint, 9 renewals while 1,000 unauthenticated connections hold half-open calls, 10 renewals on etcd through 1 and 3 replicas.');
+  console.log('usage: npm run bench -- [--only 1,2,...] [--quick] [--runs N] [--nodes N] [--out bench-results.json]\n--runs: runs per figure (default 3, --quick 1); --nodes: fleet size of figures 6 and 7 (default 10,000, --quick 1,000).\nFigures: 1 in-process issuance, 2 end-to-end issuance, 3 cfssl serve, 4 OpenSSL bound, 5 hitless soak, 6 root rotation of 10,000 nodes, 7 renewal storm of 10,000 nodes, 8 agent footprint, 9 renewals while 1,000 unauthenticated connections hold half-open calls, 10 renewals on etcd through 1 and 3 replicas.\nFigure 6 report clients: curl when installed (Debian package curl, 7.84+ with HTTP2), else node:http2; HITLESS_BENCH_REPORT_CLIENT=curl|node picks one, HITLESS_BENCH_REPORT_NICE=0..19 their priority (default 10).');
   process.exit(0);
 }
 const only = values.only ? new Set(values.only.split(',').map((s) => Number(s.trim()))) : undefined;
