@@ -4,10 +4,11 @@
 // Moves after events that hit every stream of a process at once (own credentials, GOAWAY, expiry) start after a
 // random delay up to `spreadMs` (default SPREAD_MS, never more than SPREAD_FRACTION of the time left before the
 // nearest certificate expiry), so a process with many streams does not make all its handshakes in one tick. A
-// server's request moves at once (its deadline can be as short as its grace), except on a leg opened less than
-// MIN_SERVER_REQUEST_MS ago with our current credentials (a server asks every new stream at once when our
-// certificate is within its grace of expiry: moving again with the same certificate would loop); refresh()
-// moves at once.
+// server's request is spread too, over a shorter window (SERVER_REQUEST_SPREAD_MS: its deadline can be as short as
+// the server's 2 s grace): every peer that renews asks all our streams to it at once, and in a rotation step all
+// peers renew together. Except on a leg opened less than MIN_SERVER_REQUEST_MS ago with our current credentials
+// (a server asks every new stream at once when our certificate is within its grace of expiry: moving again with
+// the same certificate would loop), which moves when it is that old; refresh() moves at once.
 
 /** Refresh once this fraction of the shorter remaining life (ours or the peer's) at stream start has passed. */
 export const REFRESH_AHEAD_FRACTION = 0.75;
@@ -23,6 +24,13 @@ export const CONFIRM_WITHIN_MS = 10_000;
 export const SPREAD_MS = 1_000;
 /** ...and never later than this fraction of the time left before the nearest certificate expiry. */
 export const SPREAD_FRACTION = 0.1;
+/**
+ * A server's request starts within this window (random, and within the stream's spread window): a quarter of the
+ * server's grace (shared/grpc/stream-bound.ts DEFAULT_STREAM_GRACE_MS), so a revoked stream's move has the rest
+ * to confirm before the server ends it. At once, 125 requested moves after a peer's renewal held a heartbeat
+ * ~100 ms in the figure-5 soak; spread, the soak's largest stall fell from 82-120 ms to 50-65 ms (notes/soak5e.md).
+ */
+export const SERVER_REQUEST_SPREAD_MS = 500;
 
 export type RefreshTrigger = 'own-credentials' | 'server-request' | 'peer-expiry' | 'own-expiry' | 'connection-draining';
 

@@ -49,8 +49,8 @@
 //     it is confirmed (either end's certificate may have changed under its handshake).
 //   - The application ends the stream (end()) mid-move: an unconfirmed replacement is cancelled (it carried
 //     nothing), the stream in use is half-closed, and no move starts after that.
-// When moves start (spread over a window after process-wide events, at once on a server's request) and how soon
-// a failed one is retried: shared/grpc/refresh-timing.ts. One leg's own I/O: shared/grpc/stream-leg.ts.
+// When moves start (spread over a window after process-wide events, over a shorter one on a server's request)
+// and how soon a failed one is retried: shared/grpc/refresh-timing.ts. One leg's own I/O: shared/grpc/stream-leg.ts.
 //
 // Usage (any client- or bidi-streaming call; server streaming too):
 //   const s = new RefreshingStream({ name: 'chat', connect: (gen) => new Chat(target, creds, { [GENERATION_OPTION]: gen }),
@@ -68,6 +68,7 @@ import {
   expiryRefresh,
   serverRequestDelayMs,
   spreadDelayMs,
+  SERVER_REQUEST_SPREAD_MS,
   type RefreshTrigger,
 } from './refresh-timing.js';
 import { Leg, serviceError, type AnyCall, type LiveLeg, type StreamLeg } from './stream-leg.js';
@@ -140,7 +141,7 @@ export interface RefreshingStreamOptions<Req, Res> {
    * CONFIRM_WITHIN_MS.
    */
   confirmWithinMs?: number;
-  /** Window over which moves after process-wide events are spread (0: move at once). @default SPREAD_MS */
+  /** Window over which moves after process-wide events are spread; a server's request over at most SERVER_REQUEST_SPREAD_MS of it (0: move at once). @default SPREAD_MS */
   spreadMs?: number;
   /** Uniform in [0, 1): where in the spread window a move starts. Injected by tests. @default Math.random */
   random?(): number;
@@ -283,16 +284,18 @@ export class RefreshingStream<Req, Res> {
 
   /**
    * A move asked for by an event: merged into one under way, or into one scheduled no later than this one would
-   * be (an earlier request replaces a later one; a retry's backoff is never cut short); spread when process-wide.
+   * be (an earlier request replaces a later one; a retry's backoff is never cut short); spread (see refresh-timing.ts).
    */
   #requestMove(trigger: RefreshTrigger): void {
     if (this.#stopped || this.#ending || this.#candidate || !this.#active) return;
     const now = this.o.clock.now().getTime();
+    const spread = (windowMs: number) => spreadDelayMs(windowMs, [this.#active!.peerNotAfter, this.o.ownNotAfter?.()], now, this.o.random ?? Math.random);
+    const window = this.o.spreadMs ?? SPREAD_MS;
     const delay =
       trigger === 'server-request'
-        ? serverRequestDelayMs(this.#active, this.#credentials, now)
+        ? serverRequestDelayMs(this.#active, this.#credentials, now) || spread(Math.min(window, SERVER_REQUEST_SPREAD_MS))
         : SPREAD_TRIGGERS.has(trigger)
-          ? spreadDelayMs(this.o.spreadMs ?? SPREAD_MS, [this.#active.peerNotAfter, this.o.ownNotAfter?.()], now, this.o.random ?? Math.random)
+          ? spread(window)
           : 0;
     const dueAt = now + delay;
     if (this.#scheduled && (this.#scheduled.backoff || this.#scheduled.dueAt <= dueAt)) return;

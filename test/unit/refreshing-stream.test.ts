@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../shared/log.js';
 import { CONFIRM_WITHIN_MS, RefreshingStream, GENERATION_OPTION, type RefreshingStreamOptions } from '../../shared/grpc/refreshing-stream.js';
+import { SERVER_REQUEST_SPREAD_MS } from '../../shared/grpc/refresh-timing.js';
 import { bindServer } from '../../shared/grpc/server.js';
 import { protos, type HeartbeatPing, type HeartbeatPong__Output, type NodeServiceClient } from '../../proto/load.js';
 import { FakeClock } from '../helpers/unit-fake-clock.js';
@@ -401,17 +402,24 @@ test('the application ends the stream mid-move: the replacement is cancelled, th
   assert.deepEqual(served[0]!.pings, ['1']);
 });
 
-test("moves after process-wide events are spread over the window; a server's request moves at once", async (t) => {
-  const { served, plan, stream, provider, clock, ping } = await setup(t, { spreadMs: 1_000, random: () => 0.5 });
+test("moves after process-wide events are spread over the window; a server's request over a shorter one, replacing a later spread move", async (t) => {
+  const { served, plan, stream, provider, clock, ping, received } = await setup(t, { spreadMs: 1_000, random: () => 0.5 });
   await clock.advanceAsync(5_000); // the stream in use is older than MIN_SERVER_REQUEST_MS
   const sleepsBefore = clock.sleeps.length;
   provider.emit('update');
   assert.deepEqual(clock.sleeps.slice(sleepsBefore), [500], 'half-way into the 1 s window');
   assert.equal(served.length, 1, 'not opened yet');
-  // The server asks for a refresh on its next answer: the move starts now, not at the spread instant.
+  // The server asks for a refresh on its next answer: the move starts half-way into SERVER_REQUEST_SPREAD_MS,
+  // before the spread instant, and replaces the move scheduled there.
   plan.push('hold');
   served[0]!.refreshRequested = true;
+  const answered = received.length;
   ping();
+  await until(() => received.length > answered, 'the answer carrying the request');
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  assert.equal(clock.sleeps[sleepsBefore + 1], SERVER_REQUEST_SPREAD_MS / 2, 'half-way into the server-request window');
+  assert.equal(served.length, 1, 'not opened at once');
+  await clock.advanceAsync(SERVER_REQUEST_SPREAD_MS / 2);
   await until(() => served.length === 2, 'the replacement after the server request');
   served[1]!.accept();
   await until(() => stream.current?.generation === 2, 'the switch');
