@@ -3,11 +3,10 @@
 // StreamBound), and Heartbeat streams to its peers that are the product's RefreshingStream run as PeerLink runs
 // them. It answers the coordinator's requests (soak-host.ts), in its own process or in the coordinator's.
 //
-// What it measures: the gap between consecutive pongs of each stream it opened (a gap is about the ping cadence
-// when nothing stalls), its process's event-loop delay per phase, and at every sample the live legs and served
-// streams on an expired or untrusted certificate.
-import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+// What it measures: the gaps between the pongs of each stream it opened, its loop delay and CPU bursts
+// (soak-agent-stats.ts), and at every sample the live legs and served streams on an expired or untrusted
+// certificate.
+import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { RefreshingStream, GENERATION_OPTION } from '../../shared/grpc/refreshing-stream.js';
 import { MemoryCertificateProvider } from '../../shared/grpc/certificate-provider.js';
@@ -23,34 +22,8 @@ import { protos, type HeartbeatPing, type HeartbeatPong__Output, type NodeServic
 import type { WhoAmIResponse__Output } from '../../proto/generated/hitless/v1/WhoAmIResponse.js';
 import { CLUSTER, certInfo, certificateProblem, checkServerIdentity, newKeyAndCsr, serialOf, type Issued } from './soak-pki.js';
 import type { AgentConfig, AgentHandler, FinalStats, PhaseStats, Replies, Request, TrustUpdate } from './soak-host.js';
+import { AgentStats, type PongTrack } from './soak-agent-stats.js';
 
-/**
- * The agent's main-thread CPU is read this often to find its largest burst: the most CPU its event loop used
- * within any window of one ping interval. That is load-independent (a busy machine stretches a burst in wall time, not in CPU time), and on
- * an idle core it is the longest the agent's loop could have held a ping or a pong back.
- */
-const CPU_TICK_MS = 20;
-
-/**
- * CPU time of this process's main thread (µs): the event loop's own work, without V8's compiler and GC helper
- * threads or libuv's pool, which process.cpuUsage() adds and which do not hold a ping back. Linux: from
- * /proc (clock ticks, 10 ms); elsewhere the whole process's.
- */
-const mainThreadStat = `/proc/self/task/${process.pid}/stat`;
-let procReadable = process.platform === 'linux';
-export function mainThreadCpuUs(): number {
-  if (procReadable) {
-    try {
-      const fields = readFileSync(mainThreadStat, 'latin1').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * 10_000; // utime + stime, at USER_HZ 100
-    } catch {
-      procReadable = false;
-    }
-  }
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-const GAP_BUCKETS = 60_000; // gap histogram in 1 ms buckets (for p99); longer gaps land in the last one
 /**
  * A server asks every stream it serves to move when its certificate changes; the asks reach us on the next pong
  * of each stream, within about one ping interval. The first ask on a pair's current channel after this long
@@ -59,29 +32,13 @@ const GAP_BUCKETS = 60_000; // gap histogram in 1 ms buckets (for p99); longer g
  */
 const REQUEST_BURST_MS = 1_500;
 
-interface Stream {
+interface Stream extends PongTrack {
   rs: RefreshingStream<HeartbeatPing, HeartbeatPong__Output>;
   to: string;
   timers: { start?: NodeJS.Timeout; every?: NodeJS.Timeout };
-  lastPong?: number;
   up: boolean;
   /** Pings sent and not answered yet: seq → sent at (ms). */
   outstanding: Map<string, number>;
-  /** The previous pong: its leg, when its ping was sent (wall ms), its round trip; when the stream last switched legs. */
-  last?: { generation: number; sentAt: number; rttMs: number };
-  switchedAt: number;
-}
-
-/** Why a gap over the cadence happened, as far as one stream can tell (FinalStats.worstGaps). */
-interface GapRecord {
-  gapMs: number;
-  phase: string;
-  /** The pong came on another leg than the previous one, or within 1 s after such a switch. */
-  where: 'switch' | 'after-switch' | 'same-leg';
-  /** How much later than the cadence its ping was sent (our loop), and how much longer its round trip was (both ends). */
-  sendLateMs: number;
-  rttMs: number;
-  prevRttMs: number;
 }
 
 interface SharedChannel {
@@ -122,30 +79,10 @@ export class SoakAgent implements AgentHandler {
   readonly #streams: Stream[] = [];
   #seq = 0;
   #closing = false;
-  #measuring = false;
   #channelsOpen = 0;
   #reconnects = 0;
   #reconnectFailures = 0;
-  #heartbeats = 0;
-  #maxGapMs = 0;
-  #phaseGap = 0;
-  #phase = 'warm-up';
-  readonly #gapHist = new Uint32Array(GAP_BUCKETS + 1);
-  readonly #loop = monitorEventLoopDelay({ resolution: 5 });
-  #loopMaxMs = 0;
-  /** Recent CPU readings [performance.now(), cumulative µs], oldest first; the largest burst in the phase and while measuring. */
-  #cpuTicks: [number, number][] = [];
-  #cpuTimer?: NodeJS.Timeout;
-  #phaseCpuBurstMs = 0;
-  #cpuBurstMs = 0;
-  #phaseCpuAt = process.cpuUsage();
-  #phaseStartedAt = performance.now();
-  #elu = performance.eventLoopUtilization();
-  /** CPU and pongs when measuring started. */
-  #cpuAtMeasure?: NodeJS.CpuUsage;
-  #measuredCpuS = 0;
-  #measuredHeartbeats = 0;
-  #heartbeatsAtMeasure = 0;
+  #stats!: AgentStats;
   readonly #productLog: Logger;
 
   constructor(say: (line: string) => void) {
@@ -169,6 +106,7 @@ export class SoakAgent implements AgentHandler {
     switch (req.op) {
       case 'init':
         this.#config = req.config;
+        this.#stats = new AgentStats(req.config.heartbeatMs);
         return { pid: process.pid } satisfies Replies['init'];
       case 'csr': {
         const { keyPem, csrDer } = await newKeyAndCsr();
@@ -341,7 +279,7 @@ export class SoakAgent implements AgentHandler {
           wasReady = true;
         } else if (s === grpc.connectivityState.TRANSIENT_FAILURE) {
           this.#reconnectFailures++;
-          this.#log(`pooled channel to ${ch.getTarget()} failed to connect in phase ${this.#phase}`);
+          this.#log(`pooled channel to ${ch.getTarget()} failed to connect in phase ${this.#stats.phase}`);
         }
         watch(s);
       });
@@ -368,26 +306,9 @@ export class SoakAgent implements AgentHandler {
       probe: () => ({ seq: PROBE_SEQ, sent_at_ms: String(Date.now()) }),
       onMessage: (msg, leg) => {
         if (msg.seq === PROBE_SEQ) return; // a replacement's probe answer, not a heartbeat
-        const now = performance.now();
-        const sentAt = Number(msg.sent_at_ms);
-        const rttMs = Date.now() - sentAt;
-        this.#heartbeats++;
         s.outstanding.delete(msg.seq);
         s.up = true;
-        const switched = s.last !== undefined && s.last.generation !== leg.generation;
-        if (this.#measuring && s.lastPong !== undefined) {
-          const gap = now - s.lastPong;
-          this.#gapHist[Math.min(GAP_BUCKETS, Math.round(gap))]!++;
-          this.#maxGapMs = Math.max(this.#maxGapMs, gap);
-          this.#phaseGap = Math.max(this.#phaseGap, gap);
-          if (gap > this.#config.heartbeatMs + 100 && s.last) {
-            const where = switched ? 'switch' : now - s.switchedAt < 1000 ? 'after-switch' : 'same-leg';
-            this.#noteGap({ gapMs: gap, phase: this.#phase, where, sendLateMs: sentAt - s.last.sentAt - this.#config.heartbeatMs, rttMs, prevRttMs: s.last.rttMs });
-          }
-        }
-        if (switched) s.switchedAt = now;
-        s.last = { generation: leg.generation, sentAt, rttMs };
-        s.lastPong = now;
+        this.#stats.pong(s, leg.generation, Number(msg.sent_at_ms));
       },
       refreshRequested: (msg) => msg.refresh_requested,
       provider: this.#provider,
@@ -397,7 +318,7 @@ export class SoakAgent implements AgentHandler {
       log: this.#productLog,
       events: {
         error: (err, established) => {
-          if (!this.#closing && established) this.#log(`${what} failed in phase ${this.#phase}: ${grpc.status[err.code]} ${err.details}`);
+          if (!this.#closing && established) this.#log(`${what} failed in phase ${this.#stats.phase}: ${grpc.status[err.code]} ${err.details}`);
         },
       },
     });
@@ -476,67 +397,23 @@ export class SoakAgent implements AgentHandler {
   }
 
   // --- phases and results -------------------------------------------------------------------------------------
-  /** Gaps over cadence + 100 ms: counted by where they happened, the 8 worst kept. */
-  readonly #gapsByWhere = new Map<string, { n: number; maxMs: number }>();
-  #worstGaps: GapRecord[] = [];
-  #noteGap(g: GapRecord): void {
-    const k = `${g.where} in ${g.phase.replace(/-\d+$/, '')}`;
-    const c = this.#gapsByWhere.get(k) ?? { n: 0, maxMs: 0 };
-    this.#gapsByWhere.set(k, { n: c.n + 1, maxMs: Math.max(c.maxMs, g.gapMs) });
-    this.#worstGaps.push(g);
-    this.#worstGaps.sort((a, b) => b.gapMs - a.gapMs);
-    this.#worstGaps.length = Math.min(this.#worstGaps.length, 8);
-  }
-
-  #cpuTick(): void {
-    const now = performance.now();
-    const cpu = mainThreadCpuUs();
-    const window = this.#config.heartbeatMs;
-    this.#cpuTicks.push([now, cpu]);
-    while (this.#cpuTicks.length > 1 && this.#cpuTicks[1]![0] <= now - window) this.#cpuTicks.shift();
-    const burst = (cpu - this.#cpuTicks[0]![1]) / 1000;
-    this.#phaseCpuBurstMs = Math.max(this.#phaseCpuBurstMs, burst);
-    if (this.#measuring) this.#cpuBurstMs = Math.max(this.#cpuBurstMs, burst);
-  }
-
   #nextPhase(next: string, measure: boolean): PhaseStats {
-    const loopMaxMs = this.#loop.max / 1e6;
-    if (this.#measuring) this.#loopMaxMs = Math.max(this.#loopMaxMs, loopMaxMs);
-    const stats: PhaseStats = {
+    const own = this.#stats.nextPhase(next, measure, () => {
+      for (const st of this.#streams) st.lastPong = undefined;
+    });
+    return {
+      ...own,
       nodeId: this.#config.nodeId,
-      maxGapMs: this.#phaseGap,
-      loopMaxMs,
-      busy: performance.eventLoopUtilization(this.#elu).utilization,
       liveLegs: this.#streams.reduce((n, st) => n + st.rs.liveLegs().length, 0),
       channelsOpen: this.#channelsOpen,
-      cpuBurstMs: this.#phaseCpuBurstMs,
-      cpuPerSecondMs: ((u) => (u.user + u.system) / 1000 / Math.max(0.001, (performance.now() - this.#phaseStartedAt) / 1000))(process.cpuUsage(this.#phaseCpuAt)),
     };
-    [this.#phaseCpuBurstMs, this.#phaseCpuAt, this.#phaseStartedAt] = [0, process.cpuUsage(), performance.now()];
-    this.#cpuTimer ??= setInterval(() => this.#cpuTick(), CPU_TICK_MS);
-    // Measuring starts with fresh gaps: warm-up's stream starts do not count.
-    if (measure && !this.#measuring) {
-      for (const st of this.#streams) st.lastPong = undefined;
-      [this.#cpuAtMeasure, this.#heartbeatsAtMeasure] = [process.cpuUsage(), this.#heartbeats];
-    }
-    if (!measure && this.#measuring && this.#cpuAtMeasure) {
-      const cpu = process.cpuUsage(this.#cpuAtMeasure);
-      this.#measuredCpuS = (cpu.user + cpu.system) / 1e6;
-      this.#measuredHeartbeats = this.#heartbeats - this.#heartbeatsAtMeasure;
-    }
-    [this.#measuring, this.#phase, this.#phaseGap, this.#elu] = [measure, next, 0, performance.eventLoopUtilization()];
-    this.#loop.enable();
-    this.#loop.reset();
-    return stats;
   }
 
   #final(peerSerials: Record<string, string>): FinalStats {
-    const gaps: [number, number][] = [];
-    this.#gapHist.forEach((n, ms) => n && gaps.push([ms, n]));
     const sum = (f: (st: Stream) => number) => this.#streams.reduce((n, st) => n + f(st), 0);
     return {
+      ...this.#stats.final(),
       nodeId: this.#config.nodeId,
-      heartbeats: this.#heartbeats,
       streamErrors: sum((st) => st.rs.errors),
       streamEnds: this.#streams.filter((st) => !st.rs.connected).length,
       refreshes: sum((st) => st.rs.refreshes),
@@ -546,22 +423,13 @@ export class SoakAgent implements AgentHandler {
       reconnectFailures: this.#reconnectFailures,
       streamsOnCurrentServerCert: this.#streams.filter((st) => st.rs.current?.peerSerial === peerSerials[st.to]).length,
       streams: this.#streams.length,
-      maxGapMs: this.#maxGapMs,
-      gaps,
-      loopMaxMs: this.#loopMaxMs,
-      cpuBurstMs: this.#cpuBurstMs,
-      gapsOverTarget: [...this.#gapsByWhere].map(([k, v]) => `${k}: ${v.n} (max ${v.maxMs.toFixed(0)} ms)`),
-      worstGaps: this.#worstGaps.map((g) => `${g.gapMs.toFixed(0)} ms ${g.where} in ${g.phase}: ping sent ${g.sendLateMs} ms late, round trip ${g.rttMs} ms (previous ${g.prevRttMs})`),
-      measuredCpuS: this.#measuredCpuS,
-      measuredHeartbeats: this.#measuredHeartbeats,
     };
   }
 
   /** Clean stop: half-close every stream (the server ends its side), then channels, then the server. */
   async #stop(): Promise<void> {
     this.#closing = true;
-    this.#loop.disable();
-    clearInterval(this.#cpuTimer);
+    this.#stats?.stop();
     for (const st of this.#streams) {
       clearTimeout(st.timers.start);
       clearInterval(st.timers.every);
