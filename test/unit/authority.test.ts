@@ -254,6 +254,35 @@ test('removedNodeIds lists removed nodes only while their certificates can still
   assert.deepEqual(await ca.authority.removedNodeIds(), [], 'its last certificate has expired');
 });
 
+test('removedNodeIds lists the store once until a removal is announced (here or by another replica)', async () => {
+  const ca = await makeCa();
+  const a = await joinWith(ca, ca.tokens.worker);
+  const b = await joinWith(ca, ca.tokens.worker);
+  let listings = 0;
+  const list = ca.store.listNodes.bind(ca.store);
+  ca.store.listNodes = () => (listings++, list());
+  for (let i = 0; i < 3; i++) assert.deepEqual(await ca.authority.removedNodeIds(), []);
+  assert.equal(listings, 1, 'every watch event carries the list: it is not recomputed per event');
+  await ca.authority.removeNode(a.nodeId);
+  assert.deepEqual(await ca.authority.removedNodeIds(), [a.nodeId]);
+  assert.equal(listings, 2);
+  // Another replica removed b: its record arrives through the store, the announcement through the authority.
+  const rb = (await ca.store.getNode(b.nodeId))!;
+  await ca.store.putNode({ ...rb, removedAt: ca.clock.now().toISOString() }, rb);
+  ca.authority.emit('node-removed', b.nodeId);
+  assert.deepEqual((await ca.authority.removedNodeIds()).sort(), [a.nodeId, b.nodeId].sort());
+  assert.equal(listings, 3);
+  // A list computed while a removal was announced may predate it: it is returned but not kept.
+  ca.authority.emit('node-removed', 'announced-first');
+  const pending = ca.authority.removedNodeIds();
+  ca.authority.emit('node-removed', 'announced-meanwhile');
+  await pending;
+  await ca.authority.removedNodeIds();
+  assert.equal(listings, 5, 'listed again after the announcement');
+  await ca.authority.removedNodeIds();
+  assert.equal(listings, 5, 'and kept from then on');
+});
+
 test('removeNode of an unknown node is NOT_FOUND', async () => {
   const ca = await makeCa();
   await assert.rejects(ca.authority.removeNode('nosuchnode'), isCode('NOT_FOUND'));
