@@ -46,6 +46,13 @@ export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock =
   // of them (O(fleet) each, O(fleet²) per rotation — ~1e8 calls and listener-array copies at 10,000 nodes).
   const renewRequested = new Map<string, () => void>();
   authority.on('renew-requested', (nodeId: string) => renewRequested.get(nodeId)?.());
+  // The broadcasts (trust change, removal, shutdown) likewise go through one listener each and a Set of streams:
+  // EventEmitter.off searches its listener array, so with three listeners per stream every stream's end was
+  // O(fleet) — ~0.7 s of CPU each time 10,000 watches move to new connections (scratch/off.mjs).
+  const streams = new Set<{ trust(): void; removed(nodeId: string): void; closing(): void }>();
+  authority.on('trust', () => streams.forEach((s) => s.trust()));
+  authority.on('node-removed', (nodeId: string) => streams.forEach((s) => s.removed(nodeId)));
+  authority.on('closing', () => streams.forEach((s) => s.closing()));
   return {
     GetTrustBundle: unary(log, 'GetTrustBundle', async () => ({
       bundle: bundleMessage(authority.bundle()),
@@ -144,6 +151,7 @@ export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock =
             cleanup();
             if (!call.cancelled) call.end();
           };
+          const stream = { trust: onTrust, removed: onRemoved, closing: onClosing };
           let cleaned = false;
           const cleanup = () => {
             if (cleaned) return;
@@ -151,15 +159,11 @@ export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock =
             if (watches.get(identity.nodeId) === replaced) watches.delete(identity.nodeId);
             bound.stop();
             authority.watching(identity.nodeId, -1);
-            authority.off('closing', onClosing);
-            authority.off('trust', onTrust);
+            streams.delete(stream);
             if (renewRequested.get(identity.nodeId) === onRenew) renewRequested.delete(identity.nodeId);
-            authority.off('node-removed', onRemoved);
           };
-          authority.on('trust', onTrust);
+          streams.add(stream);
           renewRequested.set(identity.nodeId, onRenew);
-          authority.on('node-removed', onRemoved);
-          authority.on('closing', onClosing);
           call.on('cancelled', cleanup);
           call.on('close', cleanup);
           call.on('error', cleanup);
