@@ -54,8 +54,13 @@ export class EtcdMirror {
     return this.#rev;
   }
 
-  /** Everything, as read at revision `rev` (load, or reload after the watch could not resume). */
-  replace(loaded: Map<string, Entry>, rev: number): void {
+  /**
+   * Everything, as read at revision `rev` (load, or reload after the watch could not resume). Returns the keys
+   * whose record this changed (added, gone, or another revision): after a reload they are what the watch would
+   * have reported, and the caller emits them (a removal missed in the gap must still reach ca/replica.ts).
+   */
+  replace(loaded: Map<string, Entry>, rev: number): string[] {
+    const before = new Map([...this.#kv].map(([key, e]) => [key, e.mod]));
     this.#kv.clear();
     this.#serials.clear();
     for (const [key, entry] of loaded) this.set(key, entry);
@@ -65,6 +70,10 @@ export class EtcdMirror {
       if (at > rev) this.delete(key);
       else this.#deletedAt.delete(key);
     }
+    const changed: string[] = [];
+    for (const [key, e] of this.#kv) if (before.get(key) !== e.mod) changed.push(key);
+    for (const key of before.keys()) if (!this.#kv.has(key)) changed.push(key);
+    return changed;
   }
 
   /** `key` is gone as of revision `rev` (our own write deleted it, or a read at `rev` found nothing). */

@@ -128,11 +128,13 @@ export class EtcdStore implements CaStore {
 
   // ---- Load and watch ----
 
-  async #load(): Promise<void> {
+  /** Reads every record and watches from there; returns the keys whose record changed (see EtcdMirror.replace). */
+  async #load(): Promise<string[]> {
     const { loaded, rev } = await this.#tx.call('load records', () => readPrefix(this.#client, this.prefix));
-    this.#mirror.replace(loaded, rev);
+    const changed = this.#mirror.replace(loaded, rev);
     await this.#watch();
     this.#log?.info('store.etcd_loaded', { prefix: this.prefix, records: loaded.size, revision: rev });
+    return changed;
   }
 
   async #watch(): Promise<void> {
@@ -148,8 +150,13 @@ export class EtcdStore implements CaStore {
       this.#log?.warn('store.etcd_watch_failed', { err: String(err?.message ?? err), revision: this.#mirror.rev });
       void watcher.cancel().catch(() => {});
       void this.#load().then(
-        // Whatever changed in between was not seen as events: listeners re-read the trust (removals are listed afresh by streams).
-        () => this.#mirror.emit(this.prefix + 'rotation/current'),
+        // Whatever changed in between was not seen as events: subscribers hear of each changed record now, as the
+        // watch would have told them (a node removed in the gap is announced to streams, and the Authority's
+        // removed-node list is recomputed), and re-read the trust in any case.
+        (changed) => {
+          for (const key of changed) this.#mirror.emit(key);
+          this.#mirror.emit(this.prefix + 'rotation/current');
+        },
         (e: unknown) => this.#log?.error('store.etcd_reload_failed', { err: String((e as Error).message) }),
       );
     });

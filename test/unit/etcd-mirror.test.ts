@@ -53,3 +53,11 @@ test('once the watch has passed our delete, the key takes new writes; a reload k
   m.replace(new Map([[P + 'nodes/n1', { raw: '{"old":1}', value: { old: 1 }, mod: 22 }]]), 25); // a snapshot at 25
   assert.equal(m.get('nodes/n1'), undefined, 'our delete at 30 is newer than the snapshot');
 });
+
+test('a reload reports the records that changed in the gap: the watch missed them, subscribers must not', () => {
+  const { m } = mirror();
+  const entry = (value: unknown, mod: number) => ({ raw: JSON.stringify(value), value, mod });
+  m.replace(new Map([[P + 'nodes/kept', entry({ k: 1 }, 3)], [P + 'nodes/removed', entry({ r: 1 }, 4)], [P + 'tokens/gone', entry({ t: 1 }, 5)]]), 5);
+  const changed = m.replace(new Map([[P + 'nodes/kept', entry({ k: 1 }, 3)], [P + 'nodes/removed', entry({ r: 1, removedAt: 'x' }, 9)], [P + 'nodes/new', entry({ n: 1 }, 8)]]), 10);
+  assert.deepEqual(changed.sort(), [P + 'nodes/new', P + 'nodes/removed', P + 'tokens/gone']);
+});
