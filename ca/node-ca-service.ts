@@ -48,7 +48,7 @@ export function nodeCaHandlers(authority: Authority, log: Logger, clock: Clock =
   authority.on('renew-requested', (nodeId: string) => renewRequested.get(nodeId)?.());
   // The broadcasts (trust change, removal, shutdown) likewise go through one listener each and a Set of streams:
   // EventEmitter.off searches its listener array, so with three listeners per stream every stream's end was
-  // O(fleet) — ~0.7 s of CPU each time 10,000 watches move to new connections (scratch/off.mjs).
+  // O(fleet) — ~0.7 s of CPU each time 10,000 watches move to new connections (a scratch measurement).
   const streams = new Set<{ trust(): void; removed(nodeId: string): void; closing(): void }>();
   authority.on('trust', () => streams.forEach((s) => s.trust()));
   authority.on('node-removed', (nodeId: string) => streams.forEach((s) => s.removed(nodeId)));

@@ -28,7 +28,7 @@ export const SPREAD_FRACTION = 0.1;
  * A server's request starts within this window (random, and within the stream's spread window): a quarter of the
  * server's grace (shared/grpc/stream-bound.ts DEFAULT_STREAM_GRACE_MS), so a revoked stream's move has the rest
  * to confirm before the server ends it. At once, 125 requested moves after a peer's renewal held a heartbeat
- * ~100 ms in the figure-5 soak; spread, the soak's largest stall fell from 82-120 ms to 50-65 ms (notes/soak5e.md).
+ * ~100 ms in the figure-5 soak; spread, the soak's largest stall fell from 82-120 ms to 50-65 ms (test/bench/HISTORY.md).
  */
 export const SERVER_REQUEST_SPREAD_MS = 500;
 

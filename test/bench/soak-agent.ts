@@ -267,7 +267,7 @@ export class SoakAgent implements AgentHandler {
   // goes IDLE; asking for its state with tryToConnect reconnects it at once (as PeerLink's probes would), so
   // every connection cycle is a real TLS handshake with the provider's latest identity and trust. Never on a
   // closed channel: grpc-js 1.14 tells the watcher about SHUTDOWN, and getConnectivityState(true) then restarts
-  // the closed channel's load balancer, which reconnects after every GOAWAY for good (notes/xsign.md).
+  // the closed channel's load balancer, which reconnects after every GOAWAY for good (test/bench/HISTORY.md).
   #watchReconnects(ch: ReturnType<grpc.Client['getChannel']>): void {
     let wasReady = false;
     const watch = (prev: grpc.connectivityState) =>

@@ -11,7 +11,7 @@
 // It wraps node:tls's connect and tls.Server's emit, which grpc-js calls through the module object: diagnostic
 // only, never in the product. BLOCK blocks the event loop with Atomics.wait, so the starvation costs no CPU the
 // other processes on the machine need. Written to find why figure 5 failed in the root rotation's [leaf(B), X]
-// step (notes/xsign.md: the soak starved itself; no TLS error preceded the leaves' expiry).
+// step (test/bench/HISTORY.md: the soak starved itself; no TLS error preceded the leaves' expiry).
 import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { benchSoak, type SoakOptions } from './soak.js';

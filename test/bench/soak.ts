@@ -9,7 +9,7 @@
 // each real agent has its machine to itself (2 on a 2-core machine, at most 4), and this process is the CA and the driver — it makes the roots, signs each agent's CSR (the agent makes its key and CSR itself), and
 // paces the steps. Until December 2026 all of it shared one event loop: four agents' servers and clients, ~250
 // streams, TLS, the CA's signing; a heartbeat stall then measured that one loop being busy for everyone at once
-// (notes/s16/stall.md), not anything a real agent sees. `agentProcesses: false` still runs that shape (A/B).
+// (test/bench/HISTORY.md), not anything a real agent sees. `agentProcesses: false` still runs that shape (A/B).
 //
 // The streams move make-before-break to a new connection whenever either end's certificate or bundle changes,
 // the server asks (its StreamBound: agent/node-service.ts), or a connection drains at its max age. Every second
@@ -105,7 +105,7 @@ export interface SoakOptions {
 const RENEW_AT = 0.5;
 /**
  * A fresh probe that has not completed by then failed. Generous on purpose (it was 5 s): on a starved process a
- * loopback handshake took 3-4.5 s and a whole probe over 5 s without any error on either end (notes/xsign.md),
+ * loopback handshake took 3-4.5 s and a whole probe over 5 s without any error on either end (test/bench/HISTORY.md),
  * and "failed handshakes" should count failures; slowness is what 5d-5f and the slowest probe report.
  */
 const PROBE_DEADLINE_MS = 20_000;
@@ -138,7 +138,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
   const agentProcesses = opts.agentProcesses ?? true;
   // One agent per core (2 to 4): a real agent has its machine's cores to itself. Four agent processes on two
   // cores all do a rotation step's work at the same instant and wait for each other's core — the stall then
-  // measures the bench machine (notes/soak5e.md: 4 agents on 2 cores 264 ms, 2 agents 148 ms, same run).
+  // measures the bench machine (test/bench/HISTORY.md: 4 agents on 2 cores 264 ms, 2 agents 148 ms, same run).
   const nAgents = Math.max(2, opts.agents ?? (agentProcesses ? Math.min(4, availableParallelism()) : 4));
   // 250 (it was 1,000 while streams never moved): 1,000 moving streams in one process on 2 cores shared with
   // other work saturated it. 250 streams is still ~21 per ordered pair of agents, 20x a real node's one per peer.
@@ -264,7 +264,7 @@ export async function benchSoak(opts: SoakOptions = {}): Promise<SoakResult> {
     // --- renewals, as each agent's renewer would make them ---------------------------------------------------
     // Steps replace every leaf long before half its life, so on an idle machine this never fires. On a starved
     // one a step can outlast the leaves: a real agent renews on its own schedule whatever the rotation does
-    // (notes/xsign.md). A renewal here is the production one: same root, chain shape and trust as the step in
+    // (test/bench/HISTORY.md). A renewal here is the production one: same root, chain shape and trust as the step in
     // force, installed like any change (streams move). Each is logged and counted (lateRenewals): a non-zero
     // count says a step ran late, i.e. the machine was starved.
     let stepSeq = 0;

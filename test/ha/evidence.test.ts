@@ -58,7 +58,7 @@ test('agents on a non-leader replica: the leader finishes the rotation on their 
     if (r !== leader) assert.equal(r.daemon.events.slice(marks[i]).filter((e) => e.event === 'root_rotation.finishing').length, 0, `${r.name} took no finishing step`);
   }
   // The rotation record is gone on every replica. (Which root each replica then reports as current is not
-  // asserted: replicas were seen to disagree right after a finish; see notes/evstore.md.)
+  // asserted: replicas were seen to disagree right after a finish.)
   for (const r of ha.replicas) {
     const status = await runJson<{ phase: string; current_root_fingerprint: string }>('ca', ['rotate-root', '--status', '--json', '--state-dir', r.stateDir]);
     assert.equal(status.phase, 'idle', `${r.name}: no rotation in progress`);

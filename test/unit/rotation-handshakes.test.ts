@@ -3,7 +3,7 @@
 // per-call check (agent/peer-auth.ts) with the trust view an agent builds (bundle roots; the bundle's
 // cross-sign and our own chain's tail as intermediates). It pins the semantics the rotation relies on —
 // OpenSSL with a cross-signed intermediate, sent or not, against bundles {A}, {A, B} and {B} — and shows that
-// no state pair the rotation lets coexist fails a handshake or a call (notes/xsign.md: figure 5's failures in
+// no state pair the rotation lets coexist fails a handshake or a call (test/bench/HISTORY.md: figure 5's failures in
 // the [leaf(B), X] step were the soak starving, not this).
 //
 // States (ca/root-rotation.ts): S0 idle on A; S1 bundle {A, B} distributed, still leaf(A); S2 re-issued under B,
