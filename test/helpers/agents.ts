@@ -31,6 +31,22 @@ export function startAgent(
 }
 
 /**
+ * Waits until every agent of a full mesh has its streams up to each peer and one probe (a fresh handshake) has
+ * succeeded to each. The agents start together, so a first probe can find its peer not listening yet: grpc-js then
+ * puts that probe channel in reconnect backoff, and a probe during the backoff fails at once ("No connection
+ * established. Last error: ECONNREFUSED"), possibly seconds later, inside the first case that counts probe
+ * failures from its start. After a success the channel is ready, and a failed probe means what the tests assert.
+ */
+export async function meshUp(mesh: readonly TestAgent[], timeoutMs = 30_000): Promise<void> {
+  await Promise.all(
+    mesh.flatMap((a) => [
+      a.daemon.waitFor('peer.stream_up', { nth: mesh.length - 1, timeoutMs }),
+      ...mesh.filter((b) => b !== a).map((b) => a.daemon.waitFor('peer.serial_seen', { where: (e) => e.peer === `127.0.0.1:${b.port}`, timeoutMs })),
+    ]),
+  );
+}
+
+/**
  * The agent opens its status socket just after `agent.listening` (no event of its own): a status asked at once
  * may find no socket yet. Retried while the agent runs, for at most 20 s (the bound turns a missing socket into a
  * failure, never a pause).

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { tmpDir } from '../helpers/tmp.js';
 import { startCa, type TestCa } from '../helpers/cluster.js';
 import { freePort, runCli, type LogEvent } from '../helpers/proc.js';
-import { startAgent, type TestAgent } from '../helpers/agents.js';
+import { meshUp, startAgent, type TestAgent } from '../helpers/agents.js';
 import type { AgentStatus } from '../../agent/agent-status.js';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
@@ -30,7 +30,7 @@ before(async () => {
   for (const [i, port] of ports.entries()) {
     mesh.push(startAgent(dir.path, `m${i}`, { ca: ca.address, token: ca.init.tokens.worker, port, peers: ports.filter((p) => p !== port) }));
   }
-  await Promise.all(mesh.map((a) => a.daemon.waitFor('peer.stream_up', { nth: 2, timeoutMs: 30_000 })));
+  await meshUp(mesh);
   probeMarks = (await Promise.all(mesh.map((a) => a.status()))).flatMap((s) => s.peers.map((p) => p.probesFailed));
 });
 

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { tmpDir } from '../helpers/tmp.js';
 import { startCa, type TestCa } from '../helpers/cluster.js';
 import { freePort, run, runCli, runJson } from '../helpers/proc.js';
-import { startAgent, type TestAgent } from '../helpers/agents.js';
+import { meshUp, startAgent, type TestAgent } from '../helpers/agents.js';
 import { parseCertificate } from '../../shared/pki/certs.js';
 import type { StoredIdentity } from '../../agent/identity-store.js';
 import type { AgentStatus } from '../../agent/agent-status.js';
@@ -47,7 +47,7 @@ before(async () => {
     mesh.push(startAgent(dir.path, `m${i}`, { ca: ca.address, token: ca.init.tokens.worker, port, peers: ports.filter((p) => p !== port) }));
   }
   down = startAgent(dir.path, 'down', { ca: ca.address, token: ca.init.tokens.worker, port: await freePort() });
-  await Promise.all(mesh.map((a) => a.daemon.waitFor('peer.stream_up', { nth: 2, timeoutMs: 30_000 })));
+  await meshUp(mesh);
   await down.daemon.waitFor('agent.listening');
   firstToken = ca.init.tokens.worker;
 });
